@@ -1,0 +1,325 @@
+// Package config defines switchboard's configuration: one documented struct,
+// its defaults, a strict YAML loader and a validator that reports every
+// problem at once.
+//
+// A config file starts from [Default] and overrides what it names; with no
+// file the gateway runs [Embedded], a local-only development setup with an
+// open registrar. docs/config.md is the user-facing reference for every key.
+package config
+
+import (
+	"log/slog"
+	"time"
+)
+
+// The values of Config.Mode.
+const (
+	// ModeRegistrar makes the gateway a registrar: WebRTC clients register
+	// with it, and calls are relayed to trunks chosen by Config.Routes.
+	ModeRegistrar = "registrar"
+	// ModeUpstream makes the gateway a front end for a PBX: REGISTERs and
+	// calls are relayed to Upstream.URI, which authenticates the users.
+	ModeUpstream = "upstream"
+)
+
+// Config is the whole gateway configuration. Only package gateway reads all
+// of it; it hands each component the block that component needs.
+type Config struct {
+	// Mode is ModeRegistrar ("registrar", the default) or ModeUpstream
+	// ("upstream").
+	Mode string `yaml:"mode"`
+	// Listen holds the addresses the gateway listens on.
+	Listen Listen `yaml:"listen"`
+	// TLS holds the certificate for the https and tls listeners.
+	TLS TLS `yaml:"tls"`
+	// SIP holds protocol settings shared by all transports.
+	SIP SIP `yaml:"sip"`
+	// WebSocket holds settings for SIP over WebSocket (RFC 7118).
+	WebSocket WebSocket `yaml:"websocket"`
+	// Limits bounds what a single peer or message may cost.
+	Limits Limits `yaml:"limits"`
+	// Registrar configures the built-in registrar used in ModeRegistrar.
+	Registrar Registrar `yaml:"registrar"`
+	// Upstream names the PBX used in ModeUpstream.
+	Upstream Upstream `yaml:"upstream"`
+	// Routes choose the trunk for calls from WebRTC clients; the first
+	// route, in file order, whose Prefix matches wins. The default is no
+	// routes.
+	Routes []Route `yaml:"routes"`
+	// Shutdown configures graceful shutdown.
+	Shutdown Shutdown `yaml:"shutdown"`
+	// Log configures the process logger.
+	Log Log `yaml:"log"`
+
+	// DevMode is true only for the configuration returned by Embedded, used
+	// when no config file is given: the registrar is open and the gateway
+	// logs a loud warning at start-up. It cannot be set from YAML.
+	DevMode bool `yaml:"-"`
+}
+
+// Listen holds the listen addresses. Each is "host:port"; an empty host
+// means all interfaces (and then SIP.AdvertiseHost is required), and an
+// empty address disables that listener. Port 0 picks a free port.
+type Listen struct {
+	// HTTP is the address for plain HTTP and SIP over WebSocket (ws://).
+	// The default is "127.0.0.1:8080".
+	HTTP string `yaml:"http"`
+	// HTTPS is the address for HTTPS and SIP over secure WebSocket (wss://).
+	// It needs TLS.CertFile and TLS.KeyFile. The default is "" (off).
+	HTTPS string `yaml:"https"`
+	// UDP is the address for SIP over UDP. The default is "127.0.0.1:5060".
+	UDP string `yaml:"udp"`
+	// TCP is the address for SIP over TCP. The default is "127.0.0.1:5060".
+	TCP string `yaml:"tcp"`
+	// TLS is the address for SIP over TLS. It needs TLS.CertFile and
+	// TLS.KeyFile. The default is "" (off).
+	TLS string `yaml:"tls"`
+}
+
+// TLS names the certificate used by the HTTPS and TLS listeners.
+type TLS struct {
+	// CertFile is the path of a PEM certificate chain. The default is "".
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is the path of the PEM private key for CertFile. The default
+	// is "".
+	KeyFile string `yaml:"key_file"`
+}
+
+// SIP holds protocol settings shared by all transports.
+type SIP struct {
+	// AdvertiseHost is the host (IP address or name, no port) written in
+	// Via, Record-Route and Contact instead of the listen address. The
+	// default is "", meaning the listen address; it is required when a
+	// listen address has a wildcard host (empty, 0.0.0.0 or ::).
+	AdvertiseHost string `yaml:"advertise_host"`
+	// Domain is the registrar domain; REGISTERs for other domains are
+	// refused. The default is "", meaning any domain is accepted.
+	Domain string `yaml:"domain"`
+	// T1 is the RFC 3261 §17.1.1.1 round-trip estimate from which the
+	// transaction timers derive. The default is 500ms; range 100ms to 5s.
+	T1 time.Duration `yaml:"t1"`
+	// UserAgent is the value of the Server and User-Agent headers the
+	// gateway writes. The default is "switchboard".
+	UserAgent string `yaml:"user_agent"`
+}
+
+// WebSocket holds settings for SIP over WebSocket (RFC 7118).
+type WebSocket struct {
+	// Path is the HTTP path that accepts WebSocket upgrades. It must start
+	// with "/". The default is "/ws".
+	Path string `yaml:"path"`
+	// AllowedOrigins lists the exact origins, such as
+	// "https://phone.example.com", whose pages may connect; "*" allows any.
+	// The default is empty, which accepts any Origin.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// HandshakeTimeout bounds the HTTP upgrade. The default is 5s.
+	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
+	// MaxMessageSize is the largest WebSocket message accepted, in bytes.
+	// The default is 65536; range 1024 to 16777216.
+	MaxMessageSize int `yaml:"max_message_size"`
+	// PingInterval is the time between WebSocket pings. The default is
+	// 30s; 0 disables pings.
+	PingInterval time.Duration `yaml:"ping_interval"`
+	// IdleTimeout closes a connection on which nothing, not even a pong,
+	// arrived for this long. It must exceed PingInterval when pings are on.
+	// The default is 90s.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// WriteTimeout bounds a single write to a client. The default is 10s.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+}
+
+// Limits bounds what a single peer or message may cost.
+type Limits struct {
+	// MaxMessageSize is the largest SIP message accepted over UDP, TCP or
+	// TLS, in bytes. The default is 65535; range 1024 to 1048576.
+	MaxMessageSize int `yaml:"max_message_size"`
+	// MaxHeaders is the most header fields a SIP message may carry. The
+	// default is 128.
+	MaxHeaders int `yaml:"max_headers"`
+	// MaxVia is the most Via header values a SIP message may carry. The
+	// default is 16.
+	MaxVia int `yaml:"max_via"`
+	// MaxConnections is the most TCP, TLS and WebSocket connections open at
+	// once, all transports together. The default is 100000.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerIP is the most connections open at once from one IP
+	// address. The default is 1000.
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// RequestsPerSecondPerIP is the sustained rate of SIP requests allowed
+	// from one IP address, per second; the burst is twice this. The default
+	// is 2000; 0 disables the limit.
+	RequestsPerSecondPerIP float64 `yaml:"requests_per_second_per_ip"`
+}
+
+// Registrar configures the built-in registrar used in ModeRegistrar.
+type Registrar struct {
+	// Auth requires clients to authenticate against Users with digest
+	// authentication (RFC 3261 §22). The default is true; only Embedded
+	// turns it off.
+	Auth bool `yaml:"auth"`
+	// Realm is the digest realm sent in challenges. The default is
+	// "switchboard".
+	Realm string `yaml:"realm"`
+	// Users are the accounts allowed to register. The default is none.
+	Users []User `yaml:"users"`
+	// NonceTTL is how long a digest nonce stays valid. The default is 5m.
+	NonceTTL time.Duration `yaml:"nonce_ttl"`
+	// MinExpires is the shortest registration accepted; shorter requests
+	// get 423 Interval Too Brief. The default is 60s; whole seconds.
+	MinExpires time.Duration `yaml:"min_expires"`
+	// MaxExpires caps the registration lifetime granted. The default is 1h;
+	// whole seconds.
+	MaxExpires time.Duration `yaml:"max_expires"`
+	// DefaultExpires is the lifetime granted when a REGISTER asks for none.
+	// The default is 10m; whole seconds.
+	DefaultExpires time.Duration `yaml:"default_expires"`
+}
+
+// User is one registrar account.
+type User struct {
+	// Username is the SIP user name and digest username. Required.
+	Username string `yaml:"username"`
+	// Password is the digest password, in clear text. Required.
+	Password string `yaml:"password"`
+}
+
+// Upstream names the PBX used in ModeUpstream.
+type Upstream struct {
+	// URI is the PBX as a sip: or sips: URI with an optional
+	// ;transport=udp|tcp|tls, such as "sip:127.0.0.1:5070;transport=udp".
+	// Required in ModeUpstream; the default is "".
+	URI string `yaml:"uri"`
+	// Path adds a Path header (RFC 3327) to relayed REGISTERs so the PBX
+	// routes calls for the user back through the gateway. The default is
+	// false.
+	Path bool `yaml:"path"`
+}
+
+// Route sends calls whose Request-URI user part starts with Prefix to a
+// trunk.
+type Route struct {
+	// Prefix is matched against the start of the Request-URI user part;
+	// "" matches every call. The default is "".
+	Prefix string `yaml:"prefix"`
+	// Strip is the number of leading characters removed from the user part
+	// before the call is relayed. The default is 0.
+	Strip int `yaml:"strip"`
+	// URI is the trunk as a sip: or sips: URI with an optional
+	// ;transport=udp|tcp|tls. Required.
+	URI string `yaml:"uri"`
+}
+
+// Shutdown configures graceful shutdown.
+type Shutdown struct {
+	// DrainTimeout is how long live calls may continue after the first
+	// stop signal before the gateway stops anyway. The default is 10s; 0
+	// stops at once.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+}
+
+// Log configures the process logger.
+type Log struct {
+	// Level is the lowest level logged: "debug", "info", "warn" or
+	// "error". The default is "info".
+	Level string `yaml:"level"`
+	// Format is "text" or "json". The default is "text".
+	Format string `yaml:"format"`
+}
+
+// Default returns the configuration a config file starts from. It listens
+// on 127.0.0.1 only and has registrar authentication on.
+func Default() *Config {
+	return &Config{
+		Mode: ModeRegistrar,
+		Listen: Listen{
+			HTTP: "127.0.0.1:8080",
+			UDP:  "127.0.0.1:5060",
+			TCP:  "127.0.0.1:5060",
+		},
+		SIP: SIP{
+			T1:        500 * time.Millisecond,
+			UserAgent: "switchboard",
+		},
+		WebSocket: WebSocket{
+			Path:             "/ws",
+			HandshakeTimeout: 5 * time.Second,
+			MaxMessageSize:   65536,
+			PingInterval:     30 * time.Second,
+			IdleTimeout:      90 * time.Second,
+			WriteTimeout:     10 * time.Second,
+		},
+		Limits: Limits{
+			MaxMessageSize:         65535,
+			MaxHeaders:             128,
+			MaxVia:                 16,
+			MaxConnections:         100000,
+			MaxConnectionsPerIP:    1000,
+			RequestsPerSecondPerIP: 2000,
+		},
+		Registrar: Registrar{
+			Auth:           true,
+			Realm:          "switchboard",
+			NonceTTL:       5 * time.Minute,
+			MinExpires:     60 * time.Second,
+			MaxExpires:     time.Hour,
+			DefaultExpires: 10 * time.Minute,
+		},
+		Shutdown: Shutdown{DrainTimeout: 10 * time.Second},
+		Log:      Log{Level: "info", Format: "text"},
+	}
+}
+
+// Embedded returns the configuration used when no config file is given:
+// Default with an open registrar (no authentication) and DevMode set, so
+// that the gateway warns loudly at start-up.
+func Embedded() *Config {
+	c := Default()
+	c.Registrar.Auth = false
+	c.DevMode = true
+	return c
+}
+
+// Summary returns slog attributes for the start-up log line: the mode, the
+// enabled listeners and whether registrar authentication is on. It never
+// includes secrets.
+func (c *Config) Summary() []any {
+	var listen []any
+	for _, l := range c.listeners() {
+		if l.addr != "" {
+			listen = append(listen, slog.String(l.name, l.addr))
+		}
+	}
+	auth := "off"
+	switch {
+	case c.Mode == ModeUpstream:
+		auth = "upstream"
+	case c.Registrar.Auth:
+		auth = "on"
+	}
+	attrs := []any{
+		slog.String("mode", c.Mode),
+		slog.Group("listen", listen...),
+		slog.String("auth", auth),
+	}
+	if c.DevMode {
+		attrs = append(attrs, slog.Bool("dev_mode", true))
+	}
+	return attrs
+}
+
+// listener is one entry of Listen, named by its YAML key.
+type listener struct {
+	name, addr string
+	needsCert  bool
+}
+
+// listeners returns every entry of c.Listen, enabled or not, in YAML order.
+func (c *Config) listeners() []listener {
+	return []listener{
+		{"http", c.Listen.HTTP, false},
+		{"https", c.Listen.HTTPS, true},
+		{"udp", c.Listen.UDP, false},
+		{"tcp", c.Listen.TCP, false},
+		{"tls", c.Listen.TLS, true},
+	}
+}

@@ -1,0 +1,402 @@
+package config
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Load reads the YAML file at path over Default and validates the result.
+// Decoding is strict: an unknown key, a duplicate key, a key without a value
+// or a value of the wrong type is an error. An empty file decodes to
+// Default, which Validate rejects until the file lists registrar.users or
+// sets registrar.auth: false. Every problem is reported at once, as an
+// Errors whose messages name the file and, when the key is in the file, its
+// line:
+//
+//	switchboard.yaml:7: unknown key "max_mesage_size" in websocket (did you mean "max_message_size"?)
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return parse(path, data)
+}
+
+// parse is Load for data already read from file.
+func parse(file string, data []byte) (*Config, error) {
+	c, lines, errs := decode(data)
+	if c != nil {
+		verrs, _ := errors.AsType[Errors](c.Validate())
+		for _, e := range verrs {
+			// A key that failed to decode kept its default; what
+			// Validate thinks of that default is noise.
+			if slices.ContainsFunc(errs, func(d FieldError) bool { return related(d.Key, e.Key) }) {
+				continue
+			}
+			e.Line = lineOf(lines, e.Key)
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) == 0 {
+		return c, nil
+	}
+	for i := range errs {
+		errs[i].File = file
+	}
+	// Top to bottom through the file, then the problems with defaults.
+	slices.SortStableFunc(errs, func(a, b FieldError) int {
+		return cmp.Compare(lineOrder(a.Line), lineOrder(b.Line))
+	})
+	return nil, errs
+}
+
+// decode decodes data over Default without validating the result. It
+// returns the line of every key path in data, and the decoding problems.
+// The Config is nil only when data is not YAML.
+func decode(data []byte) (*Config, map[string]int, Errors) {
+	root, err := parseNode(data)
+	if err != nil {
+		return nil, nil, Errors{yamlError(err)}
+	}
+	c := Default()
+	w := walker{lines: map[string]int{}}
+	if root == nil {
+		return c, w.lines, nil
+	}
+	w.value(root, reflect.TypeFor[Config](), "")
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	// The walk reports the same problems as the decoder, with key paths;
+	// the decoder's own errors matter only if the walk missed one.
+	if err := dec.Decode(c); err != nil && len(w.errs) == 0 {
+		w.errs = decodeErrors(err)
+	}
+	return c, w.lines, w.errs
+}
+
+// lineOrder sorts line 0 (not in the file) last.
+func lineOrder(line int) int {
+	if line == 0 {
+		return math.MaxInt
+	}
+	return line
+}
+
+// parseNode parses data as a single YAML document and returns its top
+// node, or nil when the document is empty.
+func parseNode(data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err == io.EOF {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		return nil, fmt.Errorf("yaml: line %d: a second YAML document; a config file holds one", next.Line)
+	case err != io.EOF:
+		return nil, err
+	}
+	if doc.Kind == yaml.DocumentNode {
+		if len(doc.Content) == 0 {
+			return nil, nil
+		}
+		return doc.Content[0], nil
+	}
+	return &doc, nil
+}
+
+// yamlLine matches yaml.v3's "line N: message" error texts.
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlError turns a yaml.v3 error into a FieldError, moving its line
+// number out of the message.
+func yamlError(err error) FieldError {
+	return withLine(FieldError{}, err.Error())
+}
+
+// decodeErrors turns a yaml.v3 decoding error into FieldErrors.
+func decodeErrors(err error) Errors {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return Errors{withLine(FieldError{}, err.Error())}
+	}
+	errs := make(Errors, len(te.Errors))
+	for i, msg := range te.Errors {
+		errs[i] = withLine(FieldError{}, msg)
+	}
+	return errs
+}
+
+func withLine(e FieldError, msg string) FieldError {
+	e.Msg = strings.TrimPrefix(msg, "yaml: ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Msg = m[2]
+	}
+	return e
+}
+
+// related reports whether key paths a and b are equal or one encloses the
+// other.
+func related(a, b string) bool {
+	encloses := func(outer, inner string) bool {
+		rest, ok := strings.CutPrefix(inner, outer)
+		return ok && (rest == "" || rest[0] == '.' || rest[0] == '[')
+	}
+	return a != "" && b != "" && (encloses(a, b) || encloses(b, a))
+}
+
+// lineOf returns the line of key in the file, or of its nearest enclosing
+// key, or 0.
+func lineOf(lines map[string]int, key string) int {
+	for key != "" {
+		if line, ok := lines[key]; ok {
+			return line
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	return 0
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// walker checks a YAML node tree against the Config type the way the
+// strict decoder does, but reports problems with key paths, and records
+// the line of every key path it meets.
+type walker struct {
+	lines map[string]int // key path → line
+	errs  Errors
+}
+
+func (w *walker) failf(n *yaml.Node, key, format string, args ...any) {
+	w.errs = append(w.errs, FieldError{Line: n.Line, Key: key, Msg: key + ": " + fmt.Sprintf(format, args...)})
+}
+
+// value checks n as the value of key, of type t.
+func (w *walker) value(n *yaml.Node, t reflect.Type, key string) {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		w.mapping(n, t, key)
+	case reflect.Slice:
+		w.sequence(n, t, key)
+	default:
+		w.scalar(n, t, key)
+	}
+}
+
+func (w *walker) mapping(n *yaml.Node, t reflect.Type, key string) {
+	if isNull(n) {
+		return // "websocket:" alone keeps the defaults
+	}
+	if n.Kind != yaml.MappingNode {
+		w.failf(n, displayKey(key), "expected keys and values, got %s", describe(n))
+		return
+	}
+	fields := yamlFields(t)
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Tag == "!!merge" {
+			w.merge(v, t, key)
+			continue
+		}
+		path := joinKey(key, k.Value)
+		if line, dup := seen[k.Value]; dup {
+			w.failf(k, path, "set twice (first on line %d)", line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		f, ok := fields[k.Value]
+		if !ok {
+			w.unknown(k, key, fields)
+			continue
+		}
+		w.lines[path] = k.Line
+		w.value(v, f.Type, path)
+	}
+}
+
+// merge checks the value of a YAML merge key ("<<: *defaults").
+func (w *walker) merge(n *yaml.Node, t reflect.Type, key string) {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind != yaml.SequenceNode {
+		w.mapping(n, t, key)
+		return
+	}
+	for _, m := range n.Content {
+		w.merge(m, t, key)
+	}
+}
+
+func (w *walker) unknown(k *yaml.Node, key string, fields map[string]reflect.StructField) {
+	where := "at the top level"
+	if key != "" {
+		where = "in " + key
+	}
+	msg := fmt.Sprintf("unknown key %q %s", k.Value, where)
+	if s := suggest(k.Value, fields); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	w.errs = append(w.errs, FieldError{Line: k.Line, Key: joinKey(key, k.Value), Msg: msg})
+}
+
+func (w *walker) sequence(n *yaml.Node, t reflect.Type, key string) {
+	if isNull(n) {
+		return // "users:" alone is an empty list
+	}
+	if n.Kind != yaml.SequenceNode {
+		w.failf(n, key, "expected a list, got %s", describe(n))
+		return
+	}
+	for i, e := range n.Content {
+		path := fmt.Sprintf("%s[%d]", key, i)
+		w.lines[path] = e.Line
+		w.value(e, t.Elem(), path)
+	}
+}
+
+func (w *walker) scalar(n *yaml.Node, t reflect.Type, key string) {
+	if n.Kind != yaml.ScalarNode {
+		w.failf(n, key, "expected %s, got %s", typeName(t), describe(n))
+		return
+	}
+	if isNull(n) {
+		hint := ""
+		if t.Kind() == reflect.String {
+			hint = `write "" for an empty value, or `
+		}
+		w.failf(n, key, "has no value (%sremove the key to keep the default)", hint)
+		return
+	}
+	err := n.Decode(reflect.New(t).Interface())
+	switch {
+	case err == nil && t.Kind() == reflect.Int && n.ShortTag() == "!!float":
+		// yaml.v3 would silently drop the fraction.
+		w.failf(n, key, "cannot parse %q as %s", n.Value, typeName(t))
+	case err == nil:
+	case t == durationType && isDigits(n.Value):
+		w.failf(n, key, "cannot parse %q as a duration (add a unit, like \"%ss\")", n.Value, n.Value)
+	default:
+		w.failf(n, key, "cannot parse %q as %s", n.Value, typeName(t))
+	}
+}
+
+// yamlFields returns the fields of struct type t by YAML key.
+func yamlFields(t reflect.Type) map[string]reflect.StructField {
+	fields := map[string]reflect.StructField{}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name != "" && name != "-" && f.IsExported() {
+			fields[name] = f
+		}
+	}
+	return fields
+}
+
+// suggest returns the key in fields closest to a misspelt key, or "".
+func suggest(key string, fields map[string]reflect.StructField) string {
+	best, bestDist := "", len(key)/3+1
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		if d := editDistance(key, name); d < bestDist {
+			best, bestDist = name, d
+		}
+	}
+	return best
+}
+
+// editDistance returns the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+func joinKey(parent, name string) string {
+	if parent == "" {
+		return name
+	}
+	return parent + "." + name
+}
+
+func displayKey(key string) string {
+	if key == "" {
+		return "the file"
+	}
+	return key
+}
+
+// describe names the kind of YAML value n is, for error messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "keys and values"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	return fmt.Sprintf("%q", n.Value)
+}
+
+// typeName names a Go type as the config file reader sees it.
+func typeName(t reflect.Type) string {
+	switch {
+	case t == durationType:
+		return `a duration (like "30s")`
+	case t.Kind() == reflect.Int:
+		return "a whole number"
+	case t.Kind() == reflect.Float64:
+		return "a number"
+	case t.Kind() == reflect.Bool:
+		return "true or false"
+	case t.Kind() == reflect.String:
+		return "a string"
+	}
+	return t.String()
+}

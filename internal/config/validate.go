@@ -1,0 +1,438 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// FieldError is one problem with one configuration key.
+type FieldError struct {
+	// File is the config file the key was read from; "" when the Config
+	// was not loaded from a file.
+	File string
+	// Line is the 1-based line in File of Key, or of its nearest enclosing
+	// key when Key itself is not in the file; 0 when neither is.
+	Line int
+	// Key is the key path, such as "websocket.max_message_size",
+	// "routes[1].uri" or "registrar.users[0].username"; "" when the problem
+	// is with the file as a whole.
+	Key string
+	// Msg is the complete description of the problem; it names the key.
+	Msg string
+}
+
+// Error returns the message prefixed with "file:line: " or "file: " when
+// those are known, as in
+// `switchboard.yaml:4: websocket.idle_timeout: cannot parse "abc" as a duration`.
+func (e FieldError) Error() string {
+	switch {
+	case e.File != "" && e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	case e.File != "":
+		return e.File + ": " + e.Msg
+	}
+	return e.Msg
+}
+
+// Errors is every problem found in a configuration. Load and Validate
+// return it as their error, so that a user sees all problems at once.
+type Errors []FieldError
+
+// Error returns the messages of all errors, one a line.
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Unwrap returns the errors one by one, for errors.Is and errors.As.
+func (es Errors) Unwrap() []error {
+	errs := make([]error, len(es))
+	for i, e := range es {
+		errs[i] = e
+	}
+	return errs
+}
+
+// errorList collects FieldErrors; its methods keep the checks short.
+type errorList struct {
+	errs Errors
+}
+
+// addf records a problem with key, prefixing the message with the key.
+func (l *errorList) addf(key, format string, args ...any) {
+	l.add(key, key+": "+fmt.Sprintf(format, args...))
+}
+
+// add records a problem with key whose message already names the key.
+func (l *errorList) add(key, msg string) {
+	l.errs = append(l.errs, FieldError{Key: key, Msg: msg})
+}
+
+// err returns the collected errors, or nil when there are none.
+func (l *errorList) err() error {
+	if len(l.errs) == 0 {
+		return nil
+	}
+	return l.errs
+}
+
+// Validate checks c and returns an Errors listing every problem found, or
+// nil. Its FieldErrors have no File or Line; Load fills them in.
+func (c *Config) Validate() error {
+	var l errorList
+	l.checkMode(c)
+	l.checkListen(c)
+	l.checkTLS(c)
+	l.checkSIP(&c.SIP)
+	l.checkWebSocket(&c.WebSocket)
+	l.checkLimits(&c.Limits)
+	l.checkRegistrar(c)
+	l.checkUpstream(c)
+	l.checkRoutes(c.Routes)
+	l.nonNegative("shutdown.drain_timeout", c.Shutdown.DrainTimeout)
+	l.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	l.oneOf("log.format", c.Log.Format, "text", "json")
+	return l.err()
+}
+
+func (l *errorList) checkMode(c *Config) {
+	l.oneOf("mode", c.Mode, ModeRegistrar, ModeUpstream)
+}
+
+func (l *errorList) checkListen(c *Config) {
+	enabled := false
+	streamAddrs := map[string]string{} // address → key of the first TCP-based listener on it
+	for _, ln := range c.listeners() {
+		if ln.addr == "" {
+			continue
+		}
+		enabled = true
+		key := "listen." + ln.name
+		host, port, ok := l.listenAddr(key, ln.addr)
+		if !ok {
+			continue
+		}
+		if ln.needsCert && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
+			l.addf(key, "needs tls.cert_file and tls.key_file")
+		}
+		if isWildcard(host) && c.SIP.AdvertiseHost == "" {
+			l.addf(key, "%q listens on all interfaces, so sip.advertise_host must name the address peers use", ln.addr)
+		}
+		if ln.name != "udp" && port != 0 {
+			if first, dup := streamAddrs[ln.addr]; dup {
+				l.addf(key, "%q is already used by %s", ln.addr, first)
+			} else {
+				streamAddrs[ln.addr] = key
+			}
+		}
+	}
+	if !enabled {
+		l.add("listen", "listen: every listener is disabled; set at least one of listen.http, listen.https, listen.udp, listen.tcp, listen.tls")
+	}
+}
+
+// listenAddr checks that addr is "host:port" with a numeric port and
+// returns its parts.
+func (l *errorList) listenAddr(key, addr string) (host string, port int, ok bool) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		l.addf(key, "%q is not host:port (write IPv6 hosts in brackets, like \"[::1]:5060\")", addr)
+		return "", 0, false
+	}
+	port, err = strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		l.addf(key, "port %q is not a number from 0 to 65535", portStr)
+		return "", 0, false
+	}
+	return host, port, true
+}
+
+// isWildcard reports whether a listen host means all interfaces.
+func isWildcard(host string) bool {
+	ip, err := netip.ParseAddr(host)
+	return host == "" || err == nil && ip.IsUnspecified()
+}
+
+func (l *errorList) checkTLS(c *Config) {
+	if c.TLS.CertFile != "" && c.TLS.KeyFile == "" {
+		l.addf("tls.key_file", "is required when tls.cert_file is set")
+	}
+	if c.TLS.KeyFile != "" && c.TLS.CertFile == "" {
+		l.addf("tls.cert_file", "is required when tls.key_file is set")
+	}
+}
+
+func (l *errorList) checkSIP(s *SIP) {
+	if h := s.AdvertiseHost; h != "" {
+		ip, err := netip.ParseAddr(h)
+		switch {
+		case err == nil && ip.IsUnspecified():
+			l.addf("sip.advertise_host", "%q is not an address peers can reach", h)
+		case err != nil && !isHostName(h):
+			l.addf("sip.advertise_host", "%q is not an IP address or host name (write it without brackets or port)", h)
+		}
+	}
+	if s.Domain != "" && !isHostName(s.Domain) {
+		l.addf("sip.domain", "%q is not a domain name", s.Domain)
+	}
+	l.durationRange("sip.t1", s.T1, 100*time.Millisecond, 5*time.Second)
+	l.headerSafe("sip.user_agent", s.UserAgent)
+}
+
+// isHostName reports whether s is a DNS host name (RFC 1123 §2.1).
+func isHostName(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// headerSafe checks that s can be written into a SIP header value.
+func (l *errorList) headerSafe(key, s string) {
+	if strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		l.addf(key, "must not contain control characters")
+	}
+}
+
+func (l *errorList) checkWebSocket(w *WebSocket) {
+	if !strings.HasPrefix(w.Path, "/") {
+		l.addf("websocket.path", "%q must start with \"/\"", w.Path)
+	}
+	for i, o := range w.AllowedOrigins {
+		l.checkOrigin(fmt.Sprintf("websocket.allowed_origins[%d]", i), o)
+	}
+	l.positive("websocket.handshake_timeout", w.HandshakeTimeout)
+	l.intRange("websocket.max_message_size", w.MaxMessageSize, 1024, 16<<20)
+	l.nonNegative("websocket.ping_interval", w.PingInterval)
+	l.positive("websocket.idle_timeout", w.IdleTimeout)
+	if w.PingInterval > 0 && w.IdleTimeout > 0 && w.IdleTimeout <= w.PingInterval {
+		l.addf("websocket.idle_timeout", "must be longer than websocket.ping_interval (%s), got %s",
+			formatDuration(w.PingInterval), formatDuration(w.IdleTimeout))
+	}
+	l.positive("websocket.write_timeout", w.WriteTimeout)
+}
+
+// checkOrigin checks that o is "*" or an origin exactly as browsers send it
+// in the Origin header (RFC 6454 §6.1), since origins are compared as
+// strings.
+func (l *errorList) checkOrigin(key, o string) {
+	if o == "*" {
+		return
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		l.addf(key, "%q is not an origin like \"https://phone.example.com\" or \"*\"", o)
+		return
+	}
+	host := strings.ToLower(u.Host)
+	if p := u.Port(); u.Scheme == "http" && p == "80" || u.Scheme == "https" && p == "443" {
+		host = strings.ToLower(u.Hostname())
+	}
+	if want := u.Scheme + "://" + host; o != want {
+		l.addf(key, "%q never matches; write it as browsers send it: %q", o, want)
+	}
+}
+
+func (l *errorList) checkLimits(m *Limits) {
+	l.intRange("limits.max_message_size", m.MaxMessageSize, 1024, 1<<20)
+	l.intRange("limits.max_headers", m.MaxHeaders, 1, math.MaxInt)
+	l.intRange("limits.max_via", m.MaxVia, 1, math.MaxInt)
+	l.intRange("limits.max_connections", m.MaxConnections, 1, math.MaxInt)
+	l.intRange("limits.max_connections_per_ip", m.MaxConnectionsPerIP, 1, math.MaxInt)
+	if r := m.RequestsPerSecondPerIP; !(r >= 0) || math.IsInf(r, 0) {
+		l.addf("limits.requests_per_second_per_ip", "must be 0 (off) or a positive number, got %v", r)
+	}
+}
+
+func (l *errorList) checkRegistrar(c *Config) {
+	r := &c.Registrar
+	if r.Realm == "" {
+		l.addf("registrar.realm", "must not be empty")
+	} else if strings.ContainsAny(r.Realm, "\"\\") {
+		l.addf("registrar.realm", "must not contain '\"' or '\\'")
+	}
+	l.headerSafe("registrar.realm", r.Realm)
+	if c.Mode == ModeRegistrar && r.Auth && len(r.Users) == 0 {
+		l.add("registrar.auth", "registrar.auth is on but registrar.users is empty (set users, or auth: false for an open registrar)")
+	}
+	l.checkUsers(r.Users)
+	l.positive("registrar.nonce_ttl", r.NonceTTL)
+	l.checkExpires(r)
+}
+
+func (l *errorList) checkUsers(users []User) {
+	first := map[string]int{}
+	for i, u := range users {
+		key := fmt.Sprintf("registrar.users[%d]", i)
+		switch {
+		case u.Username == "":
+			l.addf(key+".username", "must not be empty")
+		case strings.ContainsFunc(u.Username, func(r rune) bool { return r <= ' ' || strings.ContainsRune("\"@:;<>\\\x7f", r) }):
+			l.addf(key+".username", "%q must not contain spaces, control characters or any of \" @ : ; < > \\", u.Username)
+		default:
+			if j, dup := first[u.Username]; dup {
+				l.addf(key+".username", "%q is already used by registrar.users[%d]", u.Username, j)
+			} else {
+				first[u.Username] = i
+			}
+		}
+		if u.Password == "" {
+			l.addf(key+".password", "must not be empty")
+		}
+	}
+}
+
+// checkExpires checks the registration lifetimes, which SIP carries in
+// whole seconds (RFC 3261 §20.19).
+func (l *errorList) checkExpires(r *Registrar) {
+	ok := true
+	for _, e := range []struct {
+		key string
+		d   time.Duration
+	}{
+		{"registrar.min_expires", r.MinExpires},
+		{"registrar.max_expires", r.MaxExpires},
+		{"registrar.default_expires", r.DefaultExpires},
+	} {
+		switch {
+		case e.d <= 0:
+			l.addf(e.key, "must be positive, got %s", formatDuration(e.d))
+			ok = false
+		case e.d%time.Second != 0:
+			l.addf(e.key, "must be a whole number of seconds, got %s", formatDuration(e.d))
+			ok = false
+		}
+	}
+	switch {
+	case !ok:
+	case r.MinExpires > r.MaxExpires:
+		l.addf("registrar.min_expires", "must not exceed registrar.max_expires (%s), got %s",
+			formatDuration(r.MaxExpires), formatDuration(r.MinExpires))
+	case r.DefaultExpires < r.MinExpires || r.DefaultExpires > r.MaxExpires:
+		l.addf("registrar.default_expires", "must be from registrar.min_expires (%s) to registrar.max_expires (%s), got %s",
+			formatDuration(r.MinExpires), formatDuration(r.MaxExpires), formatDuration(r.DefaultExpires))
+	}
+}
+
+func (l *errorList) checkUpstream(c *Config) {
+	switch {
+	case c.Upstream.URI != "":
+		l.sipURI("upstream.uri", c.Upstream.URI)
+	case c.Mode == ModeUpstream:
+		l.addf("upstream.uri", "is required in upstream mode")
+	}
+}
+
+func (l *errorList) checkRoutes(routes []Route) {
+	for i, r := range routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		if r.Strip < 0 {
+			l.addf(key+".strip", "must not be negative, got %d", r.Strip)
+		}
+		if r.URI == "" {
+			l.addf(key+".uri", "is required")
+		} else {
+			l.sipURI(key+".uri", r.URI)
+		}
+		for j, earlier := range routes[:i] {
+			if strings.HasPrefix(r.Prefix, earlier.Prefix) {
+				l.addf(key+".prefix", "%q is never used: routes[%d] (prefix %q) comes first and matches it", r.Prefix, j, earlier.Prefix)
+				break
+			}
+		}
+	}
+}
+
+// sipURI checks that s is a sip: or sips: URI naming a host, with no
+// transport parameter or one of udp, tcp and tls.
+func (l *errorList) sipURI(key, s string) {
+	var u sip.Uri
+	err := sip.ParseUri(s, &u)
+	if err != nil || (u.Scheme != "sip" && u.Scheme != "sips") || u.Host == "" || u.Wildcard {
+		l.addf(key, "%q is not a sip: or sips: URI like \"sip:pbx.example.com:5060;transport=udp\"", s)
+		return
+	}
+	if u.Port < 0 || u.Port > 65535 {
+		l.addf(key, "port %d in %q is not from 0 to 65535", u.Port, s)
+	}
+	for _, p := range u.UriParams {
+		if !strings.EqualFold(p.K, "transport") {
+			continue
+		}
+		if t := strings.ToLower(p.V); t != "udp" && t != "tcp" && t != "tls" {
+			l.addf(key, "transport %q in %q is not udp, tcp or tls", p.V, s)
+		}
+	}
+}
+
+func (l *errorList) oneOf(key, got string, allowed ...string) {
+	for _, a := range allowed {
+		if got == a {
+			return
+		}
+	}
+	l.addf(key, "%q is not one of %s", got, strings.Join(allowed, ", "))
+}
+
+func (l *errorList) intRange(key string, got, lo, hi int) {
+	switch {
+	case got >= lo && got <= hi:
+	case hi == math.MaxInt:
+		l.addf(key, "must be at least %d, got %d", lo, got)
+	default:
+		l.addf(key, "must be from %d to %d, got %d", lo, hi, got)
+	}
+}
+
+func (l *errorList) durationRange(key string, got, lo, hi time.Duration) {
+	if got < lo || got > hi {
+		l.addf(key, "must be from %s to %s, got %s", formatDuration(lo), formatDuration(hi), formatDuration(got))
+	}
+}
+
+func (l *errorList) positive(key string, got time.Duration) {
+	if got <= 0 {
+		l.addf(key, "must be positive, got %s", formatDuration(got))
+	}
+}
+
+func (l *errorList) nonNegative(key string, got time.Duration) {
+	if got < 0 {
+		l.addf(key, "must not be negative, got %s", formatDuration(got))
+	}
+}
+
+// formatDuration formats d as the config file would write it: "5m", not
+// "5m0s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

@@ -1,0 +1,297 @@
+// Package gateway is switchboard's composition root: it builds every
+// component from the configuration, binds every socket before serving, and
+// stops them in order: drain first, then close. Tests reuse it to run whole
+// gateways in one process.
+package gateway
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/registrar"
+	"github.com/switchboard-gw/switchboard/internal/sipproxy"
+	"github.com/switchboard-gw/switchboard/internal/siptransport"
+	"github.com/switchboard-gw/switchboard/internal/siptx"
+	"github.com/switchboard-gw/switchboard/internal/sipws"
+)
+
+// Gateway is one running switchboard.
+type Gateway struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	metrics *prometheus.Registry
+
+	net       *siptransport.Network
+	layer     *siptx.Layer
+	proxy     *sipproxy.Proxy
+	registrar *registrar.Registrar
+
+	ws, wss     *sipws.Server
+	http, https *httpEndpoint
+
+	stopSweep chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+// httpEndpoint is a bound HTTP listener and its server.
+type httpEndpoint struct {
+	ln  net.Listener
+	srv *http.Server
+}
+
+// New builds a gateway and binds its sockets; Run serves them. On error
+// nothing stays bound.
+func New(cfg *config.Config, log *slog.Logger) (g *Gateway, err error) {
+	g = &Gateway{cfg: cfg, log: log, metrics: prometheus.NewRegistry(), stopSweep: make(chan struct{})}
+	g.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defer func() {
+		if err != nil {
+			g.closeListeners()
+		}
+	}()
+	if err := g.build(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *Gateway) build() error {
+	cfg := g.cfg
+	g.layer = siptx.NewLayer(timers(cfg), nil, siptx.NewMetrics(g.metrics))
+	limits := siptransport.Limits{
+		MaxMessageSize: cfg.Limits.MaxMessageSize, MaxHeaders: cfg.Limits.MaxHeaders,
+		MaxVia: cfg.Limits.MaxVia, RequestsPerSecondPerIP: cfg.Limits.RequestsPerSecondPerIP,
+	}
+	in := siptransport.NewInbound(limits, g.layer, siptransport.NewMetrics(g.metrics))
+	wsLimits := limits
+	wsLimits.MaxMessageSize = cfg.WebSocket.MaxMessageSize
+	wsIn := siptransport.NewInbound(wsLimits, g.layer, nil)
+	g.net = &siptransport.Network{
+		Registry:  siptransport.NewRegistry(cfg.Limits.MaxConnections, cfg.Limits.MaxConnectionsPerIP),
+		Endpoints: map[string]siptransport.Endpoint{},
+	}
+	if err := g.bindSIP(in); err != nil {
+		return err
+	}
+	if err := g.bindHTTP(wsIn); err != nil {
+		return err
+	}
+	proxyCfg, err := g.proxyConfig()
+	if err != nil {
+		return err
+	}
+	var reg sipproxy.Registrar
+	if cfg.Mode == config.ModeRegistrar {
+		g.registrar = registrar.New(registrarConfig(cfg))
+		reg = g.registrar
+	}
+	g.proxy = sipproxy.New(proxyCfg, g.layer, g.net, reg, g.log, sipproxy.NewMetrics(g.metrics))
+	return nil
+}
+
+func timers(cfg *config.Config) siptx.Timers {
+	t := siptx.DefaultTimers
+	if cfg.SIP.T1 > 0 {
+		t.T1 = cfg.SIP.T1
+	}
+	return t
+}
+
+func registrarConfig(cfg *config.Config) registrar.Config {
+	users := map[string]string{}
+	for _, u := range cfg.Registrar.Users {
+		users[u.Username] = u.Password
+	}
+	return registrar.Config{
+		Realm: cfg.Registrar.Realm, Domain: cfg.SIP.Domain, Auth: cfg.Registrar.Auth, Users: users,
+		NonceTTL: cfg.Registrar.NonceTTL, MinExpires: cfg.Registrar.MinExpires,
+		MaxExpires: cfg.Registrar.MaxExpires, DefaultExpires: cfg.Registrar.DefaultExpires,
+	}
+}
+
+func (g *Gateway) proxyConfig() (sipproxy.Config, error) {
+	cfg := g.cfg
+	pc := sipproxy.Config{Auth: cfg.Registrar.Auth, UserAgent: cfg.SIP.UserAgent, UpstreamPath: cfg.Upstream.Path}
+	if cfg.Mode == config.ModeUpstream {
+		var u sip.Uri
+		if err := sip.ParseUri(cfg.Upstream.URI, &u); err != nil {
+			return pc, fmt.Errorf("upstream.uri: %w", err)
+		}
+		pc.Upstream = &u
+	}
+	for i, r := range cfg.Routes {
+		var u sip.Uri
+		if err := sip.ParseUri(r.URI, &u); err != nil {
+			return pc, fmt.Errorf("routes[%d].uri: %w", i, err)
+		}
+		pc.Routes = append(pc.Routes, sipproxy.Route{Prefix: r.Prefix, Strip: r.Strip, URI: u})
+	}
+	return pc, nil
+}
+
+// bindSIP binds the UDP, TCP and TLS listeners that are configured.
+func (g *Gateway) bindSIP(in *siptransport.Inbound) error {
+	cfg := g.cfg
+	var err error
+	if cfg.Listen.UDP != "" {
+		if g.net.UDP, err = siptransport.ListenUDP(cfg.Listen.UDP, in); err != nil {
+			return fmt.Errorf("listen.udp: %w", err)
+		}
+		g.advertise(siptransport.UDP, g.net.UDP.Addr())
+	}
+	if cfg.Listen.TCP != "" {
+		if g.net.TCP, err = siptransport.ListenTCP(cfg.Listen.TCP, in, g.net.Registry); err != nil {
+			return fmt.Errorf("listen.tcp: %w", err)
+		}
+		g.advertise(siptransport.TCP, g.net.TCP.Addr())
+	}
+	if cfg.Listen.TLS != "" {
+		conf, err := g.tlsConfig()
+		if err != nil {
+			return err
+		}
+		if g.net.TLS, err = siptransport.ListenTLS(cfg.Listen.TLS, conf, nil, in, g.net.Registry); err != nil {
+			return fmt.Errorf("listen.tls: %w", err)
+		}
+		g.advertise(siptransport.TLS, g.net.TLS.Addr())
+	}
+	return nil
+}
+
+// bindHTTP binds the HTTP and HTTPS listeners that carry the WebSockets.
+func (g *Gateway) bindHTTP(in *siptransport.Inbound) error {
+	cfg := g.cfg
+	wsCfg := sipws.Config{
+		AllowedOrigins: cfg.WebSocket.AllowedOrigins, MaxMessageSize: cfg.WebSocket.MaxMessageSize,
+		PingInterval: cfg.WebSocket.PingInterval, IdleTimeout: cfg.WebSocket.IdleTimeout,
+		WriteTimeout: cfg.WebSocket.WriteTimeout,
+	}
+	wsMetrics := sipws.NewMetrics(g.metrics)
+	if cfg.Listen.HTTP != "" {
+		g.ws = sipws.NewServer(wsCfg, in, g.net.Registry, g.log, wsMetrics)
+		ep, err := g.listenHTTP(cfg.Listen.HTTP, g.ws, nil)
+		if err != nil {
+			return fmt.Errorf("listen.http: %w", err)
+		}
+		g.http = ep
+		g.advertise(siptransport.WS, addrPort(ep.ln))
+	}
+	if cfg.Listen.HTTPS != "" {
+		conf, err := g.tlsConfig()
+		if err != nil {
+			return err
+		}
+		wsCfg.Secure = true
+		g.wss = sipws.NewServer(wsCfg, in, g.net.Registry, g.log, wsMetrics)
+		ep, err := g.listenHTTP(cfg.Listen.HTTPS, g.wss, conf)
+		if err != nil {
+			return fmt.Errorf("listen.https: %w", err)
+		}
+		g.https = ep
+		g.advertise(siptransport.WSS, addrPort(ep.ln))
+	}
+	return nil
+}
+
+func (g *Gateway) listenHTTP(addr string, ws http.Handler, conf *tls.Config) (*httpEndpoint, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if conf != nil {
+		ln = tls.NewListener(ln, conf)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(g.cfg.WebSocket.Path, ws)
+	mux.Handle("/metrics", promhttp.HandlerFor(g.metrics, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, "switchboard: SIP over WebSocket at %s\n", g.cfg.WebSocket.Path)
+	})
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: g.cfg.WebSocket.HandshakeTimeout,
+		IdleTimeout:       g.cfg.WebSocket.IdleTimeout,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+	}
+	return &httpEndpoint{ln: ln, srv: srv}, nil
+}
+
+func (g *Gateway) tlsConfig() (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(g.cfg.TLS.CertFile, g.cfg.TLS.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// advertise records the address written in Via and Record-Route for a
+// transport: the configured host, else the bound IP.
+func (g *Gateway) advertise(transport string, bound netip.AddrPort) {
+	host := g.cfg.SIP.AdvertiseHost
+	if host == "" {
+		host = bound.Addr().Unmap().String()
+		if bound.Addr().Is6() && !bound.Addr().Is4In6() {
+			host = "[" + host + "]"
+		}
+	}
+	g.net.Endpoints[transport] = siptransport.Endpoint{Host: host, Port: int(bound.Port())}
+}
+
+func addrPort(ln net.Listener) netip.AddrPort {
+	return ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// Addrs are the bound addresses, for tests and the start-up log.
+type Addrs struct {
+	HTTP, HTTPS, UDP, TCP, TLS netip.AddrPort
+}
+
+// Addrs returns the bound addresses; unset ones are zero.
+func (g *Gateway) Addrs() Addrs {
+	var a Addrs
+	if g.http != nil {
+		a.HTTP = addrPort(g.http.ln)
+	}
+	if g.https != nil {
+		a.HTTPS = addrPort(g.https.ln)
+	}
+	if g.net.UDP != nil {
+		a.UDP = g.net.UDP.Addr()
+	}
+	if g.net.TCP != nil {
+		a.TCP = g.net.TCP.Addr()
+	}
+	if g.net.TLS != nil {
+		a.TLS = g.net.TLS.Addr()
+	}
+	return a
+}
+
+// Metrics returns the gateway's metrics registry.
+func (g *Gateway) Metrics() *prometheus.Registry { return g.metrics }
+
+// Registrar returns the registrar, or nil in upstream mode.
+func (g *Gateway) Registrar() *registrar.Registrar { return g.registrar }
+
+// Transactions returns the number of live SIP transactions.
+func (g *Gateway) Transactions() int { return g.layer.Len() }
+
+// Connections returns the number of live TCP, TLS and WebSocket flows.
+func (g *Gateway) Connections() int { return g.net.Registry.Len() }

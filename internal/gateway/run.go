@@ -1,0 +1,141 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// sweepInterval is how often expired registrations are removed.
+const sweepInterval = 5 * time.Second
+
+// Run serves until ctx is cancelled, then drains: no new dialogs or
+// connections, live transactions may finish within shutdown.drain_timeout,
+// then WebSockets close with 1001 and everything stops. It returns early,
+// after stopping, when a listener fails.
+func (g *Gateway) Run(ctx context.Context) error {
+	failed := make(chan error, 8)
+	serve := func(f func() error) {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			if err := f(); err != nil {
+				failed <- err
+			}
+		}()
+	}
+	if g.net.UDP != nil {
+		serve(g.net.UDP.Serve)
+	}
+	if g.net.TCP != nil {
+		serve(g.net.TCP.Serve)
+	}
+	if g.net.TLS != nil {
+		serve(g.net.TLS.Serve)
+	}
+	for _, ep := range []*httpEndpoint{g.http, g.https} {
+		if ep != nil {
+			serve(func() error { return ignoreClosed(ep.srv.Serve(ep.ln)) })
+		}
+	}
+	if g.registrar != nil {
+		g.wg.Add(1)
+		go g.sweep()
+	}
+	g.log.Info("switchboard started", g.cfg.Summary()...)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-failed:
+		g.log.Error("listener failed", "error", err)
+	}
+	g.shutdown()
+	return err
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// shutdown drains, then stops everything and waits for every goroutine.
+func (g *Gateway) shutdown() {
+	g.log.Info("draining", "transactions", g.layer.Len(), "connections", g.net.Registry.Len(),
+		"deadline", g.cfg.Shutdown.DrainTimeout)
+	g.proxy.Drain()
+	if g.ws != nil {
+		g.ws.Drain()
+	}
+	if g.wss != nil {
+		g.wss.Drain()
+	}
+	deadline := time.Now().Add(g.cfg.Shutdown.DrainTimeout)
+	for g.layer.Len() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	g.Close()
+}
+
+// Close stops at once: every listener and connection closes (WebSockets
+// with 1001) and every goroutine the gateway started has returned.
+func (g *Gateway) Close() { g.closeOnce.Do(g.close) }
+
+func (g *Gateway) close() {
+	close(g.stopSweep)
+	for _, ep := range []*httpEndpoint{g.http, g.https} {
+		if ep != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = ep.srv.Shutdown(ctx)
+			cancel()
+		}
+	}
+	if g.ws != nil {
+		g.ws.Close()
+	}
+	if g.wss != nil {
+		g.wss.Close()
+	}
+	g.closeListeners()
+	g.proxy.Close()
+	g.wg.Wait()
+	g.log.Info("switchboard stopped", "transactions_left", g.layer.Len())
+}
+
+func (g *Gateway) closeListeners() {
+	if g.net == nil {
+		return
+	}
+	if g.net.UDP != nil {
+		_ = g.net.UDP.Close()
+	}
+	if g.net.TCP != nil {
+		_ = g.net.TCP.Close()
+	}
+	if g.net.TLS != nil {
+		_ = g.net.TLS.Close()
+	}
+	for _, ep := range []*httpEndpoint{g.http, g.https} {
+		if ep != nil {
+			_ = ep.ln.Close()
+		}
+	}
+}
+
+func (g *Gateway) sweep() {
+	defer g.wg.Done()
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stopSweep:
+			return
+		case <-t.C:
+			if gone := g.registrar.Sweep(); len(gone) > 0 {
+				g.log.Debug("registrations expired", "count", len(gone))
+			}
+		}
+	}
+}

@@ -1,0 +1,92 @@
+package registrar
+
+import (
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// FuzzParseAuthorization checks that no Authorization value panics the
+// parser or Verify, and that whatever parses survives a round trip.
+// Seeds: testdata/fuzz/FuzzParseAuthorization.
+func FuzzParseAuthorization(f *testing.F) {
+	f.Add(`Digest username="alice", realm="example.com", nonce="abc", uri="sip:example.com", response="0123", qop=auth, cnonce="x1", nc=00000001`)
+	a := NewAuthenticator(AuthConfig{Realm: "example.com", Users: testUsers})
+	f.Fuzz(func(t *testing.T, v string) {
+		params, err := parseDigest(v)
+		if err == nil {
+			var parts []string
+			for k, val := range params {
+				parts = append(parts, k+"="+quote(val))
+			}
+			again, err := parseDigest("Digest " + strings.Join(parts, ", "))
+			if err != nil || !maps.Equal(params, again) {
+				t.Errorf("got %q (%v) after a round trip, want %q", again, err, params)
+			}
+		}
+		req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: "example.com"})
+		req.AppendHeader(sip.NewHeader("Authorization", v))
+		if user, res := a.Verify(req, false); res == AuthOK || user != "" {
+			t.Errorf("got %q %v from a fuzzed value, want no user", user, res)
+		}
+	})
+}
+
+// FuzzRegister checks that Register answers any header values, given as
+// unparsed headers and, when sipgo accepts the message, as parsed ones,
+// with a final response and never a panic.
+// Seeds: testdata/fuzz/FuzzRegister.
+func FuzzRegister(f *testing.F) {
+	f.Add("<sip:alice@example.com>", "<sip:alice@192.0.2.1>;expires=60", "600", "", "path, outbound", "", "<sip:edge.example.net;lr>")
+	f.Fuzz(func(t *testing.T, to, contact, expires, authz, supported, require, path string) {
+		fields := []struct{ name, value string }{
+			{"To", to}, {"Contact", contact}, {"Expires", expires}, {"Authorization", authz},
+			{"Supported", supported}, {"Require", require}, {"Path", path},
+		}
+		generic := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: "example.com"})
+		callID := sip.CallIDHeader("fuzz")
+		generic.AppendHeader(&callID)
+		generic.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.REGISTER})
+		raw := "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/WSS x.invalid;branch=z9hG4bKf\r\n" +
+			"From: <sip:alice@example.com>;tag=f\r\nCall-ID: fuzz\r\nCSeq: 1 REGISTER\r\n"
+		for _, h := range fields {
+			if h.value != "" {
+				generic.AppendHeader(sip.NewHeader(h.name, h.value))
+				raw += h.name + ": " + h.value + "\r\n"
+			}
+		}
+		reqs := []*sip.Request{generic}
+		if msg, err := sip.ParseMessage([]byte(raw + "Content-Length: 0\r\n\r\n")); err == nil {
+			if req, ok := msg.(*sip.Request); ok {
+				reqs = append(reqs, req)
+			}
+		}
+		for _, req := range reqs {
+			for _, cfg := range []Config{
+				{Domain: "example.com", MinExpires: 1},
+				{Auth: true, Users: testUsers},
+			} {
+				clk := newClock()
+				cfg.Now = clk.Now
+				r := New(cfg)
+				res, user := r.Register(req, flowA)
+				if res == nil || res.StatusCode < 200 || res.StatusCode > 699 {
+					t.Fatalf("got %v, want a final response", res)
+				}
+				if user != "" && res.StatusCode != 200 {
+					t.Errorf("got user %q with %d, want none", user, res.StatusCode)
+				}
+				if len(r.Lookup("alice@example.com")) > DefaultMaxContacts {
+					t.Errorf("got more than %d bindings", DefaultMaxContacts)
+				}
+				clk.Advance(DefaultMaxExpires)
+				r.Sweep()
+				if n := r.Count(); n != 0 {
+					t.Errorf("got %d bindings after they all expired, want 0", n)
+				}
+			}
+		}
+	})
+}

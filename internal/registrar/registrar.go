@@ -1,0 +1,434 @@
+// Package registrar is switchboard's SIP registrar (RFC 3261 §10.3) with
+// RFC 5626 outbound and RFC 3327 Path support, and the Digest authenticator
+// (RFC 3261 §22, RFC 7616, RFC 8760) that the proxy shares for INVITEs.
+//
+// The package is pure: no I/O and no goroutines. Its owner hands it each
+// REGISTER with the flow it arrived on and sends the response it gets back,
+// calls DropFlow when a connection closes and Sweep now and then; every
+// time is read from the injected clock.
+package registrar
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultRealm       = "switchboard"
+	DefaultMinExpires  = 60 * time.Second
+	DefaultMaxExpires  = 3600 * time.Second
+	DefaultExpires     = 3600 * time.Second
+	DefaultMaxContacts = 10
+)
+
+// dateFormat is the SIP-date of the Date header (RFC 3261 §20.17, RFC 1123).
+const dateFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+// Flow identifies the transport connection a request arrived on.
+type Flow struct {
+	ID        string // unique connection/flow id, e.g. "ws-17" or "udp:1.2.3.4:5060"
+	Transport string // "udp", "tcp", "tls", "ws" or "wss"
+	Remote    netip.AddrPort
+}
+
+// Config configures a Registrar.
+type Config struct {
+	// Realm is the Digest realm. Default Domain, or DefaultRealm if that is
+	// empty too.
+	Realm string
+	// Domain is the only host accepted in an address-of-record; "" accepts
+	// any host.
+	Domain string
+	// Auth requires Digest authentication. When false the registrar is
+	// open: anyone may register any user without a password.
+	Auth bool
+	// Users maps user names to passwords. New copies it.
+	Users map[string]string
+	// NonceTTL is how long a Digest nonce stays fresh. Default DefaultNonceTTL.
+	NonceTTL time.Duration
+	// MinExpires is the shortest registration accepted; a shorter one is
+	// answered 423 (RFC 3261 §10.3 step 7). Default DefaultMinExpires.
+	MinExpires time.Duration
+	// MaxExpires caps every registration. Default DefaultMaxExpires, and at
+	// least MinExpires.
+	MaxExpires time.Duration
+	// DefaultExpires applies to a contact with neither an expires parameter
+	// nor an Expires header. Default DefaultExpires, kept within
+	// [MinExpires, MaxExpires].
+	DefaultExpires time.Duration
+	// MaxContacts is the most bindings one address-of-record may hold; a
+	// REGISTER that would exceed it is answered 403. Default
+	// DefaultMaxContacts.
+	MaxContacts int
+	// DigestAlgorithms lists the challenges offered, most preferred first.
+	// Default SHA-256 then MD5 (RFC 8760 §2.4). JsSIP and SIP.js answer only
+	// the first challenge and only MD5, so they need MD5 first.
+	DigestAlgorithms []string
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (cfg Config) withDefaults() Config {
+	users := make(map[string]string, len(cfg.Users))
+	for u, p := range cfg.Users {
+		users[u] = p
+	}
+	cfg.Users = users
+	if cfg.Realm == "" {
+		cfg.Realm = cmp.Or(cfg.Domain, DefaultRealm)
+	}
+	if cfg.MinExpires <= 0 {
+		cfg.MinExpires = DefaultMinExpires
+	}
+	if cfg.MaxExpires <= 0 {
+		cfg.MaxExpires = DefaultMaxExpires
+	}
+	cfg.MaxExpires = max(cfg.MaxExpires, cfg.MinExpires)
+	if cfg.DefaultExpires <= 0 {
+		cfg.DefaultExpires = DefaultExpires
+	}
+	cfg.DefaultExpires = min(max(cfg.DefaultExpires, cfg.MinExpires), cfg.MaxExpires)
+	if cfg.MaxContacts <= 0 {
+		cfg.MaxContacts = DefaultMaxContacts
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg
+}
+
+// Binding is one registered contact of an address-of-record.
+type Binding struct {
+	AOR        string   // canonical "user@host": host lower-cased, user as sent
+	Contact    *sip.Uri // the Contact URI as registered
+	Expires    time.Time
+	Q          float64 // 1.0 unless the Contact had a q parameter
+	InstanceID string  // +sip.instance without quotes and angle brackets (RFC 5626), "" if none
+	RegID      int     // reg-id (RFC 5626), 0 if none
+	Flow       Flow    // the flow the REGISTER arrived on
+	CallID     string
+	CSeq       uint32
+	Path       []string // Path header values (RFC 3327), in order
+	// Outbound is set when the UA uses RFC 5626 outbound: InstanceID and
+	// RegID are set and the REGISTER had Supported: outbound or the
+	// Contact URI an ob parameter. Requests to it must use Flow.
+	Outbound bool
+	// Params are the Contact header parameters as registered (feature tags
+	// of RFC 3840, +sip.instance, reg-id, q), without expires.
+	Params sip.HeaderParams
+}
+
+func (b Binding) clone() Binding {
+	b.Contact = b.Contact.Clone()
+	b.Path = slices.Clone(b.Path)
+	b.Params = b.Params.Clone()
+	return b
+}
+
+// entry is a stored Binding. Entries are never modified once stored, so a
+// REGISTER can work on a copy of the slice and commit it atomically.
+type entry struct {
+	b   Binding
+	key string // see bindingKey
+	seq uint64 // order of registration, for "most recent first"
+}
+
+func (e *entry) live(now time.Time) bool { return now.Before(e.b.Expires) }
+
+// Registrar holds the bindings of every address-of-record and answers
+// REGISTER requests. It is safe for concurrent use.
+type Registrar struct {
+	cfg  Config
+	auth *Authenticator
+
+	mu sync.Mutex
+	// byUser maps the user part of each AOR to its bindings, expired ones
+	// included until Sweep removes them.
+	byUser map[string][]*entry
+	seq    uint64
+}
+
+// New returns a Registrar with no bindings.
+func New(cfg Config) *Registrar {
+	cfg = cfg.withDefaults()
+	return &Registrar{
+		cfg: cfg,
+		auth: NewAuthenticator(AuthConfig{
+			Realm:      cfg.Realm,
+			Users:      cfg.Users,
+			NonceTTL:   cfg.NonceTTL,
+			Algorithms: cfg.DigestAlgorithms,
+			Now:        cfg.Now,
+		}),
+		byUser: make(map[string][]*entry),
+	}
+}
+
+// Auth returns the registrar's Authenticator, for the proxy's 407 challenges.
+func (r *Registrar) Auth() *Authenticator { return r.auth }
+
+// Register processes a REGISTER (RFC 3261 §10.3) that arrived on flow and
+// returns the response to send, never nil. With Config.Auth it challenges
+// (401) or refuses (403, 400) until the Digest credentials are right and
+// name the To user. It then validates the request, updates the bindings
+// all at once or not at all, and answers 200 listing every current contact
+// of the AOR with its remaining expires. user is the authenticated user (the
+// To user when Config.Auth is false) when the answer is 200, else "".
+func (r *Registrar) Register(req *sip.Request, flow Flow) (res *sip.Response, user string) {
+	if req.Method != sip.REGISTER {
+		return errNotRegister.response(req), ""
+	}
+	authUser, res := r.authenticate(req)
+	if res != nil {
+		return res, ""
+	}
+	reg, err := parseRegistration(req, &r.cfg)
+	if err == nil && r.cfg.Auth && authUser != reg.user {
+		// RFC 3261 §10.3 step 4: a user may only register its own AOR.
+		err = errUserMismatch
+	}
+	if err != nil {
+		return err.response(req), ""
+	}
+	now := r.cfg.Now()
+	r.mu.Lock()
+	bindings, err := r.applyLocked(reg, flow, now)
+	r.mu.Unlock()
+	if err != nil {
+		return err.response(req), ""
+	}
+	return r.accept(req, reg, bindings, now), reg.user
+}
+
+// authenticate implements RFC 3261 §10.3 step 3. It returns a response
+// when the request must not go further.
+func (r *Registrar) authenticate(req *sip.Request) (string, *sip.Response) {
+	if !r.cfg.Auth {
+		return "", nil
+	}
+	user, result := r.auth.Verify(req, false)
+	switch result {
+	case AuthOK:
+		return user, nil
+	case AuthMissing:
+		return "", r.auth.Challenge(req, false, false)
+	case AuthStale:
+		return "", r.auth.Challenge(req, false, true)
+	case AuthBadRequest:
+		return "", errMalformedAuth.response(req)
+	}
+	return "", errBadCredentials.response(req)
+}
+
+// applyLocked carries out RFC 3261 §10.3 steps 6 and 7 on a copy of the
+// user's entries and commits the copy only if the result is acceptable,
+// so a REGISTER changes all its bindings or none. It returns the AOR's
+// live bindings afterwards.
+func (r *Registrar) applyLocked(reg *registration, flow Flow, now time.Time) ([]Binding, *statusError) {
+	entries := slices.Clone(r.byUser[reg.user])
+	if reg.wildcard {
+		entries = slices.DeleteFunc(entries, func(e *entry) bool {
+			return e.b.AOR == reg.aor && e.live(now) && !reg.outOfOrder(&e.b)
+		})
+	}
+	for i := range reg.contacts {
+		entries = r.applyContactLocked(entries, reg, &reg.contacts[i], flow, now)
+	}
+	bindings := liveBindings(entries, reg.aor, now)
+	if len(bindings) > r.cfg.MaxContacts {
+		return nil, errTooManyContacts
+	}
+	if len(entries) == 0 {
+		delete(r.byUser, reg.user)
+	} else {
+		r.byUser[reg.user] = entries
+	}
+	return bindings, nil
+}
+
+// applyContactLocked adds, refreshes or removes the binding of one contact
+// (RFC 3261 §10.3 step 7; RFC 5626 §6 for instance and reg-id).
+func (r *Registrar) applyContactLocked(entries []*entry, reg *registration, c *contact, flow Flow, now time.Time) []*entry {
+	i := slices.IndexFunc(entries, func(e *entry) bool {
+		return e.b.AOR == reg.aor && e.key == c.key && e.live(now)
+	})
+	switch {
+	case i < 0 && c.expires == 0:
+		return entries
+	case i < 0:
+		return append(entries, r.newEntryLocked(reg, c, flow, now))
+	case reg.outOfOrder(&entries[i].b):
+		return entries
+	case c.expires == 0:
+		return slices.Delete(entries, i, i+1)
+	}
+	entries[i] = r.newEntryLocked(reg, c, flow, now)
+	return entries
+}
+
+func (r *Registrar) newEntryLocked(reg *registration, c *contact, flow Flow, now time.Time) *entry {
+	r.seq++
+	return &entry{
+		key: c.key,
+		seq: r.seq,
+		b: Binding{
+			AOR:        reg.aor,
+			Contact:    c.uri,
+			Expires:    now.Add(c.expires),
+			Q:          c.q,
+			InstanceID: c.instance,
+			RegID:      c.regID,
+			Flow:       flow,
+			CallID:     reg.callID,
+			CSeq:       reg.cseq,
+			Path:       slices.Clone(reg.path),
+			Outbound:   c.outbound,
+			Params:     c.params,
+		},
+	}
+}
+
+// outOfOrder reports whether the request is older than the one that made
+// b: same Call-ID, CSeq not higher. RFC 3261 §10.3 step 7 says such an
+// update "MUST be aborted and the request fails"; switchboard leaves that
+// binding untouched, applies the rest and still answers 200 with the
+// current bindings, which is all a late or duplicated REGISTER needs.
+func (reg *registration) outOfOrder(b *Binding) bool {
+	return b.CallID == reg.callID && reg.cseq <= b.CSeq
+}
+
+// accept builds the 200 of RFC 3261 §10.3 step 8.
+func (r *Registrar) accept(req *sip.Request, reg *registration, bindings []Binding, now time.Time) *sip.Response {
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	for _, b := range bindings {
+		h := &sip.ContactHeader{Address: *b.Contact, Params: b.Params}
+		h.Params.Add("expires", strconv.FormatInt(seconds(b.Expires.Sub(now)), 10))
+		res.AppendHeader(h)
+	}
+	if reg.outbound {
+		// RFC 5626 §6: tell the UA its flow is in use.
+		res.AppendHeader(sip.NewHeader("Require", "outbound"))
+	}
+	if reg.supportsPath {
+		// RFC 3327 §5.3.
+		for _, p := range reg.path {
+			res.AppendHeader(sip.NewHeader("Path", p))
+		}
+	}
+	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(dateFormat)))
+	return res
+}
+
+// Lookup returns copies of the live bindings of aor ("user@host", the host
+// compared case-insensitively), best q first, then most recent first.
+func (r *Registrar) Lookup(aor string) []Binding {
+	i := strings.LastIndexByte(aor, '@')
+	if i <= 0 {
+		return nil
+	}
+	user := aor[:i]
+	aor = user + "@" + strings.ToLower(aor[i+1:])
+	now := r.cfg.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return liveBindings(r.byUser[user], aor, now)
+}
+
+// LookupUser is Lookup by user part alone, whatever the host; it suits a
+// registrar whose Config.Domain is "".
+func (r *Registrar) LookupUser(user string) []Binding {
+	now := r.cfg.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return liveBindings(r.byUser[user], "", now)
+}
+
+// DropFlow removes and returns every binding registered over the flow
+// flowID, which has closed: nothing can reach those contacts any more.
+func (r *Registrar) DropFlow(flowID string) []Binding {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.removeLocked(func(e *entry) bool { return e.b.Flow.ID == flowID })
+}
+
+// Sweep removes and returns the expired bindings. The owner calls it
+// periodically; Lookup already hides them in between.
+func (r *Registrar) Sweep() []Binding {
+	now := r.cfg.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.removeLocked(func(e *entry) bool { return !e.live(now) })
+}
+
+// Count returns the number of live bindings.
+func (r *Registrar) Count() int {
+	now := r.cfg.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, entries := range r.byUser {
+		for _, e := range entries {
+			if e.live(now) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// removeLocked deletes the entries that match and returns them ordered by
+// AOR, then registration order.
+func (r *Registrar) removeLocked(match func(*entry) bool) []Binding {
+	var removed []*entry
+	for user, entries := range r.byUser {
+		kept := slices.DeleteFunc(slices.Clone(entries), match)
+		if len(kept) == len(entries) {
+			continue
+		}
+		for _, e := range entries {
+			if match(e) {
+				removed = append(removed, e)
+			}
+		}
+		if len(kept) == 0 {
+			delete(r.byUser, user)
+		} else {
+			r.byUser[user] = kept
+		}
+	}
+	slices.SortFunc(removed, func(a, b *entry) int {
+		return cmp.Or(strings.Compare(a.b.AOR, b.b.AOR), cmp.Compare(a.seq, b.seq))
+	})
+	out := make([]Binding, len(removed))
+	for i, e := range removed {
+		out[i] = e.b.clone()
+	}
+	return out
+}
+
+// liveBindings returns copies of the live entries of aor ("" for any),
+// best q first, then most recent first.
+func liveBindings(entries []*entry, aor string, now time.Time) []Binding {
+	var live []*entry
+	for _, e := range entries {
+		if e.live(now) && (aor == "" || e.b.AOR == aor) {
+			live = append(live, e)
+		}
+	}
+	slices.SortFunc(live, func(a, b *entry) int {
+		return cmp.Or(cmp.Compare(b.b.Q, a.b.Q), cmp.Compare(b.seq, a.seq))
+	})
+	out := make([]Binding, len(live))
+	for i, e := range live {
+		out[i] = e.b.clone()
+	}
+	return out
+}

@@ -1,0 +1,45 @@
+package sipproxy
+
+import (
+	"errors"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// StatusError is a failure that maps to a SIP final response.
+type StatusError struct {
+	Code   int
+	Reason string
+}
+
+func (e *StatusError) Error() string { return e.Reason }
+
+func status(code int, reason string) *StatusError { return &StatusError{Code: code, Reason: reason} }
+
+// Errors the proxy answers with; reason phrases name the fault (RFC 3261 §21).
+var (
+	errTooManyHops    = status(sip.StatusTooManyHops, "Too Many Hops")
+	errLoop           = status(sip.StatusLoopDetected, "Loop Detected")
+	errNoSuchUser     = status(sip.StatusNotFound, "Not Found (no such user)")
+	errNotRegistered  = status(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable (not registered)")
+	errFlowFailed     = status(430, "Flow Failed")
+	errFlowGone       = status(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable (connection closed)")
+	errNoRoute        = status(sip.StatusNotFound, "Not Found (no route)")
+	errRelayDenied    = status(sip.StatusForbidden, "Forbidden (relaying denied)")
+	errUnresolvable   = status(sip.StatusNotFound, "Not Found (cannot resolve target)")
+	errNoTransport    = status(sip.StatusServiceUnavailable, "Service Unavailable (transport not enabled)")
+	errDraining       = status(sip.StatusServiceUnavailable, "Service Unavailable (shutting down)")
+	errNoTransaction  = status(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+	errBadToken       = status(sip.StatusNotFound, "Not Found (unknown flow token)")
+	errUnreachable    = status(sip.StatusServiceUnavailable, "Service Unavailable (next hop unreachable)")
+	errRequestTimeout = status(sip.StatusRequestTimeout, "Request Timeout")
+)
+
+// asStatus turns any error into the response it calls for.
+func asStatus(err error) *StatusError {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se
+	}
+	return status(sip.StatusInternalServerError, "Server Internal Error")
+}

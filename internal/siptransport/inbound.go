@@ -1,0 +1,196 @@
+package siptransport
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"strconv"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Limits bound what one peer may send. Zero values mean "no limit" except
+// MaxMessageSize, which always applies.
+type Limits struct {
+	// MaxMessageSize is the largest message accepted, in bytes (RFC 3261 §18.1.1).
+	MaxMessageSize int
+	// MaxHeaders is the largest number of header fields in one message.
+	MaxHeaders int
+	// MaxVia is the largest number of Via header field values in one message.
+	MaxVia int
+	// RequestsPerSecondPerIP is the sustained request rate one IP address may
+	// send; bursts of twice that are allowed. Zero disables the limit.
+	RequestsPerSecondPerIP float64
+}
+
+// Inbound turns raw bytes from any transport into checked SIP messages for a
+// Handler. It is safe for concurrent use.
+type Inbound struct {
+	parser  *sip.Parser
+	limits  Limits
+	rate    *RateLimiter
+	handler Handler
+	metrics *Metrics
+}
+
+// NewInbound returns an Inbound that delivers to h. metrics may be nil.
+func NewInbound(limits Limits, h Handler, metrics *Metrics) *Inbound {
+	p := sip.NewParser()
+	p.MaxMessageLength = limits.MaxMessageSize
+	in := &Inbound{parser: p, limits: limits, handler: h, metrics: metrics}
+	if limits.RequestsPerSecondPerIP > 0 {
+		in.rate = NewRateLimiter(limits.RequestsPerSecondPerIP, 2*limits.RequestsPerSecondPerIP)
+	}
+	return in
+}
+
+// Handler returns the handler messages are delivered to.
+func (in *Inbound) Handler() Handler { return in.handler }
+
+// NewStreamParser returns a parser for one TCP or TLS byte stream.
+func (in *Inbound) NewStreamParser() *sip.ParserStream { return in.parser.NewSIPStream() }
+
+// Message checks and delivers one complete message: a UDP datagram or a
+// WebSocket message. data is not retained.
+func (in *Inbound) Message(data []byte, from Conn) {
+	if isKeepalive(data) {
+		return
+	}
+	if len(data) > in.limits.MaxMessageSize {
+		in.metrics.rejected("too_large")
+		in.reject(data, from, sip.StatusMessageTooLarge, "Message Too Large")
+		return
+	}
+	msg, err := in.parser.ParseSIP(data)
+	if err != nil {
+		in.metrics.rejected("malformed")
+		in.reject(data, from, sip.StatusBadRequest, badRequestReason(err))
+		return
+	}
+	in.Deliver(msg, from)
+}
+
+// Deliver checks a parsed message against the limits, stamps its origin and
+// hands it to the handler. Stream transports call it for each framed message.
+func (in *Inbound) Deliver(msg sip.Message, from Conn) {
+	req, isReq := msg.(*sip.Request)
+	if isReq && in.rate != nil && req.Method != sip.ACK && !in.rate.Allow(from.RemoteAddr().Addr()) {
+		in.metrics.rejected("rate_limited")
+		res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (rate limit)", nil)
+		res.AppendHeader(sip.NewHeader("Retry-After", "1"))
+		_ = from.Send(res)
+		return
+	}
+	if fault := in.check(msg); fault != "" {
+		in.metrics.rejected("invalid")
+		if isReq && req.Via() != nil && req.CSeq() != nil && req.From() != nil && req.To() != nil && req.CallID() != nil && req.Method != sip.ACK {
+			_ = from.Send(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request ("+fault+")", nil))
+		}
+		return
+	}
+	msg.SetTransport(from.Transport())
+	if isReq {
+		stampVia(req, from.RemoteAddr())
+	}
+	in.metrics.received(msg, from.Transport())
+	in.handler.HandleMessage(msg, from)
+}
+
+// check returns the first fault that makes msg unacceptable, or "".
+// RFC 3261 §8.1.1 and §16.3 step 1.
+func (in *Inbound) check(msg sip.Message) string {
+	switch {
+	case msg.Via() == nil:
+		return "missing Via"
+	case msg.From() == nil:
+		return "missing From"
+	case msg.To() == nil:
+		return "missing To"
+	case msg.CallID() == nil || *msg.CallID() == "":
+		return "missing Call-ID"
+	case msg.CSeq() == nil:
+		return "missing CSeq"
+	}
+	if req, ok := msg.(*sip.Request); ok {
+		if req.CSeq().MethodName != req.Method {
+			return "CSeq method does not match the request"
+		}
+		if req.Recipient.Host == "" && req.Recipient.Scheme != "tel" {
+			return "Request-URI has no host"
+		}
+	}
+	return in.countHeaders(msg)
+}
+
+func (in *Inbound) countHeaders(msg sip.Message) string {
+	var all []sip.Header
+	switch m := msg.(type) {
+	case *sip.Request:
+		all = m.Headers()
+	case *sip.Response:
+		all = m.Headers()
+	}
+	if in.limits.MaxHeaders > 0 && len(all) > in.limits.MaxHeaders {
+		return "too many header fields"
+	}
+	via := 0
+	for _, h := range all {
+		if _, ok := h.(*sip.ViaHeader); ok {
+			via++
+		}
+	}
+	if in.limits.MaxVia > 0 && via > in.limits.MaxVia {
+		return "too many Via header fields"
+	}
+	return ""
+}
+
+// stampVia adds received and rport to the top Via, RFC 3261 §18.2.1 and
+// RFC 3581 §4, so that responses find their way back through NAT.
+func stampVia(req *sip.Request, remote netip.AddrPort) {
+	via := req.Via()
+	ip := remote.Addr().Unmap().String()
+	req.SetSource(remote.String())
+	if via.Params == nil {
+		via.Params = sip.NewParams()
+	}
+	if via.Host != ip {
+		via.Params.Add("received", ip)
+	}
+	if v, ok := via.Params.Get("rport"); ok && v == "" {
+		via.Params.Add("rport", strconv.Itoa(int(remote.Port())))
+	}
+}
+
+func isKeepalive(data []byte) bool {
+	return len(bytes.Trim(data, "\r\n")) == 0
+}
+
+// reject answers a message the parser refused, when it was a request whose
+// transaction headers can be recovered. RFC 3261 §18.3 and §21.4.1.
+func (in *Inbound) reject(data []byte, from Conn, code int, reason string) {
+	if res := rawResponse(data, code, reason); res != nil {
+		_ = from.Send(res)
+	}
+}
+
+func badRequestReason(err error) string {
+	if errors.Is(err, sip.ErrMessageTooLarge) {
+		return "Message Too Large"
+	}
+	return "Bad Request (" + sanitizeReason(err.Error()) + ")"
+}
+
+// sanitizeReason makes text safe to put in a status line: printable ASCII,
+// at most 60 characters.
+func sanitizeReason(s string) string {
+	out := make([]byte, 0, 60)
+	for i := 0; i < len(s) && len(out) < 60; i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e {
+			c = ' '
+		}
+		out = append(out, c)
+	}
+	return string(out)
+}

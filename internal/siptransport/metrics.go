@@ -1,0 +1,46 @@
+package siptransport
+
+import (
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics counts what the transports read. A nil *Metrics counts nothing.
+type Metrics struct {
+	messages *prometheus.CounterVec
+	rejects  *prometheus.CounterVec
+}
+
+// NewMetrics registers the transport metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "messages_received_total",
+			Help: "SIP messages accepted, by transport and kind (request or response).",
+		}, []string{"transport", "kind"}),
+		rejects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "messages_rejected_total",
+			Help: "SIP messages refused before routing, by reason: malformed, too_large, invalid, rate_limited.",
+		}, []string{"reason"}),
+	}
+	reg.MustRegister(m.messages, m.rejects)
+	return m
+}
+
+func (m *Metrics) received(msg sip.Message, transport string) {
+	if m == nil {
+		return
+	}
+	kind := "response"
+	if _, ok := msg.(*sip.Request); ok {
+		kind = "request"
+	}
+	m.messages.WithLabelValues(transport, kind).Inc()
+}
+
+func (m *Metrics) rejected(reason string) {
+	if m == nil {
+		return
+	}
+	m.rejects.WithLabelValues(reason).Inc()
+}

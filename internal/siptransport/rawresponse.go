@@ -1,0 +1,58 @@
+package siptransport
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// rawResponse builds a response to a request that did not parse, from the
+// header lines a response must echo (RFC 3261 §8.2.6.2). It returns nil when
+// data is not a request or those lines cannot be found: then there is no one
+// to answer, and the message is dropped (RFC 3261 §18.3).
+func rawResponse(data []byte, code int, reason string) *sip.Response {
+	head, _, _ := bytes.Cut(data, []byte("\r\n\r\n"))
+	lines := strings.Split(string(head), "\r\n")
+	if len(lines) < 2 || !looksLikeRequestLine(lines[0]) || strings.HasPrefix(lines[0], "ACK ") {
+		return nil
+	}
+	res := sip.NewResponse(code, reason)
+	found := map[string]bool{}
+	for _, line := range lines[1:] {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		canon, keep := echoedHeaders[strings.ToLower(strings.TrimSpace(name))]
+		if !keep {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		if canon == "To" && !strings.Contains(strings.ToLower(value), ";tag=") {
+			value += ";tag=sb-bad-request"
+		}
+		found[canon] = true
+		res.AppendHeader(sip.NewHeader(canon, value))
+	}
+	for _, name := range []string{"Via", "From", "To", "Call-ID", "CSeq"} {
+		if !found[name] {
+			return nil
+		}
+	}
+	res.AppendHeader(sip.NewHeader("Content-Length", "0"))
+	return res
+}
+
+var echoedHeaders = map[string]string{
+	"via": "Via", "v": "Via",
+	"from": "From", "f": "From",
+	"to": "To", "t": "To",
+	"call-id": "Call-ID", "i": "Call-ID",
+	"cseq": "CSeq",
+}
+
+func looksLikeRequestLine(line string) bool {
+	parts := strings.Fields(line)
+	return len(parts) == 3 && strings.HasPrefix(parts[2], "SIP/") && !strings.HasPrefix(parts[0], "SIP/")
+}

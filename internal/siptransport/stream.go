@@ -1,0 +1,235 @@
+package siptransport
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// sendQueueLen bounds the messages waiting for one slow peer.
+const sendQueueLen = 256
+
+// StreamListener accepts SIP over TCP or TLS (RFC 3261 §18.3 framing by
+// Content-Length) and dials out on the same transport.
+type StreamListener struct {
+	ln        net.Listener
+	transport string
+	local     netip.AddrPort
+	in        *Inbound
+	reg       *Registry
+	dialTLS   *tls.Config
+
+	// mu guards byRemote: the connection to reuse for each remote address.
+	mu       sync.Mutex
+	byRemote map[netip.AddrPort]*streamConn
+	conns    sync.WaitGroup
+}
+
+// ListenTCP binds addr now; Serve accepts on it.
+func ListenTCP(addr string, in *Inbound, reg *Registry) (*StreamListener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return newStreamListener(ln, TCP, in, reg, nil), nil
+}
+
+// ListenTLS binds addr now with the server config; dialConf is used to dial
+// out (nil: system roots).
+func ListenTLS(addr string, conf, dialConf *tls.Config, in *Inbound, reg *Registry) (*StreamListener, error) {
+	ln, err := tls.Listen("tcp", addr, conf)
+	if err != nil {
+		return nil, err
+	}
+	if dialConf == nil {
+		dialConf = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return newStreamListener(ln, TLS, in, reg, dialConf), nil
+}
+
+func newStreamListener(ln net.Listener, transport string, in *Inbound, reg *Registry, dialTLS *tls.Config) *StreamListener {
+	return &StreamListener{
+		ln: ln, transport: transport, local: ln.Addr().(*net.TCPAddr).AddrPort(),
+		in: in, reg: reg, dialTLS: dialTLS, byRemote: map[netip.AddrPort]*streamConn{},
+	}
+}
+
+// Addr is the bound address.
+func (l *StreamListener) Addr() netip.AddrPort { return l.local }
+
+// Serve accepts connections until Close.
+func (l *StreamListener) Serve() error {
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		remote := nc.RemoteAddr().(*net.TCPAddr).AddrPort()
+		release, err := l.reg.Admit(remote.Addr())
+		if err != nil {
+			nc.Close()
+			continue
+		}
+		l.start(nc, remote, release)
+	}
+}
+
+// Dial returns a connection to remote, reusing one if it is open.
+func (l *StreamListener) Dial(ctx context.Context, remote netip.AddrPort) (Conn, error) {
+	l.mu.Lock()
+	c := l.byRemote[remote]
+	l.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	release, err := l.reg.Admit(remote.Addr())
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", remote.String())
+	if err == nil && l.transport == TLS {
+		tc := tls.Client(nc, l.dialTLS.Clone())
+		if err = tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+		}
+		nc = tc
+	}
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return l.start(nc, remote, release), nil
+}
+
+func (l *StreamListener) start(nc net.Conn, remote netip.AddrPort, release func()) *streamConn {
+	c := &streamConn{l: l, nc: nc, remote: remote, flowID: l.reg.NewFlowID(lowerTransport(l.transport) + "-"), release: release}
+	c.queue = NewWriteQueue(sendQueueLen, c.write, func(error) { nc.Close() })
+	l.mu.Lock()
+	l.byRemote[remote] = c
+	l.mu.Unlock()
+	l.reg.Add(c)
+	l.conns.Add(1)
+	go c.readLoop()
+	return c
+}
+
+// Close stops accepting, closes every connection and waits for them.
+func (l *StreamListener) Close() error {
+	err := l.ln.Close()
+	l.mu.Lock()
+	for _, c := range l.byRemote {
+		c.nc.Close()
+	}
+	l.mu.Unlock()
+	l.conns.Wait()
+	return err
+}
+
+// streamConn is one TCP or TLS connection.
+type streamConn struct {
+	l       *StreamListener
+	nc      net.Conn
+	remote  netip.AddrPort
+	flowID  string
+	queue   *WriteQueue
+	release func()
+}
+
+func (c *streamConn) Transport() string          { return c.l.transport }
+func (c *streamConn) LocalAddr() netip.AddrPort  { return c.l.local }
+func (c *streamConn) RemoteAddr() netip.AddrPort { return c.remote }
+func (c *streamConn) FlowID() string             { return c.flowID }
+func (c *streamConn) Send(msg sip.Message) error { return c.queue.Push(Marshal(msg)) }
+
+func (c *streamConn) write(b []byte) error {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_, err := c.nc.Write(b)
+	return err
+}
+
+func (c *streamConn) readLoop() {
+	defer c.l.conns.Done()
+	defer c.closed()
+	parser := c.l.in.NewStreamParser()
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.nc.Read(buf)
+		if n > 0 && !c.consume(parser, buf[:n]) {
+			return
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				_ = err // a reset peer is routine; the close is logged by the owner
+			}
+			return
+		}
+	}
+}
+
+// consume frames the bytes into messages; false means the stream is broken.
+func (c *streamConn) consume(parser *sip.ParserStream, data []byte) bool {
+	if isKeepalive(data) {
+		if len(data) >= 4 { // RFC 5626 §4.4.1: CRLFCRLF ping, CRLF pong
+			_ = c.queue.Push([]byte("\r\n"))
+		}
+		return true
+	}
+	_, _ = parser.Write(data)
+	for {
+		msg, _, err := parser.ParseNext()
+		switch {
+		case err == nil:
+			c.l.in.Deliver(msg, c)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return true
+		case errors.Is(err, sip.ErrMessageTooLarge):
+			c.l.in.metrics.rejected("too_large")
+			if msg == nil {
+				return false
+			}
+		default:
+			c.l.in.metrics.rejected("malformed")
+			return false // no message boundary to resynchronise on
+		}
+	}
+}
+
+func (c *streamConn) closed() {
+	c.nc.Close()
+	c.queue.Close()
+	c.queue.Wait()
+	c.l.mu.Lock()
+	if c.l.byRemote[c.remote] == c {
+		delete(c.l.byRemote, c.remote)
+	}
+	c.l.mu.Unlock()
+	c.l.reg.Remove(c)
+	c.release()
+	c.l.in.Handler().ConnClosed(c)
+}
+
+func lowerTransport(t string) string {
+	switch t {
+	case TCP:
+		return "tcp"
+	case TLS:
+		return "tls"
+	}
+	return t
+}
