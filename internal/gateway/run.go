@@ -63,7 +63,7 @@ func ignoreClosed(err error) error {
 
 // shutdown drains, then stops everything and waits for every goroutine.
 func (g *Gateway) shutdown() {
-	g.log.Info("draining", "transactions", g.layer.Len(), "connections", g.net.Registry.Len(),
+	g.log.Info("draining", "transactions", g.layer.Pending(), "connections", g.net.Registry.Len(),
 		"deadline", g.cfg.Shutdown.DrainTimeout)
 	g.proxy.Drain()
 	if g.ws != nil {
@@ -73,7 +73,7 @@ func (g *Gateway) shutdown() {
 		g.wss.Drain()
 	}
 	deadline := time.Now().Add(g.cfg.Shutdown.DrainTimeout)
-	for g.layer.Len() > 0 && time.Now().Before(deadline) {
+	for g.layer.Pending() > 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	g.Close()

@@ -1,9 +1,11 @@
 package registrar
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -256,6 +258,11 @@ func TestRegister(t *testing.T) {
 		wantCode:     403,
 		wantReason:   "Forbidden (too many contacts)",
 		wantBindings: []string{"sip:alice@192.0.2.20:5060", "sip:alice@192.0.2.10:5060"},
+	}, {
+		name:       "more than MaxContacts in one request is 403",
+		req:        register(t, "c1", 1, contactA, contactB, "Contact: <sip:alice@192.0.2.30>, <sip:alice@192.0.2.40>"),
+		wantCode:   403,
+		wantReason: "Forbidden (too many contacts)",
 	}, {
 		name: "a request that is not REGISTER is 405",
 		req: parseRequest(t, "OPTIONS sip:example.com SIP/2.0", "Via: SIP/2.0/WSS x.invalid;branch=z9hG4bK1",
@@ -585,5 +592,31 @@ func TestSplitList(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	clk := newClock()
+	cfg := testConfig(clk)
+	cfg.MaxContacts = 100
+	r := New(cfg)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for j := range 50 {
+				contact := fmt.Sprintf("Contact: <sip:alice@192.0.2.%d:%d>", i+1, 5060+j)
+				r.Register(register(t, fmt.Sprintf("c%d", i), j+1, contact), Flow{ID: fmt.Sprintf("ws-%d", i)})
+				r.Lookup("alice@example.com")
+				r.Count()
+				if j%10 == 9 {
+					r.DropFlow(fmt.Sprintf("ws-%d", i))
+					r.Sweep()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := r.Count(); got != 0 {
+		t.Errorf("got %d bindings after every flow dropped, want 0", got)
 	}
 }

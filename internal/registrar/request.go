@@ -121,6 +121,11 @@ func (reg *registration) parseContacts(req *sip.Request, cfg *Config, supportsOu
 	if err != nil {
 		return err
 	}
+	if len(hdrs) > cfg.MaxContacts {
+		// Bounds the work one request can cause; applyLocked enforces the
+		// limit on the AOR as a whole.
+		return errTooManyContacts
+	}
 	defExpires, hasExpires := expiresHeader(req)
 	if !hasExpires {
 		defExpires = cfg.DefaultExpires

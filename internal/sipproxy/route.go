@@ -79,7 +79,7 @@ func (p *Proxy) bindingTargets(out *sip.Request) []target {
 	}
 	var ts []target
 	for _, b := range p.reg.LookupUser(out.Recipient.User) {
-		t := target{uri: *b.Contact.Clone(), path: parsePath(b.Path)}
+		t := target{uri: *b.Contact.Clone(), path: parsePath(b.Path), outbound: b.Outbound}
 		if c, ok := p.net.Lookup(b.Flow.ID); ok {
 			t.conn = c
 		} else if resolved, err := p.resolve(out, t.uri); err == nil {

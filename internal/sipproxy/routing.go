@@ -95,6 +95,9 @@ type target struct {
 	port      int
 	// path are Route entries to push (RFC 3327).
 	path []sip.Uri
+	// outbound is set when the target registered with RFC 5626 outbound,
+	// so that a dead flow is reported with 430.
+	outbound bool
 }
 
 // dialogTarget finds where an in-dialog request goes: the flow its route
@@ -169,7 +172,7 @@ func (p *Proxy) prepare(out *sip.Request, t target, branch string, recordRoute b
 		// RFC 5658 double Record-Route: the entry facing the sender first,
 		// then, on top, the entry facing the next hop.
 		out.PrependHeader(p.recordRoute(from, hasOb(out)))
-		out.PrependHeader(p.recordRoute(t.conn, false))
+		out.PrependHeader(p.recordRoute(t.conn, t.outbound))
 	}
 	for i := len(t.path) - 1; i >= 0; i-- {
 		out.PrependHeader(&sip.RouteHeader{Address: t.path[i]})

@@ -134,7 +134,7 @@ func (p *Proxy) upstreamTargets(tx *siptx.ServerTx, out *sip.Request) ([]target,
 		c, live := p.net.Lookup(b.flowID)
 		switch {
 		case live:
-			return []target{{uri: *b.contact.Clone(), conn: c}}, nil
+			return []target{{uri: *b.contact.Clone(), conn: c, outbound: b.outbound}}, nil
 		case b.outbound:
 			return nil, errFlowFailed
 		default:

@@ -2,6 +2,7 @@ package siptransport
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
@@ -29,6 +30,9 @@ func rawResponse(data []byte, code int, reason string) *sip.Response {
 			continue
 		}
 		value = strings.TrimSpace(value)
+		if canon == "CSeq" {
+			value = repairCSeq(value, strings.Fields(lines[0])[0])
+		}
 		if canon == "To" && !strings.Contains(strings.ToLower(value), ";tag=") {
 			value += ";tag=sb-bad-request"
 		}
@@ -55,4 +59,14 @@ var echoedHeaders = map[string]string{
 func looksLikeRequestLine(line string) bool {
 	parts := strings.Fields(line)
 	return len(parts) == 3 && strings.HasPrefix(parts[2], "SIP/") && !strings.HasPrefix(parts[0], "SIP/")
+}
+
+// repairCSeq keeps a CSeq the client can match its response with: the
+// number if it is one, else 0, and the method of the request line.
+func repairCSeq(value, method string) string {
+	num, _, _ := strings.Cut(value, " ")
+	if _, err := strconv.ParseUint(num, 10, 32); err != nil {
+		num = "0"
+	}
+	return num + " " + method
 }

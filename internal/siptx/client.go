@@ -199,3 +199,10 @@ func unlessReliable(reliable bool, d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// waiting reports whether no final response has arrived yet.
+func (tx *ClientTx) waiting() bool {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.state == clientCalling || tx.state == clientProceeding
+}

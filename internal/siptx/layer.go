@@ -189,3 +189,31 @@ func clientKeyOf(req *sip.Request) string {
 	branch, _ := req.Via().Params.Get("branch")
 	return branch + "|" + string(req.Method)
 }
+
+// Pending returns the number of transactions still waiting for a final
+// response; those in Completed or Accepted states only absorb
+// retransmissions, so a drain need not wait for them.
+func (l *Layer) Pending() int {
+	l.mu.Lock()
+	servers := make([]*ServerTx, 0, len(l.servers))
+	for _, tx := range l.servers {
+		servers = append(servers, tx)
+	}
+	clients := make([]*ClientTx, 0, len(l.clients))
+	for _, tx := range l.clients {
+		clients = append(clients, tx)
+	}
+	l.mu.Unlock()
+	n := 0
+	for _, tx := range servers {
+		if !tx.Answered() {
+			n++
+		}
+	}
+	for _, tx := range clients {
+		if tx.waiting() {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,134 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/siptest"
+)
+
+// testGateway runs a gateway on loopback ports chosen by the kernel.
+type testGateway struct {
+	*Gateway
+	done chan error
+	stop context.CancelFunc
+}
+
+func startGateway(t testing.TB, mutate func(*config.Config)) *testGateway {
+	t.Helper()
+	cfg := config.Embedded()
+	cfg.Listen = config.Listen{HTTP: "127.0.0.1:0", UDP: "127.0.0.1:0", TCP: "127.0.0.1:0"}
+	cfg.Shutdown.DrainTimeout = 2 * time.Second
+	cfg.Limits.RequestsPerSecondPerIP = 0
+	if mutate != nil {
+		mutate(cfg)
+	}
+	var log *slog.Logger
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	} else {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	g, err := New(cfg, log)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	tg := &testGateway{Gateway: g, done: make(chan error, 1), stop: stop}
+	go func() { tg.done <- g.Run(ctx) }()
+	t.Cleanup(tg.shutdown)
+	return tg
+}
+
+func (g *testGateway) shutdown() {
+	g.stop()
+	<-g.done
+}
+
+func (g *testGateway) wsURL() string { return "ws://" + g.Addrs().HTTP.String() + "/ws" }
+
+func (g *testGateway) domain() string { return g.Addrs().UDP.Addr().String() }
+
+// browser is a JsSIP-like user on a WebSocket.
+func browser(t testing.TB, g *testGateway, user string) *siptest.UA {
+	t.Helper()
+	ws, err := siptest.DialWS(ctx(t), g.wsURL())
+	if err != nil {
+		t.Fatalf("DialWS: %v", err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return &siptest.UA{Transport: ws, User: user, Domain: g.domain(),
+		InstanceID: "<urn:uuid:" + user + "-0000-4000-8000-000000000000>", RegID: 1}
+}
+
+// phone is a plain SIP phone on UDP that talks to the gateway.
+func phone(t testing.TB, g *testGateway, user string, opts ...siptest.UDPOption) (*siptest.UDPPeer, *siptest.UA) {
+	t.Helper()
+	p, err := siptest.NewUDPPeer(opts...)
+	if err != nil {
+		t.Fatalf("NewUDPPeer: %v", err)
+	}
+	t.Cleanup(func() { p.Close() })
+	ua := p.UA(user, g.Addrs().UDP)
+	ua.Domain = g.domain()
+	return p, ua
+}
+
+func register(t testing.TB, ua *siptest.UA) {
+	t.Helper()
+	res, err := ua.Register(ctx(t), 300)
+	if err != nil {
+		t.Fatalf("register %s: %v", ua.User, err)
+	}
+	if res.StatusCode != 200 {
+		t.Fatalf("register %s: got %d %s, want 200", ua.User, res.StatusCode, res.Reason)
+	}
+}
+
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func userURI(g *testGateway, user string) sip.Uri {
+	return sip.Uri{Scheme: "sip", User: user, Host: g.domain()}
+}
+
+// checkNoLeak fails when goroutines started during the test are still there.
+func checkNoLeak(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Errorf("goroutines: got %d, want <= %d\n%s", n, before, summarize(string(buf)))
+		}
+	})
+}
+
+func summarize(stacks string) string {
+	var out []string
+	for _, g := range strings.Split(stacks, "\n\n") {
+		lines := strings.Split(g, "\n")
+		if len(lines) > 2 {
+			out = append(out, lines[0]+" "+strings.TrimSpace(lines[len(lines)-2]))
+		}
+	}
+	return fmt.Sprint(strings.Join(out, "\n"))
+}
