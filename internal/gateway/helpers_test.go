@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ type testGateway struct {
 	*Gateway
 	done chan error
 	stop context.CancelFunc
+	once sync.Once
 }
 
 func startGateway(t testing.TB, mutate func(*config.Config)) *testGateway {
@@ -51,8 +53,10 @@ func startGateway(t testing.TB, mutate func(*config.Config)) *testGateway {
 }
 
 func (g *testGateway) shutdown() {
-	g.stop()
-	<-g.done
+	g.once.Do(func() {
+		g.stop()
+		<-g.done
+	})
 }
 
 func (g *testGateway) wsURL() string { return "ws://" + g.Addrs().HTTP.String() + "/ws" }

@@ -7,6 +7,11 @@ import (
 	"time"
 )
 
+// drainQuiet is how long no transaction may be pending before a drain
+// ends: long enough for the ACK that follows a 2xx, which belongs to no
+// transaction.
+const drainQuiet = 500 * time.Millisecond
+
 // sweepInterval is how often expired registrations are removed.
 const sweepInterval = 5 * time.Second
 
@@ -73,8 +78,12 @@ func (g *Gateway) shutdown() {
 		g.wss.Drain()
 	}
 	deadline := time.Now().Add(g.cfg.Shutdown.DrainTimeout)
-	for g.layer.Pending() > 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	quiet := time.Now()
+	for time.Now().Before(deadline) && time.Since(quiet) < drainQuiet {
+		if g.layer.Pending() > 0 {
+			quiet = time.Now()
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	g.Close()
 }

@@ -100,6 +100,9 @@ func New(cfg Config, layer *siptx.Layer, net Network, reg Registrar, log *slog.L
 // while in-dialog requests and live transactions go on.
 func (p *Proxy) Drain() { p.draining.Store(true) }
 
+// Draining reports whether Drain was called.
+func (p *Proxy) Draining() bool { return p.draining.Load() }
+
 // Close stops background work (dials in progress) and waits for it.
 func (p *Proxy) Close() {
 	p.stop()
