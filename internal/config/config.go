@@ -173,6 +173,11 @@ type Registrar struct {
 	// DefaultExpires is the lifetime granted when a REGISTER asks for none.
 	// The default is 10m; whole seconds.
 	DefaultExpires time.Duration `yaml:"default_expires"`
+	// DigestAlgorithms lists the digest challenges offered, most preferred
+	// first: SHA-256 and MD5 (RFC 8760). The default is [SHA-256, MD5].
+	// JsSIP, SIP.js and sipp answer only the first challenge and only with
+	// MD5: deployments with those clients put MD5 first.
+	DigestAlgorithms []string `yaml:"digest_algorithms"`
 }
 
 // User is one registrar account.
@@ -257,12 +262,13 @@ func Default() *Config {
 			RequestsPerSecondPerIP: 2000,
 		},
 		Registrar: Registrar{
-			Auth:           true,
-			Realm:          "switchboard",
-			NonceTTL:       5 * time.Minute,
-			MinExpires:     60 * time.Second,
-			MaxExpires:     time.Hour,
-			DefaultExpires: 10 * time.Minute,
+			Auth:             true,
+			Realm:            "switchboard",
+			NonceTTL:         5 * time.Minute,
+			MinExpires:       60 * time.Second,
+			MaxExpires:       time.Hour,
+			DefaultExpires:   10 * time.Minute,
+			DigestAlgorithms: []string{"SHA-256", "MD5"},
 		},
 		Shutdown: Shutdown{DrainTimeout: 10 * time.Second},
 		Log:      Log{Level: "info", Format: "text"},

@@ -149,10 +149,11 @@ func TestLoadFull(t *testing.T) {
 				{Username: "alice", Password: "wonderland"},
 				{Username: "1001", Password: "s3cret"},
 			},
-			NonceTTL:       2 * time.Minute,
-			MinExpires:     30 * time.Second,
-			MaxExpires:     2 * time.Hour,
-			DefaultExpires: 15 * time.Minute,
+			NonceTTL:         2 * time.Minute,
+			MinExpires:       30 * time.Second,
+			MaxExpires:       2 * time.Hour,
+			DefaultExpires:   15 * time.Minute,
+			DigestAlgorithms: []string{"MD5", "SHA-256"},
 		},
 		Upstream: Upstream{URI: "sip:pbx.example.com:5070;transport=tcp", Path: true},
 		Routes: []Route{
@@ -598,8 +599,10 @@ func docDefaultOK(cell string, def reflect.Value) bool {
 		return err == nil && d == time.Duration(def.Int())
 	case def.Kind() == reflect.String:
 		return s == strconv.Quote(def.String())
+	case def.Kind() == reflect.Slice && def.Len() == 0:
+		return s == "[]"
 	case def.Kind() == reflect.Slice:
-		return s == "[]" && def.Len() == 0
+		return s == fmt.Sprint(def.Interface()) // e.g. [SHA-256 MD5]
 	}
 	return s == fmt.Sprint(def.Interface())
 }

@@ -280,6 +280,23 @@ func (l *errorList) checkRegistrar(c *Config) {
 	l.checkUsers(r.Users)
 	l.positive("registrar.nonce_ttl", r.NonceTTL)
 	l.checkExpires(r)
+	l.checkAlgorithms(r.DigestAlgorithms)
+}
+
+func (l *errorList) checkAlgorithms(algs []string) {
+	if len(algs) == 0 {
+		l.add("registrar.digest_algorithms", "must list at least one of SHA-256, MD5")
+	}
+	seen := map[string]bool{}
+	for _, a := range algs {
+		switch {
+		case a != "SHA-256" && a != "MD5":
+			l.addf("registrar.digest_algorithms", "unknown algorithm %q (want SHA-256 or MD5)", a)
+		case seen[a]:
+			l.addf("registrar.digest_algorithms", "%s listed twice", a)
+		}
+		seen[a] = true
+	}
 }
 
 func (l *errorList) checkUsers(users []User) {

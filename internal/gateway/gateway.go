@@ -118,6 +118,7 @@ func registrarConfig(cfg *config.Config) registrar.Config {
 		Realm: cfg.Registrar.Realm, Domain: cfg.SIP.Domain, Auth: cfg.Registrar.Auth, Users: users,
 		NonceTTL: cfg.Registrar.NonceTTL, MinExpires: cfg.Registrar.MinExpires,
 		MaxExpires: cfg.Registrar.MaxExpires, DefaultExpires: cfg.Registrar.DefaultExpires,
+		DigestAlgorithms: cfg.Registrar.DigestAlgorithms,
 	}
 }
 
@@ -261,6 +262,20 @@ func addrPort(ln net.Listener) netip.AddrPort {
 // Addrs are the bound addresses, for tests and the start-up log.
 type Addrs struct {
 	HTTP, HTTPS, UDP, TCP, TLS netip.AddrPort
+}
+
+// attrs are the bound addresses as log attributes, unset ones left out.
+func (a Addrs) attrs() []any {
+	var out []any
+	for _, kv := range []struct {
+		name string
+		addr netip.AddrPort
+	}{{"http", a.HTTP}, {"https", a.HTTPS}, {"udp", a.UDP}, {"tcp", a.TCP}, {"tls", a.TLS}} {
+		if kv.addr.IsValid() {
+			out = append(out, slog.String(kv.name, kv.addr.String()))
+		}
+	}
+	return out
 }
 
 // Addrs returns the bound addresses; unset ones are zero.

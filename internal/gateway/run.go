@@ -49,6 +49,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		go g.sweep()
 	}
 	g.log.Info("switchboard started", g.cfg.Summary()...)
+	g.log.Info("listening", g.Addrs().attrs()...)
 	var err error
 	select {
 	case <-ctx.Done():

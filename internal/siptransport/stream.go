@@ -196,8 +196,8 @@ func (c *streamConn) consume(parser *sip.ParserStream, data []byte) bool {
 		switch {
 		case err == nil:
 			c.l.in.Deliver(msg, c)
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return true
+		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+			return true // the rest of the message has not arrived yet
 		case errors.Is(err, sip.ErrMessageTooLarge):
 			c.l.in.metrics.rejected("too_large")
 			if msg == nil {

@@ -1,0 +1,59 @@
+# Makefile for switchboard. `make help` lists the targets; each target's
+# `## ` comment is its entry there.
+
+GO      ?= go
+BIN     := bin/switchboard
+PKG     := ./cmd/switchboard
+GOFILES := $(shell git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this list of targets.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the gateway into bin/switchboard.
+	$(GO) build -o $(BIN) $(PKG)
+
+.PHONY: run
+run: build ## Build, then run the gateway with its embedded default config.
+	./$(BIN)
+
+.PHONY: test
+test: ## The whole suite, as CI runs it: deps, vet, unit (-race -short), e2e, brief fuzzing.
+	scripts/test-deps.sh
+	$(GO) vet ./...
+	$(GO) test -race -short ./...
+	$(GO) test -count=1 ./e2e/...
+	scripts/fuzz-brief.sh
+
+.PHONY: test-deps
+test-deps: ## Install the programs the tests drive (sipp, ...); needs root.
+	scripts/test-deps.sh
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 5s).
+	scripts/fuzz-brief.sh $(FUZZTIME)
+
+.PHONY: sipp-check
+sipp-check: ## Run each sipp scenario against its partner, no gateway (after editing them).
+	scripts/check-sipp-scenarios.sh
+
+.PHONY: bench
+bench: ## Run all benchmarks, with allocations.
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: fmt
+fmt: ## Format all Go code in place.
+	gofmt -w $(GOFILES) </dev/null
+
+.PHONY: lint
+lint: ## Fail on unformatted Go code or go vet findings.
+	@unformatted=$$(gofmt -l $(GOFILES) </dev/null); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: clean
+clean: ## Remove build output.
+	rm -rf bin

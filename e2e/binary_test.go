@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the switchboard built once for the whole package by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "switchboard-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "switchboard")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/switchboard")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building switchboard:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Gateway is the real switchboard binary running as a child of the test.
+type Gateway struct {
+	cmd  *exec.Cmd
+	log  string
+	done chan error
+
+	HTTP, UDP, TCP netip.AddrPort
+}
+
+// StartGateway writes config (YAML; the listen block is added when absent)
+// to a file, starts the binary with -config and returns once it logged its
+// bound addresses. A t.Cleanup sends SIGTERM and checks a clean exit.
+func StartGateway(t testing.TB, config string) *Gateway {
+	t.Helper()
+	dir := t.TempDir()
+	if !strings.Contains(config, "listen:") {
+		config = "listen:\n  http: 127.0.0.1:0\n  udp: 127.0.0.1:0\n  tcp: 127.0.0.1:0\n" + config
+	}
+	config += "\nlog:\n  format: json\n  level: debug\n"
+	path := filepath.Join(dir, "switchboard.yaml")
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := &Gateway{log: filepath.Join(dir, "switchboard.log"), done: make(chan error, 1)}
+	logFile, err := os.Create(g.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	g.cmd = exec.Command(binary, "-config", path)
+	g.cmd.Stderr = io.MultiWriter(logFile, pw)
+	if err := g.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		err := g.cmd.Wait()
+		pw.Close()
+		logFile.Close()
+		g.done <- err
+	}()
+	t.Cleanup(func() { g.Stop(t) })
+	if err := g.readAddrs(pr); err != nil {
+		t.Fatalf("switchboard did not start: %v\n%s", err, g.Log())
+	}
+	go io.Copy(io.Discard, pr)
+	return g
+}
+
+// readAddrs reads the log until the "listening" line.
+func (g *Gateway) readAddrs(r io.Reader) error {
+	found := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			var line map[string]string
+			if json.Unmarshal(sc.Bytes(), &line) != nil || line["msg"] != "listening" {
+				continue
+			}
+			g.HTTP, _ = netip.ParseAddrPort(line["http"])
+			g.UDP, _ = netip.ParseAddrPort(line["udp"])
+			g.TCP, _ = netip.ParseAddrPort(line["tcp"])
+			found <- nil
+			return
+		}
+		found <- fmt.Errorf("log ended before the listening line")
+	}()
+	select {
+	case err := <-found:
+		return err
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("no listening line within 10s")
+	}
+}
+
+// WSURL is the gateway's SIP WebSocket URL.
+func (g *Gateway) WSURL() string { return "ws://" + g.HTTP.String() + "/ws" }
+
+// Domain is the host users register under.
+func (g *Gateway) Domain() string { return g.UDP.Addr().String() }
+
+// Log returns what the gateway logged so far.
+func (g *Gateway) Log() string {
+	b, _ := os.ReadFile(g.log)
+	return string(b)
+}
+
+// Stop sends SIGTERM and expects the process to drain and exit 0.
+func (g *Gateway) Stop(t testing.TB) {
+	t.Helper()
+	if g.cmd.ProcessState != nil {
+		return
+	}
+	if t.Failed() {
+		t.Logf("switchboard log (tail):\n%s", tail(g.Log(), 30))
+	}
+	_ = g.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-g.done:
+		if err != nil {
+			t.Errorf("switchboard exited with %v after SIGTERM\n%s", err, tail(g.Log(), 20))
+		}
+	case <-time.After(15 * time.Second):
+		_ = g.cmd.Process.Kill()
+		t.Errorf("switchboard still running 15s after SIGTERM")
+	}
+}
+
+// Pid is the gateway's process ID.
+func (g *Gateway) Pid() int { return g.cmd.Process.Pid }
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,76 @@
+package siptransport
+
+import (
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// collector is a Handler safe for the TCP reader goroutine.
+type collector struct {
+	mu     sync.Mutex
+	got    []sip.Message
+	closed int
+}
+
+func (c *collector) HandleMessage(m sip.Message, _ Conn) {
+	c.mu.Lock()
+	c.got = append(c.got, m)
+	c.mu.Unlock()
+}
+
+func (c *collector) ConnClosed(Conn) {
+	c.mu.Lock()
+	c.closed++
+	c.mu.Unlock()
+}
+
+func (c *collector) count() (int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.got), c.closed
+}
+
+func response(code int, reason string) string {
+	return "SIP/2.0 " + itoa(code) + " " + reason + "\r\nVia: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK1, SIP/2.0/WS x.invalid;branch=z9hG4bK2\r\n" +
+		"From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+}
+
+func TestStreamFramesSeveralMessagesPerRead(t *testing.T) {
+	h := &collector{}
+	l, err := ListenTCP("127.0.0.1:0", NewInbound(Limits{MaxMessageSize: 65535}, h, nil), NewRegistry(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go l.Serve()
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := response(100, "Trying") + response(180, "Ringing") + response(200, "OK")
+	// One write with all three, then the same split at awkward places.
+	if _, err := c.Write([]byte(all)); err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{all[:7], all[7:300], all[300:]} {
+		_, _ = c.Write([]byte(part))
+		time.Sleep(5 * time.Millisecond)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		n, closed := h.count()
+		if n == 6 {
+			break
+		}
+		if closed > 0 || time.Now().After(deadline) {
+			t.Fatalf("got %d messages (closed %d), want 6", n, closed)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.Close()
+
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# test-deps.sh installs the external programs the test suite drives, on Debian.
+#
+# It is idempotent: a program already on PATH is left alone, and apt-get update
+# runs at most once per invocation. As root it installs what is missing; as any
+# other user it prints the apt-get command to run and exits 1.
+#
+# To add a dependency, add a "command package" line to DEPS.
+set -euo pipefail
+
+# DEPS lists one "command package" pair per line: the program the tests run,
+# and the Debian package that provides it.
+DEPS=(
+	"sipp sip-tester"
+	# "baresip baresip"
+	# "chromium chromium"
+	# "redis-server redis-server"
+)
+
+missing=()
+for pair in "${DEPS[@]}"; do
+	read -r cmd pkg <<<"$pair"
+	if ! command -v "$cmd" >/dev/null 2>&1; then
+		missing+=("$pkg")
+	fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "test-deps: missing packages: ${missing[*]}" >&2
+	echo "test-deps: install them with:" >&2
+	echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+	exit 1
+fi
+
+echo "test-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+for pair in "${DEPS[@]}"; do
+	read -r cmd pkg <<<"$pair"
+	if ! command -v "$cmd" >/dev/null 2>&1; then
+		echo "test-deps: $pkg installed but $cmd is still not on PATH" >&2
+		exit 1
+	fi
+done
