@@ -65,6 +65,7 @@ func NewServer(cfg Config, in *siptransport.Inbound, reg *siptransport.Registry,
 	s := &Server{cfg: cfg, in: in, reg: reg, log: log, metrics: metrics, conns: map[*Conn]struct{}{}}
 	s.upgrader = websocket.Upgrader{
 		Subprotocols:      []string{Subprotocol},
+		ReadBufferSize:    readBufferSize,
 		CheckOrigin:       s.originAllowed,
 		WriteBufferPool:   writeBufferPool,
 		EnableCompression: false,
@@ -75,7 +76,12 @@ func NewServer(cfg Config, in *siptransport.Inbound, reg *siptransport.Registry,
 	return s
 }
 
+// writeBufferPool lends write buffers only while a message is written, and
+// readBufferSize keeps the read buffer small: an idle browser then holds no
+// write buffer and 1 KiB of read buffer instead of net/http's 4 KiB.
 var writeBufferPool = &sync.Pool{}
+
+const readBufferSize = 1024
 
 func (s *Server) originAllowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")

@@ -1,0 +1,93 @@
+package gateway
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/siptest"
+)
+
+func TestLoopDetected(t *testing.T) {
+	port := freeUDPPort(t)
+	g := startGateway(t, func(c *config.Config) {
+		c.Listen.UDP = "127.0.0.1:" + strconv.Itoa(port)
+		c.Routes = []config.Route{{Prefix: "loop", URI: "sip:127.0.0.1:" + strconv.Itoa(port) + ";transport=udp"}}
+	})
+	alice := browser(t, g, "alice")
+	res, err := alice.Do(ctx(t), alice.NewRequest(sip.OPTIONS, userURI(g, "loop1")))
+	if err != nil || res.StatusCode != 482 {
+		t.Fatalf("request routed back to the gateway itself: got %v, %v; want 482", res, err)
+	}
+}
+
+func TestConnectionsPerIPLimited(t *testing.T) {
+	g := startGateway(t, func(c *config.Config) { c.Limits.MaxConnectionsPerIP = 2 })
+	for i := range 2 {
+		ws, err := siptest.DialWS(ctx(t), g.wsURL())
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		defer ws.Close()
+	}
+	_, err := siptest.DialWS(ctx(t), g.wsURL())
+	var he *siptest.HandshakeError
+	if !errors.As(err, &he) || he.StatusCode != 503 {
+		t.Fatalf("third connection: got %v, want HTTP 503", err)
+	}
+}
+
+func TestRequestRateLimited(t *testing.T) {
+	g := startGateway(t, func(c *config.Config) { c.Limits.RequestsPerSecondPerIP = 5 })
+	alice := browser(t, g, "alice")
+	limited := 0
+	for range 30 {
+		res, err := alice.Do(ctx(t), alice.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: g.domain()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode == 503 {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("30 requests at once with a limit of 5/s (burst 10): none got 503")
+	}
+}
+
+// TestSilentClientDelaysNoHandshake opens connections that never send a
+// byte, then checks a real client still gets through at once.
+func TestSilentClientDelaysNoHandshake(t *testing.T) {
+	g := startGateway(t, func(c *config.Config) { c.WebSocket.HandshakeTimeout = 2 * time.Second })
+	for range 20 {
+		c, err := net.Dial("tcp", g.Addrs().HTTP.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	start := time.Now()
+	ws, err := siptest.DialWS(ctx(t), g.wsURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.Close()
+	if e := time.Since(start); e > 500*time.Millisecond {
+		t.Errorf("handshake behind silent clients took %v", e)
+	}
+}
+
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close() // nothing else binds loopback ports in the gap
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
