@@ -109,14 +109,18 @@ func userURI(g *testGateway, user string) sip.Uri {
 	return sip.Uri{Scheme: "sip", User: user, Host: g.domain()}
 }
 
-// checkNoLeak fails when goroutines started during the test are still there.
+// checkNoLeak fails when goroutines or file descriptors opened during the
+// test are still there once it and its cleanups are done.
 func checkNoLeak(t *testing.T) {
 	t.Helper()
-	before := runtime.NumGoroutine()
+	before, fds := runtime.NumGoroutine(), openFDs(t)
 	t.Cleanup(func() {
 		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		for (runtime.NumGoroutine() > before || openFDs(t) > fds) && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
+		}
+		if n := openFDs(t); n > fds {
+			t.Errorf("file descriptors: got %d, want <= %d", n, fds)
 		}
 		if n := runtime.NumGoroutine(); n > before {
 			buf := make([]byte, 1<<20)
@@ -135,4 +139,12 @@ func summarize(stacks string) string {
 		}
 	}
 	return fmt.Sprint(strings.Join(out, "\n"))
+}
+
+func openFDs(t *testing.T) int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
 }
