@@ -19,7 +19,8 @@ func newFlowTokens() *flowTokens {
 	return &t
 }
 
-var b64 = base64.RawURLEncoding
+// b64 decodes strictly, so that each flow has exactly one token.
+var b64 = base64.RawURLEncoding.Strict()
 
 // encode returns a token for flowID that is safe in a SIP URI user part.
 func (t *flowTokens) encode(flowID string) string {

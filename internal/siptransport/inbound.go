@@ -78,13 +78,13 @@ func (in *Inbound) Deliver(msg sip.Message, from Conn) {
 		in.metrics.rejected("rate_limited")
 		res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (rate limit)", nil)
 		res.AppendHeader(sip.NewHeader("Retry-After", "1"))
-		_ = from.Send(res)
+		in.answer(from, res)
 		return
 	}
 	if fault := in.check(msg); fault != "" {
 		in.metrics.rejected("invalid")
 		if isReq && req.Via() != nil && req.CSeq() != nil && req.From() != nil && req.To() != nil && req.CallID() != nil && req.Method != sip.ACK {
-			_ = from.Send(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request ("+fault+")", nil))
+			in.answer(from, sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request ("+fault+")", nil))
 		}
 		return
 	}
@@ -170,6 +170,16 @@ func isKeepalive(data []byte) bool {
 // transaction headers can be recovered. RFC 3261 §18.3 and §21.4.1.
 func (in *Inbound) reject(data []byte, from Conn, code int, reason string) {
 	if res := rawResponse(data, code, reason); res != nil {
+		in.answer(from, res)
+	}
+}
+
+// answer sends an error response built from a faulty request, unless it does
+// not parse itself: the parser accepts some headers (a Via with no
+// transport, say) that it refuses once written back, and such a response is
+// noise no client can match.
+func (in *Inbound) answer(from Conn, res *sip.Response) {
+	if _, err := in.parser.ParseSIP(Marshal(res)); err == nil {
 		_ = from.Send(res)
 	}
 }

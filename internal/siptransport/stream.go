@@ -149,6 +149,10 @@ type streamConn struct {
 	flowID  string
 	queue   *WriteQueue
 	release func()
+
+	// midMessage is owned by the read loop: the parser holds part of a
+	// message, so CR and LF bytes are data rather than a keepalive.
+	midMessage bool
 }
 
 func (c *streamConn) Transport() string          { return c.l.transport }
@@ -184,25 +188,30 @@ func (c *streamConn) readLoop() {
 
 // consume frames the bytes into messages; false means the stream is broken.
 func (c *streamConn) consume(parser *sip.ParserStream, data []byte) bool {
-	if isKeepalive(data) {
+	if isKeepalive(data) && !c.midMessage {
 		if len(data) >= 4 { // RFC 5626 §4.4.1: CRLFCRLF ping, CRLF pong
 			_ = c.queue.Push([]byte("\r\n"))
 		}
 		return true
 	}
+	c.midMessage = c.midMessage || !isKeepalive(data)
 	_, _ = parser.Write(data)
 	for {
 		msg, _, err := parser.ParseNext()
 		switch {
 		case err == nil:
+			c.midMessage = !isKeepalive(parser.Buffer().Bytes())
 			c.l.in.Deliver(msg, c)
 		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+			// A CR left alone in the buffer is half a CRLF: the LF is data too.
+			c.midMessage = c.midMessage || parser.Buffer().Len() > 0
 			return true // the rest of the message has not arrived yet
 		case errors.Is(err, sip.ErrMessageTooLarge):
 			c.l.in.metrics.rejected("too_large")
 			if msg == nil {
 				return false
 			}
+			c.midMessage = !isKeepalive(parser.Buffer().Bytes())
 		default:
 			c.l.in.metrics.rejected("malformed")
 			return false // no message boundary to resynchronise on

@@ -70,9 +70,9 @@ func (l *Layer) Request(req *sip.Request, conn siptransport.Conn, h ClientHandle
 	t := l.timers
 	if !siptransport.Reliable(conn) {
 		tx.interval = t.T1
-		tx.retrans.reset(t.T1, tx.resend) // timer A or E
+		tx.retrans.reset(&tx.mu, t.T1, tx.resendLocked) // timer A or E
 	}
-	tx.timeout.reset(64*t.T1, tx.timedOut) // timer B or F
+	tx.timeout.reset(&tx.mu, 64*t.T1, tx.timedOutLocked) // timer B or F
 	return tx, nil
 }
 
@@ -83,9 +83,7 @@ func (tx *ClientTx) Terminate() {
 	tx.terminateLocked()
 }
 
-func (tx *ClientTx) resend() {
-	tx.mu.Lock()
-	defer tx.mu.Unlock()
+func (tx *ClientTx) resendLocked() {
 	if tx.state != clientCalling && !(tx.state == clientProceeding && !tx.invite) {
 		return
 	}
@@ -94,15 +92,19 @@ func (tx *ClientTx) resend() {
 	if !tx.invite {
 		tx.interval = min(tx.interval, tx.l.timers.T2)
 	}
-	tx.retrans.reset(tx.interval, tx.resend)
+	tx.retrans.reset(&tx.mu, tx.interval, tx.resendLocked)
 }
 
-func (tx *ClientTx) timedOut() { tx.fail(ErrTimeout) }
+func (tx *ClientTx) timedOutLocked() { tx.failLocked(ErrTimeout) }
 
 // fail ends the transaction, telling the handler if no final response came.
 func (tx *ClientTx) fail(err error) {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
+	tx.failLocked(err)
+}
+
+func (tx *ClientTx) failLocked(err error) {
 	waiting := tx.state == clientCalling || tx.state == clientProceeding
 	tx.terminateLocked()
 	if waiting {
@@ -126,22 +128,24 @@ func (tx *ClientTx) receive(res *sip.Response) {
 		}
 		if tx.state == clientCalling && tx.invite {
 			tx.retrans.stop()
-			tx.timeout.reset(timerC, tx.timedOut)
+			tx.timeout.reset(&tx.mu, timerC, tx.timedOutLocked)
+		} else if tx.invite && res.StatusCode > sip.StatusTrying {
+			tx.timeout.reset(&tx.mu, timerC, tx.timedOutLocked) // RFC 3261 §16.7 step 2
 		}
 		if !tx.invite && !reliable {
 			tx.interval = t.T2
 		}
 		tx.state = clientProceeding
 		tx.h.OnResponse(tx, res)
-	case tx.invite && res.IsSuccess():
+	case tx.invite && res.IsSuccess() && tx.state != clientCompleted:
 		if tx.state != clientAccepted {
 			tx.state = clientAccepted
 			tx.retrans.stop()
-			tx.timeout.reset(64*t.T1, tx.terminate) // timer M
+			tx.timeout.reset(&tx.mu, 64*t.T1, tx.terminateLocked) // timer M
 		}
 		tx.h.OnResponse(tx, res)
 	case tx.state == clientCompleted:
-		if tx.ack != nil {
+		if tx.ack != nil && !res.IsSuccess() {
 			_ = tx.Conn.Send(tx.ack) // RFC 3261 §17.1.1.2: ACK every retransmission
 		}
 	case tx.state == clientAccepted:
@@ -151,18 +155,12 @@ func (tx *ClientTx) receive(res *sip.Response) {
 		if tx.invite {
 			tx.ack = ackFor(tx.Request, res)
 			_ = tx.Conn.Send(tx.ack)
-			tx.timeout.reset(unlessReliable(reliable, 32*time.Second), tx.terminate) // timer D
+			tx.timeout.reset(&tx.mu, unlessReliable(reliable, 32*time.Second), tx.terminateLocked) // timer D
 		} else {
-			tx.timeout.reset(unlessReliable(reliable, t.T4), tx.terminate) // timer K
+			tx.timeout.reset(&tx.mu, unlessReliable(reliable, t.T4), tx.terminateLocked) // timer K
 		}
 		tx.h.OnResponse(tx, res)
 	}
-}
-
-func (tx *ClientTx) terminate() {
-	tx.mu.Lock()
-	defer tx.mu.Unlock()
-	tx.terminateLocked()
 }
 
 func (tx *ClientTx) terminateLocked() {

@@ -69,18 +69,20 @@ func (tx *ServerTx) Respond(res *sip.Response) error {
 	reliable := siptransport.Reliable(tx.Conn)
 	switch {
 	case tx.invite && res.IsSuccess():
-		tx.state = serverAccepted
-		tx.timeout.reset(64*t.T1, tx.terminate) // timer L
+		if tx.state != serverAccepted { // RFC 6026 §7.1: timer L starts on entering Accepted
+			tx.state = serverAccepted
+			tx.timeout.reset(&tx.mu, 64*t.T1, tx.terminateLocked) // timer L
+		}
 	case tx.invite:
 		tx.state = serverCompleted
 		if !reliable {
 			tx.interval = t.T1
-			tx.retrans.reset(t.T1, tx.resendFinal) // timer G
+			tx.retrans.reset(&tx.mu, t.T1, tx.resendFinalLocked) // timer G
 		}
-		tx.timeout.reset(64*t.T1, tx.terminate) // timer H
+		tx.timeout.reset(&tx.mu, 64*t.T1, tx.terminateLocked) // timer H
 	default:
 		tx.state = serverCompleted
-		tx.timeout.reset(unlessReliable(reliable, 64*t.T1), tx.terminate) // timer J
+		tx.timeout.reset(&tx.mu, unlessReliable(reliable, 64*t.T1), tx.terminateLocked) // timer J
 	}
 	return err
 }
@@ -125,7 +127,7 @@ func (tx *ServerTx) ack() bool {
 	case serverCompleted:
 		tx.state = serverConfirmed
 		tx.retrans.stop()
-		tx.timeout.reset(unlessReliable(siptransport.Reliable(tx.Conn), tx.l.timers.T4), tx.terminate) // timer I
+		tx.timeout.reset(&tx.mu, unlessReliable(siptransport.Reliable(tx.Conn), tx.l.timers.T4), tx.terminateLocked) // timer I
 		return true
 	case serverConfirmed:
 		return true
@@ -133,26 +135,21 @@ func (tx *ServerTx) ack() bool {
 	return false
 }
 
-func (tx *ServerTx) resendFinal() {
-	tx.mu.Lock()
-	defer tx.mu.Unlock()
+func (tx *ServerTx) resendFinalLocked() {
 	if tx.state != serverCompleted {
 		return
 	}
 	_ = tx.Conn.Send(tx.last)
 	tx.interval = min(2*tx.interval, tx.l.timers.T2)
-	tx.retrans.reset(tx.interval, tx.resendFinal)
+	tx.retrans.reset(&tx.mu, tx.interval, tx.resendFinalLocked)
 }
 
-func (tx *ServerTx) terminate() {
-	tx.mu.Lock()
+func (tx *ServerTx) terminateLocked() {
 	if tx.state == serverTerminated {
-		tx.mu.Unlock()
 		return
 	}
 	tx.state = serverTerminated
 	tx.retrans.stop()
 	tx.timeout.stop()
-	tx.mu.Unlock()
 	tx.l.removeServer(tx)
 }

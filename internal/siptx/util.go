@@ -8,28 +8,26 @@ import (
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// timer is a restartable one-shot timer whose callback is skipped once the
-// timer is stopped, even if it already fired.
+// timer is a restartable one-shot timer owned by a transaction. reset and
+// stop are called with the transaction's mutex held; the callback runs with
+// it held too, and only if the timer was neither reset nor stopped since it
+// was armed, so a response and a timer firing at once cannot both act.
 type timer struct {
-	mu  sync.Mutex
 	t   *time.Timer
 	gen int
 }
 
-// reset (re)arms the timer to call f after d.
-func (t *timer) reset(d time.Duration, f func()) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// reset (re)arms the timer to call f after d, under mu.
+func (t *timer) reset(mu *sync.Mutex, d time.Duration, f func()) {
 	if t.t != nil {
 		t.t.Stop()
 	}
 	t.gen++
 	gen := t.gen
 	t.t = time.AfterFunc(d, func() {
-		t.mu.Lock()
-		live := t.gen == gen
-		t.mu.Unlock()
-		if live {
+		mu.Lock()
+		defer mu.Unlock()
+		if t.gen == gen {
 			f()
 		}
 	})
@@ -37,8 +35,6 @@ func (t *timer) reset(d time.Duration, f func()) {
 
 // stop disarms the timer.
 func (t *timer) stop() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.gen++
 	if t.t != nil {
 		t.t.Stop()
