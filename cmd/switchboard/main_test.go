@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDeps keeps test code out of the production binary.
+func TestDeps(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == "testing" || strings.HasSuffix(dep, "/siptest") || strings.HasSuffix(dep, "/httptest") {
+			t.Errorf("the binary depends on %s", dep)
+		}
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.yaml", "registrar:\n  auth: false\n")
+	bad := write("bad.yaml", "registrar:\n  auth: false\nwebsocket:\n  max_mesage_size: 10\n")
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+	}{
+		{"valid file", []string{"-config", good, "-check-config"}, 0, "configuration ok"},
+		{"unknown key names file and line", []string{"-config", bad, "-check-config"}, 1, "bad.yaml:4:"},
+		{"missing file", []string{"-config", filepath.Join(dir, "none.yaml"), "-check-config"}, 1, "none.yaml"},
+		{"embedded defaults", []string{"-check-config"}, 0, "configuration ok"},
+		{"version", []string{"-version"}, 0, "switchboard"},
+		{"bad flag", []string{"-nope"}, 2, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if got := run(tt.args, &out); got != tt.wantCode {
+				t.Errorf("exit code: got %d, want %d\n%s", got, tt.wantCode, out.String())
+			}
+			if !strings.Contains(out.String(), tt.wantOut) {
+				t.Errorf("output: got %q, want it to contain %q", out.String(), tt.wantOut)
+			}
+		})
+	}
+}
+
+// TestReadmeCommands keeps the README's two commands true: the run command
+// names this package, and CI runs the test command.
+func TestReadmeCommands(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := os.ReadFile("../../.ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"go run ./cmd/switchboard\n", "make test\n"} {
+		if !bytes.Contains(readme, []byte(want)) {
+			t.Errorf("README lacks %q", want)
+		}
+	}
+	if !bytes.Contains(ci, []byte("make test")) {
+		t.Error(".ci/run does not run the README's test command, make test")
+	}
+}

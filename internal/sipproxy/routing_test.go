@@ -1,0 +1,87 @@
+package sipproxy
+
+import (
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+func TestTransportOf(t *testing.T) {
+	tests := []struct {
+		uri  string
+		want string
+	}{
+		{"sip:a@192.0.2.1", "UDP"},
+		{"sip:a@192.0.2.1;transport=tcp", "TCP"},
+		{"sip:a@192.0.2.1;transport=TLS", "TLS"},
+		{"sips:a@192.0.2.1", "TLS"},
+		{"sip:a@x.invalid;transport=ws", "WS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.uri, func(t *testing.T) {
+			var u sip.Uri
+			if err := sip.ParseUri(tt.uri, &u); err != nil {
+				t.Fatal(err)
+			}
+			if got := transportOf(&u); got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBestResponse(t *testing.T) {
+	tests := []struct {
+		name  string
+		codes []int
+		want  int
+	}{
+		{"lowest class wins", []int{503, 486, 302}, 302},
+		{"6xx beats all", []int{486, 603, 302}, 603},
+		{"first of equals kept", []int{486, 480}, 486},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &call{}
+			for _, code := range tt.codes {
+				c.keepBestLocked(sip.NewResponse(code, ""))
+			}
+			if c.best.StatusCode != tt.want {
+				t.Errorf("got %d, want %d", c.best.StatusCode, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoopHashIgnoresViaButNotRequestURI(t *testing.T) {
+	parse := func(ruri, via string) *sip.Request {
+		raw := "INVITE " + ruri + " SIP/2.0\r\nVia: " + via + "\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\n" +
+			"Call-ID: loop\r\nCSeq: 7 INVITE\r\nContent-Length: 0\r\n\r\n"
+		m, err := sip.ParseMessage([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.(*sip.Request)
+	}
+	a := loopHash(parse("sip:b@192.0.2.1", "SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1"))
+	b := loopHash(parse("sip:b@192.0.2.1", "SIP/2.0/UDP 192.0.2.8;branch=z9hG4bK2"))
+	c := loopHash(parse("sip:b@192.0.2.2", "SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1"))
+	if a != b {
+		t.Errorf("same request from another hop: hashes %s and %s differ (a loop would go unseen)", a, b)
+	}
+	if a == c {
+		t.Errorf("retargeted request: hash %s unchanged (a spiral would look like a loop)", a)
+	}
+}
+
+func TestFlowTokenRejectsForgery(t *testing.T) {
+	tokens := newFlowTokens()
+	tok := tokens.encode("ws-1")
+	if id, ok := tokens.decode(tok); !ok || id != "ws-1" {
+		t.Fatalf("decode(encode(ws-1)): got %q, %v", id, ok)
+	}
+	forged := newFlowTokens().encode("ws-1")
+	if _, ok := tokens.decode(forged); ok {
+		t.Error("a token made with another key was accepted")
+	}
+}
