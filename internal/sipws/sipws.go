@@ -149,8 +149,14 @@ func (s *Server) serve(ws *websocket.Conn, remote netip.AddrPort, release func()
 	s.mu.Unlock()
 	s.reg.Add(c)
 	s.metrics.opened()
-	defer s.wg.Done()
-	c.readLoop()
+	// The read loop runs on a goroutine of its own so that this handler
+	// returns: net/http's connection goroutine then ends and frees its 4 KiB
+	// reader and the 4 KiB writer Hijack made, which it would otherwise keep
+	// for the WebSocket's whole life.
+	go func() {
+		defer s.wg.Done()
+		c.readLoop()
+	}()
 }
 
 func (s *Server) forget(c *Conn) {
