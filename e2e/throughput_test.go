@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -19,13 +20,18 @@ import (
 // the rate, they report the gateway process's own CPU time per operation
 // (from /proc), which does not depend on how much CPU the clients took.
 // Run with -benchtime=Nx, e.g. -benchtime=20000x.
+//
+// To measure another gateway under the same load (bench/README.md), set
+// SB_BENCH_WS (its SIP WebSocket URL), SB_BENCH_UDP (its SIP UDP address) and
+// SB_BENCH_PIDS (the space-separated PIDs whose CPU time is summed); it must
+// accept REGISTER without authentication.
 
 const benchClients = 32
 
 const benchConfig = "registrar:\n  auth: false\nlimits:\n  requests_per_second_per_ip: 0\n"
 
 func BenchmarkRegisterThroughBinary(b *testing.B) {
-	g := StartGateway(b, benchConfig)
+	g := startBenchTarget(b)
 	uas := benchBrowsers(b, g)
 	runParallel(b, g, uas, "registers", func(ctx context.Context, ua *siptest.UA) error {
 		res, err := ua.Register(ctx, 300)
@@ -37,20 +43,20 @@ func BenchmarkRegisterThroughBinary(b *testing.B) {
 }
 
 func BenchmarkCallThroughBinary(b *testing.B) {
-	g := StartGateway(b, benchConfig)
+	g := startBenchTarget(b)
 	phone, err := siptest.NewUDPPeer(siptest.WithAutoAnswer(nil))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer phone.Close()
-	bob := phone.UA("bob", g.UDP)
-	bob.Domain = g.Domain()
+	bob := phone.UA("bob", g.udp)
+	bob.Domain = g.domain
 	if res, err := bob.Register(context.Background(), 3600); err != nil || res.StatusCode != 200 {
 		b.Fatalf("register phone: %v %v", res, err)
 	}
 	uas := benchBrowsers(b, g)
 	sdp := siptest.AudioSDP("127.0.0.1", 40000)
-	target := uri("bob", g.Domain())
+	target := uri("bob", g.domain)
 	runParallel(b, g, uas, "calls", func(ctx context.Context, ua *siptest.UA) error {
 		d, err := ua.Invite(ctx, target, sdp)
 		if err == nil {
@@ -60,25 +66,56 @@ func BenchmarkCallThroughBinary(b *testing.B) {
 	})
 }
 
-func benchBrowsers(b *testing.B, g *Gateway) []*siptest.UA {
+// benchTarget is the gateway a throughput benchmark drives.
+type benchTarget struct {
+	wsURL  string         // SIP WebSocket URL
+	udp    netip.AddrPort // SIP UDP address
+	domain string         // host users register under
+	pids   []int          // processes whose CPU time is the gateway's
+}
+
+// startBenchTarget starts the switchboard binary, or returns the external
+// gateway that SB_BENCH_WS, SB_BENCH_UDP and SB_BENCH_PIDS name.
+func startBenchTarget(b *testing.B) benchTarget {
+	ws, udp, pids := os.Getenv("SB_BENCH_WS"), os.Getenv("SB_BENCH_UDP"), os.Getenv("SB_BENCH_PIDS")
+	if ws == "" && udp == "" && pids == "" {
+		g := StartGateway(b, benchConfig)
+		return benchTarget{wsURL: g.WSURL(), udp: g.UDP, domain: g.Domain(), pids: []int{g.Pid()}}
+	}
+	addr, err := netip.ParseAddrPort(udp)
+	if err != nil || ws == "" || pids == "" {
+		b.Fatalf("external gateway: need SB_BENCH_WS, SB_BENCH_UDP (ip:port) and SB_BENCH_PIDS; got %q, %q, %q", ws, udp, pids)
+	}
+	t := benchTarget{wsURL: ws, udp: addr, domain: addr.Addr().String()}
+	for _, f := range strings.Fields(pids) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			b.Fatalf("SB_BENCH_PIDS: %v", err)
+		}
+		t.pids = append(t.pids, pid)
+	}
+	return t
+}
+
+func benchBrowsers(b *testing.B, g benchTarget) []*siptest.UA {
 	uas := make([]*siptest.UA, benchClients)
 	for i := range uas {
-		ws, err := siptest.DialWS(context.Background(), g.WSURL())
+		ws, err := siptest.DialWS(context.Background(), g.wsURL)
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { ws.Close() })
-		uas[i] = &siptest.UA{Transport: ws, User: fmt.Sprintf("c%d", i), Domain: g.Domain()}
+		uas[i] = &siptest.UA{Transport: ws, User: fmt.Sprintf("c%d", i), Domain: g.domain}
 	}
 	return uas
 }
 
 // runParallel runs b.N operations spread over the clients and reports the
 // rate and the gateway's CPU time per operation.
-func runParallel(b *testing.B, g *Gateway, uas []*siptest.UA, unit string, op func(context.Context, *siptest.UA) error) {
+func runParallel(b *testing.B, g benchTarget, uas []*siptest.UA, unit string, op func(context.Context, *siptest.UA) error) {
 	var next atomic.Int64
 	var failed atomic.Int64
-	cpu0 := processCPU(b, g.Pid())
+	cpu0 := processCPU(b, g.pids)
 	start := time.Now()
 	b.ResetTimer()
 	var wg sync.WaitGroup
@@ -98,7 +135,7 @@ func runParallel(b *testing.B, g *Gateway, uas []*siptest.UA, unit string, op fu
 	wg.Wait()
 	b.StopTimer()
 	elapsed := time.Since(start)
-	cpu := processCPU(b, g.Pid()) - cpu0
+	cpu := processCPU(b, g.pids) - cpu0
 	if n := failed.Load(); n > 0 {
 		b.Errorf("%d of %d operations failed", n, b.N)
 	}
@@ -107,14 +144,18 @@ func runParallel(b *testing.B, g *Gateway, uas []*siptest.UA, unit string, op fu
 	b.ReportMetric(float64(b.N)/cpu.Seconds(), unit+"/gateway-core-s")
 }
 
-// processCPU is the user plus system CPU time of a process, from /proc.
-func processCPU(b *testing.B, pid int) time.Duration {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		b.Fatal(err)
+// processCPU is the user plus system CPU time of processes, from /proc.
+func processCPU(b *testing.B, pids []int) time.Duration {
+	var ticks int64
+	for _, pid := range pids {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			b.Fatal(err)
+		}
+		fields := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+		utime, _ := strconv.ParseInt(fields[11], 10, 64)
+		stime, _ := strconv.ParseInt(fields[12], 10, 64)
+		ticks += utime + stime
 	}
-	fields := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ is 100 on Linux
 }
