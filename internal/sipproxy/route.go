@@ -17,6 +17,12 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 	if err := p.validate(req); err != nil {
 		return err
 	}
+	if req.Method == sip.REGISTER && p.up == nil && !hasToTag(req) {
+		if p.draining.Load() {
+			return errDraining
+		}
+		return p.register(tx) // the registrar only reads the request: no clone
+	}
 	out := req.Clone()
 	hops, err := p.popRoutes(out, tx.Conn)
 	if err != nil {
@@ -39,8 +45,6 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 	switch {
 	case req.Method == sip.REGISTER && p.up != nil:
 		return p.relayRegister(tx, out)
-	case req.Method == sip.REGISTER:
-		return p.register(tx)
 	case req.Method == sip.OPTIONS && req.Recipient.User == "" && p.net.IsLocal(req.Recipient.Host, req.Recipient.Port):
 		return p.options(tx)
 	}
