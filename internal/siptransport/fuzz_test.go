@@ -72,9 +72,11 @@ func marshalAll(msgs []sip.Message) [][]byte {
 	return out
 }
 
-// FuzzInboundMessage feeds datagrams to Inbound: it must not panic, what it
-// answers must parse, and so must what it delivers, since the proxy
-// forwards it.
+// FuzzInboundMessage feeds datagrams to Inbound: it must not panic, and what
+// it answers must parse. What it delivers is sipgo's parse of the peer's
+// bytes; sipgo accepts some header values it cannot write back in a form it
+// parses again (a To of "<a:>>", say), and the proxy forwards those as the
+// peer wrote them, so that is not checked here.
 func FuzzInboundMessage(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
@@ -84,7 +86,6 @@ func FuzzInboundMessage(f *testing.F) {
 		conn := &wireConn{}
 		NewInbound(fuzzLimits, rec, nil).Message(data, conn)
 		checkParses(t, "response sent back", conn.wire)
-		checkParses(t, "delivered message", marshalAll(rec.got))
 	})
 }
 
@@ -111,9 +112,9 @@ func newStreamHarness() *streamHarness {
 
 // feed consumes the chunks in turn until the stream breaks.
 func (h *streamHarness) feed(chunks ...[]byte) {
-	parser := h.c.l.in.NewStreamParser()
+	f := &framer{max: fuzzLimits.MaxMessageSize}
 	for _, chunk := range chunks {
-		if len(chunk) > 0 && !h.c.consume(parser, chunk) {
+		if len(chunk) > 0 && !h.c.consume(f, chunk) {
 			break
 		}
 	}

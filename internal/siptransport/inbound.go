@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -47,9 +48,6 @@ func NewInbound(limits Limits, h Handler, metrics *Metrics) *Inbound {
 // Handler returns the handler messages are delivered to.
 func (in *Inbound) Handler() Handler { return in.handler }
 
-// NewStreamParser returns a parser for one TCP or TLS byte stream.
-func (in *Inbound) NewStreamParser() *sip.ParserStream { return in.parser.NewSIPStream() }
-
 // Message checks and delivers one complete message: a UDP datagram or a
 // WebSocket message. data is not retained.
 func (in *Inbound) Message(data []byte, from Conn) {
@@ -67,12 +65,12 @@ func (in *Inbound) Message(data []byte, from Conn) {
 		in.reject(data, from, sip.StatusBadRequest, badRequestReason(err))
 		return
 	}
-	in.Deliver(msg, from)
+	in.deliver(msg, from)
 }
 
-// Deliver checks a parsed message against the limits, stamps its origin and
-// hands it to the handler. Stream transports call it for each framed message.
-func (in *Inbound) Deliver(msg sip.Message, from Conn) {
+// deliver checks a parsed message against the limits, stamps its origin and
+// hands it to the handler.
+func (in *Inbound) deliver(msg sip.Message, from Conn) {
 	req, isReq := msg.(*sip.Request)
 	if isReq && in.rate != nil && req.Method != sip.ACK && !in.rate.Allow(from.RemoteAddr().Addr()) {
 		in.metrics.rejected("rate_limited")
@@ -111,7 +109,13 @@ func (in *Inbound) check(msg sip.Message) string {
 	case msg.CSeq() == nil:
 		return "missing CSeq"
 	}
+	if fault := checkAddresses(msg); fault != "" {
+		return fault
+	}
 	if req, ok := msg.(*sip.Request); ok {
+		if req.SipVersion != "SIP/2.0" {
+			return "version must be SIP/2.0"
+		}
 		if req.CSeq().MethodName != req.Method {
 			return "CSeq method does not match the request"
 		}
@@ -203,4 +207,36 @@ func sanitizeReason(s string) string {
 		out = append(out, c)
 	}
 	return string(out)
+}
+
+// checkAddresses rejects what sipgo's lenient parser lets through but no
+// peer could use: a Via without transport or host, a From or To without a
+// URI scheme, a SIP URI without a host.
+func checkAddresses(msg sip.Message) string {
+	via := msg.Via()
+	if via.ProtocolName != "SIP" || via.ProtocolVersion != "2.0" || via.Transport == "" || via.Host == "" {
+		return "malformed Via"
+	}
+	for _, a := range []struct {
+		name string
+		uri  *sip.Uri
+	}{{"From", &msg.From().Address}, {"To", &msg.To().Address}} {
+		if !usableURI(a.uri) {
+			return "malformed " + a.name + " URI"
+		}
+	}
+	if req, ok := msg.(*sip.Request); ok && !usableURI(&req.Recipient) {
+		return "malformed Request-URI"
+	}
+	return ""
+}
+
+func usableURI(u *sip.Uri) bool {
+	switch strings.ToLower(u.Scheme) {
+	case "":
+		return false
+	case "sip", "sips":
+		return u.Host != ""
+	}
+	return true
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -149,10 +148,6 @@ type streamConn struct {
 	flowID  string
 	queue   *WriteQueue
 	release func()
-
-	// midMessage is owned by the read loop: the parser holds part of a
-	// message, so CR and LF bytes are data rather than a keepalive.
-	midMessage bool
 }
 
 func (c *streamConn) Transport() string          { return c.l.transport }
@@ -170,51 +165,36 @@ func (c *streamConn) write(b []byte) error {
 func (c *streamConn) readLoop() {
 	defer c.l.conns.Done()
 	defer c.closed()
-	parser := c.l.in.NewStreamParser()
+	f := &framer{max: c.l.in.limits.MaxMessageSize}
 	buf := make([]byte, 4096)
 	for {
 		n, err := c.nc.Read(buf)
-		if n > 0 && !c.consume(parser, buf[:n]) {
+		if n > 0 && !c.consume(f, buf[:n]) {
 			return
 		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				_ = err // a reset peer is routine; the close is logged by the owner
-			}
-			return
+			return // EOF or reset: routine for a stream; ConnClosed tells the owner
 		}
 	}
 }
 
-// consume frames the bytes into messages; false means the stream is broken.
-func (c *streamConn) consume(parser *sip.ParserStream, data []byte) bool {
-	if isKeepalive(data) && !c.midMessage {
-		if len(data) >= 4 { // RFC 5626 §4.4.1: CRLFCRLF ping, CRLF pong
-			_ = c.queue.Push([]byte("\r\n"))
-		}
-		return true
-	}
-	c.midMessage = c.midMessage || !isKeepalive(data)
-	_, _ = parser.Write(data)
+// consume frames the bytes into messages; false means the stream is broken:
+// no Content-Length, or a message over the size limit, leaves no boundary
+// to resynchronise on.
+func (c *streamConn) consume(f *framer, data []byte) bool {
+	f.push(data)
 	for {
-		msg, _, err := parser.ParseNext()
+		kind, msg, err := f.next()
 		switch {
-		case err == nil:
-			c.midMessage = !isKeepalive(parser.Buffer().Bytes())
-			c.l.in.Deliver(msg, c)
-		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-			// A CR left alone in the buffer is half a CRLF: the LF is data too.
-			c.midMessage = c.midMessage || parser.Buffer().Len() > 0
-			return true // the rest of the message has not arrived yet
-		case errors.Is(err, sip.ErrMessageTooLarge):
-			c.l.in.metrics.rejected("too_large")
-			if msg == nil {
-				return false
-			}
-			c.midMessage = !isKeepalive(parser.Buffer().Bytes())
-		default:
+		case err != nil:
 			c.l.in.metrics.rejected("malformed")
-			return false // no message boundary to resynchronise on
+			return false
+		case kind == framePing:
+			_ = c.queue.Push([]byte("\r\n"))
+		case kind == frameMessage:
+			c.l.in.Message(msg, c)
+		default:
+			return true
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package siptransport
 
 import (
+	"bufio"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,4 +75,35 @@ func TestStreamFramesSeveralMessagesPerRead(t *testing.T) {
 	}
 	c.Close()
 
+}
+
+func TestStreamMalformedGets400AndKeepsConnection(t *testing.T) {
+	h := &collector{}
+	l, err := ListenTCP("127.0.0.1:0", NewInbound(Limits{MaxMessageSize: 65535}, h, nil), NewRegistry(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go l.Serve()
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	bad := strings.Replace(validOptions, "CSeq: 1", "CSeq: one", 1)
+	if _, err := c.Write([]byte(bad + validOptions)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "SIP/2.0 400 Bad Request (") {
+		t.Fatalf("got %q, %v; want a 400 naming the fault", line, err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for n, closed := h.count(); n != 1; n, closed = h.count() {
+		if closed > 0 || time.Now().After(deadline) {
+			t.Fatalf("the valid message after the bad one: delivered %d (closed %d), want 1", n, closed)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
