@@ -278,19 +278,7 @@ func (b *branch) sendCancelLocked() {
 		return
 	}
 	b.cancelSent = true
-	inv := b.req
-	cancel := sip.NewRequest(sip.CANCEL, *inv.Recipient.Clone())
-	cancel.AppendHeader(inv.Via().Clone())
-	for _, h := range inv.GetHeaders("Route") {
-		cancel.AppendHeader(sip.HeaderClone(h))
-	}
-	cancel.AppendHeader(sip.HeaderClone(inv.From()))
-	cancel.AppendHeader(sip.HeaderClone(inv.To()))
-	cancel.AppendHeader(sip.HeaderClone(inv.CallID()))
-	cancel.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
-	mf := sip.MaxForwardsHeader(70)
-	cancel.AppendHeader(&mf)
-	cancel.SetBody(nil)
+	cancel := siptx.CancelFor(b.req)
 	_, _ = b.c.p.layer.Request(cancel, b.t.conn, ignoreResponses{})
 }
 

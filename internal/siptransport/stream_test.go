@@ -42,17 +42,7 @@ func response(code int, reason string) string {
 }
 
 func TestStreamFramesSeveralMessagesPerRead(t *testing.T) {
-	h := &collector{}
-	l, err := ListenTCP("127.0.0.1:0", NewInbound(Limits{MaxMessageSize: 65535}, h, nil), NewRegistry(0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go l.Serve()
-	defer l.Close()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, c := dialTCP(t)
 	all := response(100, "Trying") + response(180, "Ringing") + response(200, "OK")
 	// One write with all three, then the same split at awkward places.
 	if _, err := c.Write([]byte(all)); err != nil {
@@ -78,17 +68,7 @@ func TestStreamFramesSeveralMessagesPerRead(t *testing.T) {
 }
 
 func TestStreamMalformedGets400AndKeepsConnection(t *testing.T) {
-	h := &collector{}
-	l, err := ListenTCP("127.0.0.1:0", NewInbound(Limits{MaxMessageSize: 65535}, h, nil), NewRegistry(0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go l.Serve()
-	defer l.Close()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, c := dialTCP(t)
 	defer c.Close()
 	bad := strings.Replace(validOptions, "CSeq: 1", "CSeq: one", 1)
 	if _, err := c.Write([]byte(bad + validOptions)); err != nil {
@@ -106,4 +86,22 @@ func TestStreamMalformedGets400AndKeepsConnection(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// dialTCP starts a TCP listener delivering to a collector and connects to it.
+func dialTCP(t *testing.T) (*collector, net.Conn) {
+	t.Helper()
+	h := &collector{}
+	l, err := ListenTCP("127.0.0.1:0", NewInbound(Limits{MaxMessageSize: 65535}, h, nil), NewRegistry(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go l.Serve()
+	t.Cleanup(func() { l.Close() })
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return h, c
 }

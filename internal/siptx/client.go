@@ -175,20 +175,33 @@ func (tx *ClientTx) terminateLocked() {
 
 // ackFor builds the ACK for a non-2xx final response, RFC 3261 §17.1.1.3.
 func ackFor(inv *sip.Request, res *sip.Response) *sip.Request {
-	ack := sip.NewRequest(sip.ACK, *inv.Recipient.Clone())
-	ack.SipVersion = inv.SipVersion
-	ack.AppendHeader(inv.Via().Clone())
+	return hopRequest(inv, sip.ACK, res.To())
+}
+
+// CancelFor builds the CANCEL for an INVITE sent on a client transaction,
+// RFC 3261 §9.1: same Request-URI, top Via (so same branch), Route, From,
+// To, Call-ID and CSeq number.
+func CancelFor(inv *sip.Request) *sip.Request {
+	return hopRequest(inv, sip.CANCEL, inv.To())
+}
+
+// hopRequest builds a request that belongs to inv's transaction (ACK for a
+// non-2xx, CANCEL) with to as its To header.
+func hopRequest(inv *sip.Request, method sip.RequestMethod, to *sip.ToHeader) *sip.Request {
+	req := sip.NewRequest(method, *inv.Recipient.Clone())
+	req.SipVersion = inv.SipVersion
+	req.AppendHeader(inv.Via().Clone())
 	for _, h := range inv.GetHeaders("Route") {
-		ack.AppendHeader(sip.HeaderClone(h))
+		req.AppendHeader(sip.HeaderClone(h))
 	}
-	ack.AppendHeader(sip.HeaderClone(inv.From()))
-	ack.AppendHeader(sip.HeaderClone(res.To()))
-	ack.AppendHeader(sip.HeaderClone(inv.CallID()))
-	ack.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.ACK})
+	req.AppendHeader(sip.HeaderClone(inv.From()))
+	req.AppendHeader(sip.HeaderClone(to))
+	req.AppendHeader(sip.HeaderClone(inv.CallID()))
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: method})
 	mf := sip.MaxForwardsHeader(70)
-	ack.AppendHeader(&mf)
-	ack.SetBody(nil)
-	return ack
+	req.AppendHeader(&mf)
+	req.SetBody(nil)
+	return req
 }
 
 func unlessReliable(reliable bool, d time.Duration) time.Duration {
