@@ -589,8 +589,9 @@ func docDefaultOK(cell string, def reflect.Value) bool {
 	if !def.IsValid() {
 		return cell == "—"
 	}
-	s, ok := strings.CutPrefix(cell, "`")
-	if s, ok = strings.CutSuffix(s, "`"); !ok {
+	s, ok1 := strings.CutPrefix(cell, "`")
+	s, ok2 := strings.CutSuffix(s, "`")
+	if !ok1 || !ok2 {
 		return false
 	}
 	switch {

@@ -46,10 +46,3 @@ func (t *flowTokens) mac(flowID string) []byte {
 	m.Write([]byte(flowID))
 	return m.Sum(nil)[:9]
 }
-
-// randomToken returns an unguessable token for upstream contacts.
-func randomToken() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return b64.EncodeToString(b[:])
-}

@@ -20,12 +20,10 @@ func status(code int, reason string) *StatusError { return &StatusError{Code: co
 var (
 	errTooManyHops    = status(sip.StatusTooManyHops, "Too Many Hops")
 	errLoop           = status(sip.StatusLoopDetected, "Loop Detected")
-	errNoSuchUser     = status(sip.StatusNotFound, "Not Found (no such user)")
 	errNotRegistered  = status(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable (not registered)")
 	errFlowFailed     = status(430, "Flow Failed")
 	errFlowGone       = status(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable (connection closed)")
 	errNoRoute        = status(sip.StatusNotFound, "Not Found (no route)")
-	errRelayDenied    = status(sip.StatusForbidden, "Forbidden (relaying denied)")
 	errUnresolvable   = status(sip.StatusNotFound, "Not Found (cannot resolve target)")
 	errNoTransport    = status(sip.StatusServiceUnavailable, "Service Unavailable (transport not enabled)")
 	errDraining       = status(sip.StatusServiceUnavailable, "Service Unavailable (shutting down)")

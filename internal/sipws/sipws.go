@@ -10,9 +10,7 @@
 package sipws
 
 import (
-	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -202,10 +200,4 @@ func (s *Server) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
-}
-
-// isClosedErr reports whether err means the connection is simply gone.
-func isClosedErr(err error) bool {
-	var ce *websocket.CloseError
-	return errors.As(err, &ce) || errors.Is(err, net.ErrClosed) || errors.Is(err, websocket.ErrCloseSent)
 }
