@@ -46,6 +46,8 @@ type Config struct {
 	// route, in file order, whose Prefix matches wins. The default is no
 	// routes.
 	Routes []Route `yaml:"routes"`
+	// Media configures the media bridge between WebRTC and plain RTP legs.
+	Media Media `yaml:"media"`
 	// Shutdown configures graceful shutdown.
 	Shutdown Shutdown `yaml:"shutdown"`
 	// Log configures the process logger.
@@ -222,6 +224,32 @@ type Shutdown struct {
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
 }
 
+// Media configures the media bridge: switchboard anchors the media of every
+// call between a WebRTC leg (ICE-lite, DTLS-SRTP) and a plain RTP leg.
+type Media struct {
+	// WebRTCListen is the one UDP address every browser leg uses; legs are
+	// told apart by ICE username. The default is "127.0.0.1:10000"; ""
+	// turns the media bridge off (SDP then passes through untouched).
+	WebRTCListen string `yaml:"webrtc_listen"`
+	// PublicIPs are the addresses offered to browsers as ICE candidates.
+	// The default is none: the webrtc_listen IP.
+	PublicIPs []string `yaml:"public_ips"`
+	// RTPIP is the address plain RTP legs bind and advertise. The default
+	// is "127.0.0.1".
+	RTPIP string `yaml:"rtp_ip"`
+	// RTPPortMin and RTPPortMax bound the ports of plain legs, each an even
+	// RTP port and the RTCP port above it. The defaults are 20000 and 29999.
+	RTPPortMin int `yaml:"rtp_port_min"`
+	RTPPortMax int `yaml:"rtp_port_max"`
+	// Timeout ends a call with BYE on both legs when no RTP arrived from
+	// either for this long while it was up. The default is 60s; 0 turns it
+	// off.
+	Timeout time.Duration `yaml:"timeout"`
+	// AnchorAll relays media for WebRTC⇄WebRTC and plain⇄plain calls too;
+	// by default only WebRTC⇄plain calls are anchored. The default is false.
+	AnchorAll bool `yaml:"anchor_all"`
+}
+
 // Log configures the process logger.
 type Log struct {
 	// Level is the lowest level logged: "debug", "info", "warn" or
@@ -269,6 +297,13 @@ func Default() *Config {
 			MaxExpires:       time.Hour,
 			DefaultExpires:   10 * time.Minute,
 			DigestAlgorithms: []string{"SHA-256", "MD5"},
+		},
+		Media: Media{
+			WebRTCListen: "127.0.0.1:10000",
+			RTPIP:        "127.0.0.1",
+			RTPPortMin:   20000,
+			RTPPortMax:   29999,
+			Timeout:      60 * time.Second,
 		},
 		Shutdown: Shutdown{DrainTimeout: 10 * time.Second},
 		Log:      Log{Level: "info", Format: "text"},

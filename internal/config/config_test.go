@@ -161,6 +161,10 @@ func TestLoadFull(t *testing.T) {
 			{Prefix: "9", Strip: 1, URI: "sip:198.51.100.7:5060;transport=udp"},
 			{URI: "sips:trunk.example.net"},
 		},
+		Media: Media{
+			WebRTCListen: "0.0.0.0:10000", PublicIPs: []string{"203.0.113.5"}, RTPIP: "203.0.113.5",
+			RTPPortMin: 30000, RTPPortMax: 30999, Timeout: 30 * time.Second, AnchorAll: true,
+		},
 		Shutdown: Shutdown{DrainTimeout: 30 * time.Second},
 		Log:      Log{Level: "debug", Format: "json"},
 	}

@@ -100,6 +100,7 @@ func (c *Config) Validate() error {
 	l.checkRegistrar(c)
 	l.checkUpstream(c)
 	l.checkRoutes(c.Routes)
+	l.checkMedia(&c.Media)
 	l.nonNegative("shutdown.drain_timeout", c.Shutdown.DrainTimeout)
 	l.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	l.oneOf("log.format", c.Log.Format, "text", "json")
@@ -452,4 +453,25 @@ func formatDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+func (l *errorList) checkMedia(m *Media) {
+	if m.WebRTCListen == "" {
+		return
+	}
+	if host, _, ok := l.listenAddr("media.webrtc_listen", m.WebRTCListen); ok && isWildcard(host) && len(m.PublicIPs) == 0 {
+		l.add("media.public_ips", "media.webrtc_listen listens on all interfaces: list the addresses browsers reach it on")
+	}
+	for i, ip := range m.PublicIPs {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			l.addf(fmt.Sprintf("media.public_ips[%d]", i), "%q is not an IP address", ip)
+		}
+	}
+	if ip, err := netip.ParseAddr(m.RTPIP); err != nil || ip.IsUnspecified() {
+		l.addf("media.rtp_ip", "%q is not a usable IP address (it is written into SDP)", m.RTPIP)
+	}
+	if m.RTPPortMin < 1024 || m.RTPPortMax > 65535 || m.RTPPortMax-m.RTPPortMin < 3 {
+		l.addf("media.rtp_port_min", "the range %d-%d must lie within 1024-65535 and hold two port pairs at least", m.RTPPortMin, m.RTPPortMax)
+	}
+	l.nonNegative("media.timeout", m.Timeout)
 }
