@@ -30,6 +30,9 @@ type call struct {
 	opts   forwardOpts
 	branch string
 	invite bool
+	// initial is set for a dialog-creating request, whose failure ends the
+	// call's media.
+	initial bool
 
 	// mu guards the fields below and orders the responses relayed on tx.
 	mu        sync.Mutex
@@ -56,7 +59,11 @@ type branch struct {
 // forward starts one branch per target, RFC 3261 §16.6. out is a clone of
 // the received request; it is cloned again for every branch after the first.
 func (p *Proxy) forward(tx *siptx.ServerTx, out *sip.Request, targets []target, opts forwardOpts) error {
-	c := &call{p: p, tx: tx, opts: opts, branch: p.newBranch(tx.Request), invite: tx.Request.Method == sip.INVITE}
+	c := &call{p: p, tx: tx, opts: opts, branch: p.newBranch(tx.Request), invite: tx.Request.Method == sip.INVITE,
+		initial: !hasToTag(tx.Request)}
+	if err := p.rewriteRequest(out, tx.Conn, targets[0].conn); err != nil {
+		return err
+	}
 	for i, t := range targets {
 		req := out
 		if i < len(targets)-1 {
@@ -189,7 +196,7 @@ func (c *call) onProvisional(b *branch, res *sip.Response) {
 		b.sendCancelLocked() // RFC 3261 §9.1: CANCEL only after a provisional
 	}
 	if !c.answered {
-		c.relayLocked(res)
+		c.relayLocked(b, res)
 	}
 }
 
@@ -205,7 +212,7 @@ func (c *call) onFinal(b *branch, res *sip.Response, received bool) {
 		}
 		if !c.answered || c.invite { // RFC 6026: every 2xx to an INVITE goes up
 			c.answered = true
-			c.relayLocked(res)
+			c.relayLocked(b, res)
 		}
 		c.cancelOthersLocked(b)
 		return
@@ -225,7 +232,10 @@ func (c *call) onFinal(b *branch, res *sip.Response, received bool) {
 		if best.StatusCode == sip.StatusServiceUnavailable && received {
 			best.StatusCode, best.Reason = sip.StatusInternalServerError, "Server Internal Error (next hop unavailable)"
 		}
-		c.relayLocked(best)
+		c.relayLocked(b, best)
+		if c.invite && c.initial {
+			c.p.endMedia(c.tx.Request.CallID().Value(), "call failed")
+		}
 	}
 }
 
@@ -243,9 +253,13 @@ func (c *call) keepBestLocked(res *sip.Response) {
 	}
 }
 
-func (c *call) relayLocked(res *sip.Response) {
+// relayLocked sends a response of branch b up to the caller.
+func (c *call) relayLocked(b *branch, res *sip.Response) {
 	if c.opts.rewrite != nil {
 		c.opts.rewrite(res)
+	}
+	if err := c.p.rewriteResponse(res, c.tx.Request.Method, b.t.conn, c.tx.Conn); err != nil {
+		c.p.log.Warn("response SDP not translated", "call_id", res.CallID().Value(), "status", res.StatusCode, "error", err)
 	}
 	_ = c.tx.Respond(res)
 }
@@ -296,6 +310,7 @@ func (p *Proxy) handleCancel(tx *siptx.ServerTx) {
 		return
 	}
 	_ = tx.Respond(p.response(tx.Request, sip.StatusOK, "OK"))
+	p.endMedia(tx.Request.CallID().Value(), "cancelled")
 	if c, ok := inv.Attached().(*call); ok {
 		c.cancel()
 		return

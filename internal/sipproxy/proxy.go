@@ -70,6 +70,7 @@ type Proxy struct {
 	metrics *Metrics
 	tokens  *flowTokens
 	up      *upstream
+	media   Media
 	branch  atomic.Uint64
 
 	draining atomic.Bool
@@ -95,6 +96,9 @@ func New(cfg Config, layer *siptx.Layer, net Network, reg Registrar, log *slog.L
 	layer.SetHandler(p)
 	return p
 }
+
+// UseMedia makes the proxy hand SDP bodies to m; call it before serving.
+func (p *Proxy) UseMedia(m Media) { p.media = m }
 
 // Drain makes the proxy refuse new dialogs and registrations with 503,
 // while in-dialog requests and live transactions go on.
@@ -138,6 +142,9 @@ func (p *Proxy) HandleAck(req *sip.Request, from siptransport.Conn) {
 	t, err := p.dialogTarget(out, hops)
 	if err != nil || t.conn == nil {
 		return
+	}
+	if err := p.rewriteRequest(out, from, t.conn); err != nil {
+		p.log.Warn("ACK SDP not translated", "call_id", out.CallID().Value(), "error", err)
 	}
 	p.prepare(out, t, p.newBranch(out), false, from)
 	_ = t.conn.Send(out)

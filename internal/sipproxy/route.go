@@ -37,7 +37,13 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 		if err != nil {
 			return err
 		}
-		return p.forward(tx, out, []target{t}, forwardOpts{})
+		if err := p.forward(tx, out, []target{t}, forwardOpts{}); err != nil {
+			return err
+		}
+		if req.Method == sip.BYE {
+			p.endMedia(req.CallID().Value(), "bye")
+		}
+		return nil
 	}
 	if p.draining.Load() {
 		return errDraining

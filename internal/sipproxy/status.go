@@ -33,11 +33,20 @@ var (
 	errRequestTimeout = status(sip.StatusRequestTimeout, "Request Timeout")
 )
 
+// statusCoder is an error from another component that knows the SIP
+// response it calls for.
+type statusCoder interface{ SIPStatus() (int, string) }
+
 // asStatus turns any error into the response it calls for.
 func asStatus(err error) *StatusError {
 	var se *StatusError
 	if errors.As(err, &se) {
 		return se
+	}
+	var sc statusCoder
+	if errors.As(err, &sc) {
+		code, reason := sc.SIPStatus()
+		return status(code, reason)
 	}
 	return status(sip.StatusInternalServerError, "Server Internal Error")
 }
