@@ -1,0 +1,163 @@
+package rtptest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+)
+
+// Payload is what Browser sends in every packet: 160 bytes, one 20 ms
+// G.711 frame, recognisable when it comes back.
+var Payload = bytes.Repeat([]byte("switchboard-rtp!"), 10)
+
+// Browser is a WebRTC endpoint as Chrome would be: one PCMU audio track,
+// BUNDLE, rtcp-mux, DTLS-SRTP, ICE over loopback.
+type Browser struct {
+	pc    *webrtc.PeerConnection
+	track *webrtc.TrackLocalStaticSample
+
+	received atomic.Int64
+	matching atomic.Int64
+	ssrc     atomic.Uint32
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// NewBrowser returns a peer connection with an audio track.
+func NewBrowser() (*Browser, error) {
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	var me webrtc.MediaEngine
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1},
+		PayloadType:        0,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(&me))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle})
+	if err != nil {
+		return nil, err
+	}
+	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}, "audio", "switchboard-test")
+	if err != nil {
+		pc.Close()
+		return nil, err
+	}
+	if _, err := pc.AddTrack(track); err != nil {
+		pc.Close()
+		return nil, err
+	}
+	b := &Browser{pc: pc, track: track, stop: make(chan struct{})}
+	pc.OnTrack(b.onTrack)
+	return b, nil
+}
+
+func (b *Browser) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	b.ssrc.Store(uint32(t.SSRC()))
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		for {
+			pkt, _, err := t.ReadRTP()
+			if err != nil {
+				return
+			}
+			b.received.Add(1)
+			if bytes.Equal(pkt.Payload, Payload) {
+				b.matching.Add(1)
+			}
+		}
+	}()
+}
+
+// Offer creates the local offer, waits for ICE gathering and returns it.
+func (b *Browser) Offer() ([]byte, error) {
+	offer, err := b.pc.CreateOffer(nil)
+	if err != nil {
+		return nil, err
+	}
+	return b.setLocal(offer)
+}
+
+// Answer applies a remote offer and returns the local answer.
+func (b *Browser) Answer(offer []byte) ([]byte, error) {
+	if err := b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(offer)}); err != nil {
+		return nil, err
+	}
+	answer, err := b.pc.CreateAnswer(nil)
+	if err != nil {
+		return nil, err
+	}
+	return b.setLocal(answer)
+}
+
+func (b *Browser) setLocal(sd webrtc.SessionDescription) ([]byte, error) {
+	gathered := webrtc.GatheringCompletePromise(b.pc)
+	if err := b.pc.SetLocalDescription(sd); err != nil {
+		return nil, err
+	}
+	<-gathered
+	return []byte(b.pc.LocalDescription().SDP), nil
+}
+
+// SetAnswer applies the remote answer to Offer.
+func (b *Browser) SetAnswer(answer []byte) error {
+	return b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)})
+}
+
+// Send sends Payload every 20 ms until Close.
+func (b *Browser) Send() {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-b.stop:
+				return
+			case <-t.C:
+				_ = b.track.WriteSample(media.Sample{Data: Payload, Duration: 20 * time.Millisecond})
+			}
+		}
+	}()
+}
+
+// WaitConnected waits for ICE and DTLS to complete.
+func (b *Browser) WaitConnected(ctx context.Context) error {
+	for b.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		if b.pc.ConnectionState() == webrtc.PeerConnectionStateFailed {
+			return errors.New("rtptest: peer connection failed")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// Received counts the RTP packets that arrived, and those carrying Payload.
+func (b *Browser) Received() (all, matching int64) { return b.received.Load(), b.matching.Load() }
+
+// RemoteSSRC is the SSRC of the stream that arrived.
+func (b *Browser) RemoteSSRC() uint32 { return b.ssrc.Load() }
+
+// Close ends the peer connection and waits for its goroutines.
+func (b *Browser) Close() error {
+	close(b.stop)
+	err := b.pc.Close()
+	b.wg.Wait()
+	return err
+}
