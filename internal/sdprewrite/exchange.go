@@ -1,0 +1,63 @@
+package sdprewrite
+
+import "github.com/pion/sdp/v3"
+
+// offerSDP is an offer read for translation: its audio m-line, at index i, and
+// the codecs of it that cross the gateway.
+type offerSDP struct {
+	d      *sdp.SessionDescription
+	i      int
+	m      *sdp.MediaDescription
+	codecs []Codec
+}
+
+// readOffer parses an offer and finds its audio.
+func readOffer(b []byte) (offerSDP, error) {
+	d, err := parse(b)
+	if err != nil {
+		return offerSDP{}, err
+	}
+	i := audioIndex(d)
+	if i < 0 {
+		return offerSDP{}, errNoAudio
+	}
+	m := d.MediaDescriptions[i]
+	return offerSDP{d: d, i: i, m: m, codecs: usable(codecs(m, staticCodecs))}, nil
+}
+
+// answerSDP is an answer read against its offer: its audio m-line, and the
+// offered codecs it keeps.
+type answerSDP struct {
+	d      *sdp.SessionDescription
+	m      *sdp.MediaDescription
+	codecs []Codec
+	offer  offerSDP
+}
+
+// readAnswer parses an answer and the offer it answers, and finds the
+// answer's audio: the m-line at the offer's audio index (RFC 3264 §6).
+func readAnswer(b, offerBytes []byte) (answerSDP, error) {
+	d, err := parse(b)
+	if err != nil {
+		return answerSDP{}, err
+	}
+	off, err := readOffer(offerBytes)
+	if err != nil {
+		return answerSDP{}, err
+	}
+	m := mediaAt(d, off.i, "audio")
+	if m == nil || m.MediaName.Port.Value == 0 {
+		return answerSDP{}, errAudioRejected
+	}
+	cs := answered(m, off.codecs)
+	if !hasAudio(cs) {
+		return answerSDP{}, errNoneAnswered
+	}
+	return answerSDP{d: d, m: m, codecs: cs, offer: off}, nil
+}
+
+// direction returns the direction of the audio.
+func (a answerSDP) direction() string { return direction(a.d, a.m) }
+
+// direction returns the direction of the audio.
+func (o offerSDP) direction() string { return direction(o.d, o.m) }
