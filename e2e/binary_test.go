@@ -51,8 +51,12 @@ type Gateway struct {
 func StartGateway(t testing.TB, config string) *Gateway {
 	t.Helper()
 	dir := t.TempDir()
-	if !strings.Contains(config, "listen:") {
+	// A top-level "listen:" key, not media.webrtc_listen.
+	if !strings.HasPrefix(config, "listen:") && !strings.Contains(config, "\nlisten:") {
 		config = "listen:\n  http: 127.0.0.1:0\n  udp: 127.0.0.1:0\n  tcp: 127.0.0.1:0\n" + config
+	}
+	if !strings.Contains(config, "media:") {
+		config += "\nmedia:\n  webrtc_listen: 127.0.0.1:0\n"
 	}
 	config += "\nlog:\n  format: json\n  level: debug\n"
 	path := filepath.Join(dir, "switchboard.yaml")

@@ -12,7 +12,10 @@ set -euo pipefail
 # and the Debian package that provides it.
 DEPS=(
 	"sipp sip-tester"
-	# "baresip baresip"
+	# baresip-core holds the binary and every module the tests load (g711,
+	# aufile, sndfile, menu, account, ctrl_tcp); the "baresip" metapackage
+	# only adds GUI and codec recommends on top of it.
+	"baresip baresip-core"
 	# "chromium chromium"
 	# "redis-server redis-server"
 )

@@ -245,9 +245,6 @@ type Media struct {
 	// either for this long while it was up. The default is 60s; 0 turns it
 	// off.
 	Timeout time.Duration `yaml:"timeout"`
-	// AnchorAll relays media for WebRTC⇄WebRTC and plain⇄plain calls too;
-	// by default only WebRTC⇄plain calls are anchored. The default is false.
-	AnchorAll bool `yaml:"anchor_all"`
 }
 
 // Log configures the process logger.

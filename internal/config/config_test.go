@@ -163,7 +163,7 @@ func TestLoadFull(t *testing.T) {
 		},
 		Media: Media{
 			WebRTCListen: "0.0.0.0:10000", PublicIPs: []string{"203.0.113.5"}, RTPIP: "203.0.113.5",
-			RTPPortMin: 30000, RTPPortMax: 30999, Timeout: 30 * time.Second, AnchorAll: true,
+			RTPPortMin: 30000, RTPPortMax: 30999, Timeout: 30 * time.Second,
 		},
 		Shutdown: Shutdown{DrainTimeout: 30 * time.Second},
 		Log:      Log{Level: "debug", Format: "json"},

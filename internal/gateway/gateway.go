@@ -18,7 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchboard-gw/switchboard/internal/callmedia"
 	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/media"
 	"github.com/switchboard-gw/switchboard/internal/registrar"
 	"github.com/switchboard-gw/switchboard/internal/sipproxy"
 	"github.com/switchboard-gw/switchboard/internal/siptransport"
@@ -36,6 +38,8 @@ type Gateway struct {
 	layer     *siptx.Layer
 	proxy     *sipproxy.Proxy
 	registrar *registrar.Registrar
+	engine    *media.Engine // nil when the media bridge is off
+	calls     *callmedia.Manager
 
 	ws, wss     *sipws.Server
 	http, https *httpEndpoint
@@ -98,7 +102,51 @@ func (g *Gateway) build() error {
 		reg = g.registrar
 	}
 	g.proxy = sipproxy.New(proxyCfg, g.layer, g.net, reg, g.log, sipproxy.NewMetrics(g.metrics))
+	return g.buildMedia()
+}
+
+// buildMedia starts the media engine, unless media.webrtc_listen is empty.
+func (g *Gateway) buildMedia() error {
+	m := g.cfg.Media
+	if m.WebRTCListen == "" {
+		return nil
+	}
+	mc, err := mediaConfig(m)
+	if err != nil {
+		return err
+	}
+	mc.Logger = g.log.With("component", "media")
+	if g.engine, err = media.NewEngine(mc); err != nil {
+		return fmt.Errorf("media.webrtc_listen: %w", err)
+	}
+	g.calls = callmedia.New(g.engine, g.log, func(callID, reason string) {
+		g.log.Info("ending call", "call_id", callID, "reason", reason)
+		g.proxy.Hangup(callID, reason)
+	})
+	g.proxy.UseMedia(g.calls)
 	return nil
+}
+
+func mediaConfig(m config.Media) (media.Config, error) {
+	addr, err := netip.ParseAddrPort(m.WebRTCListen)
+	if err != nil {
+		return media.Config{}, fmt.Errorf("media.webrtc_listen: %w", err)
+	}
+	mc := media.Config{WebRTCAddr: addr, RTPPorts: [2]int{m.RTPPortMin, m.RTPPortMax}, MediaTimeout: m.Timeout}
+	if m.Timeout == 0 {
+		mc.MediaTimeout = -1 // off
+	}
+	if mc.RTPAddr, err = netip.ParseAddr(m.RTPIP); err != nil {
+		return mc, fmt.Errorf("media.rtp_ip: %w", err)
+	}
+	for _, ip := range m.PublicIPs {
+		a, err := netip.ParseAddr(ip)
+		if err != nil {
+			return mc, fmt.Errorf("media.public_ips: %w", err)
+		}
+		mc.PublicAddrs = append(mc.PublicAddrs, a)
+	}
+	return mc, nil
 }
 
 func timers(cfg *config.Config) siptx.Timers {
@@ -217,6 +265,7 @@ func (g *Gateway) listenHTTP(addr string, ws http.Handler, conf *tls.Config) (*h
 	mux := http.NewServeMux()
 	mux.Handle(g.cfg.WebSocket.Path, ws)
 	mux.Handle("/metrics", promhttp.HandlerFor(g.metrics, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/calls", g.serveCalls)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)

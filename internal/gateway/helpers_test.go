@@ -32,6 +32,7 @@ func startGateway(t testing.TB, mutate func(*config.Config)) *testGateway {
 	cfg.Listen = config.Listen{HTTP: "127.0.0.1:0", UDP: "127.0.0.1:0", TCP: "127.0.0.1:0"}
 	cfg.Shutdown.DrainTimeout = 2 * time.Second
 	cfg.Limits.RequestsPerSecondPerIP = 0
+	cfg.Media.WebRTCListen = "127.0.0.1:0"
 	if mutate != nil {
 		mutate(cfg)
 	}

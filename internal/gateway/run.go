@@ -110,6 +110,10 @@ func (g *Gateway) close() {
 	}
 	g.closeListeners()
 	g.proxy.Close()
+	if g.calls != nil {
+		g.calls.Close()
+		_ = g.engine.Close()
+	}
 	g.wg.Wait()
 	g.log.Info("switchboard stopped", "transactions_left", g.layer.Len())
 }

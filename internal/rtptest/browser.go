@@ -26,6 +26,10 @@ type Browser struct {
 	matching atomic.Int64
 	ssrc     atomic.Uint32
 
+	// mu guards heard: the payloads of the last packets received.
+	mu    sync.Mutex
+	heard [][]byte
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -76,6 +80,7 @@ func (b *Browser) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			if bytes.Equal(pkt.Payload, Payload) {
 				b.matching.Add(1)
 			}
+			b.keep(pkt.Payload)
 		}
 	}()
 }
@@ -115,19 +120,49 @@ func (b *Browser) SetAnswer(answer []byte) error {
 	return b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)})
 }
 
+// heardFrames bounds the received payloads kept for ToneScore: 4 s.
+const heardFrames = 200
+
+func (b *Browser) keep(payload []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.heard) == heardFrames {
+		b.heard = b.heard[1:]
+	}
+	b.heard = append(b.heard, bytes.Clone(payload))
+}
+
+// ToneScore is how much of what arrived lately is a tone at freqHz, from
+// 0 to 1 (see DetectTone); it reads the payloads as PCMU.
+func (b *Browser) ToneScore(freqHz float64) float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d := NewToneDetector(freqHz)
+	for _, p := range b.heard {
+		d.Add(p)
+	}
+	return d.Score()
+}
+
 // Send sends Payload every 20 ms until Close.
-func (b *Browser) Send() {
+func (b *Browser) Send() { b.sendFrames([][]byte{Payload}) }
+
+// SendTone sends a continuous sine at freqHz as PCMU every 20 ms until Close.
+func (b *Browser) SendTone(freqHz float64) { b.sendFrames(ToneFrames(freqHz, 50)) }
+
+// sendFrames sends the frames in a loop, one every 20 ms.
+func (b *Browser) sendFrames(frames [][]byte) {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
-		for {
+		for i := 0; ; i++ {
 			select {
 			case <-b.stop:
 				return
 			case <-t.C:
-				_ = b.track.WriteSample(media.Sample{Data: Payload, Duration: 20 * time.Millisecond})
+				_ = b.track.WriteSample(media.Sample{Data: frames[i%len(frames)], Duration: 20 * time.Millisecond})
 			}
 		}
 	}()

@@ -211,6 +211,9 @@ func (c *call) onFinal(b *branch, res *sip.Response, received bool) {
 			c.pending--
 		}
 		if !c.answered || c.invite { // RFC 6026: every 2xx to an INVITE goes up
+			if !c.answered && c.invite && c.initial {
+				c.p.dialogs.confirmed(c.tx.Request, c.tx.Conn, b.t.conn, res)
+			}
 			c.answered = true
 			c.relayLocked(b, res)
 		}

@@ -71,6 +71,7 @@ type Proxy struct {
 	tokens  *flowTokens
 	up      *upstream
 	media   Media
+	dialogs *dialogs
 	branch  atomic.Uint64
 
 	draining atomic.Bool
@@ -89,7 +90,7 @@ var _ siptx.RequestHandler = (*Proxy)(nil)
 func New(cfg Config, layer *siptx.Layer, net Network, reg Registrar, log *slog.Logger, metrics *Metrics) *Proxy {
 	ctx, stop := context.WithCancel(context.Background())
 	p := &Proxy{cfg: cfg, net: net, reg: reg, layer: layer, log: log, metrics: metrics,
-		tokens: newFlowTokens(), ctx: ctx, stop: stop}
+		tokens: newFlowTokens(), dialogs: newDialogs(), ctx: ctx, stop: stop}
 	if cfg.Upstream != nil {
 		p.up = newUpstream(*cfg.Upstream, cfg.UpstreamPath)
 	}
@@ -159,6 +160,11 @@ func (p *Proxy) HandleStrayResponse(res *sip.Response, _ siptransport.Conn) {
 // ConnClosed forgets what was bound to a closed connection.
 func (p *Proxy) ConnClosed(c siptransport.Conn) {
 	p.authFlows.Delete(c.FlowID())
+	if siptransport.IsWebSocket(c.Transport()) {
+		for _, callID := range p.dialogs.onFlow(c.FlowID()) {
+			p.Hangup(callID, "WebSocket lost") // the browser is gone: free the other end
+		}
+	}
 	if p.reg != nil {
 		p.reg.DropFlow(c.FlowID())
 	}

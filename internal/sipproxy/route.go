@@ -40,7 +40,9 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 		if err := p.forward(tx, out, []target{t}, forwardOpts{}); err != nil {
 			return err
 		}
+		p.dialogs.sawRequest(req)
 		if req.Method == sip.BYE {
+			p.dialogs.take(req.CallID().Value())
 			p.endMedia(req.CallID().Value(), "bye")
 		}
 		return nil

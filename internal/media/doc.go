@@ -1,0 +1,19 @@
+// Package media anchors the media of one call between a browser leg and a
+// plain RTP leg.
+//
+// An Engine owns what every call shares: the one UDP port that carries every
+// browser leg (ICE-lite over pion/ice's UDPMux, RFC 8445 §2.5), the DTLS
+// certificate whose fingerprint the SDP advertises (RFC 8122 §5), and the
+// pool of plain RTP/RTCP port pairs. A Bridge is one call: it answers the
+// browser's ICE checks as the controlled, lite agent, runs DTLS-SRTP
+// (RFC 5764) over the selected pair with rtcp-mux (RFC 5761), and relays
+// RTP and RTCP to and from the plain leg, latching onto the address the
+// plain side really sends from (symmetric RTP, RFC 4961).
+//
+// SDP is not this package's business: the caller translates it and hands a
+// Bridge plain parameters (Local, WebRTCRemote, SetPlainRemote).
+//
+// Every goroutine has an owner: the Bridge owns its readers, its DTLS
+// session and its monitor, and Bridge.Close waits for them; Engine.Close
+// closes every Bridge and waits for all of them.
+package media

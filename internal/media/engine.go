@@ -1,0 +1,177 @@
+package media
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/pion/ice/v4"
+)
+
+// Defaults applied by NewEngine to zero Config fields.
+const (
+	DefaultMediaTimeout = 60 * time.Second
+)
+
+// Config configures an Engine.
+type Config struct {
+	// WebRTCAddr is the one UDP address every browser leg shares (ICE over
+	// a UDPMux). Required; port 0 picks a free port. An unspecified IP
+	// (0.0.0.0, ::) needs PublicAddrs.
+	WebRTCAddr netip.AddrPort
+	// PublicAddrs are the IPs advertised as host candidates, for a gateway
+	// behind 1:1 NAT. Default: WebRTCAddr's IP.
+	PublicAddrs []netip.Addr
+	// RTPAddr is the IP plain legs bind to. Default: WebRTCAddr's IP.
+	RTPAddr netip.Addr
+	// RTPPorts is the inclusive port range for plain legs: an even RTP port
+	// and RTCP on the next. Default: 20000-29999.
+	RTPPorts [2]int
+	// MediaTimeout ends a bridge (reason "media_timeout") when no RTP came
+	// from either leg for this long after StartWebRTC. Default 60 s;
+	// negative disables it.
+	MediaTimeout time.Duration
+	// Logger receives the engine's and pion's logs. Default: discarded.
+	Logger *slog.Logger
+}
+
+// Engine owns what every call shares: the browser-leg socket and its ICE
+// UDPMux, the DTLS certificate and the plain-leg port pool.
+type Engine struct {
+	cfg         Config
+	log         *slog.Logger
+	pion        pionLogs
+	sock        *muxSocket
+	mux         *ice.UDPMuxDefault
+	addr        netip.AddrPort
+	cert        tls.Certificate
+	fingerprint string
+	ports       *portPool
+
+	mu      sync.Mutex
+	closed  bool                 // guarded by mu
+	bridges map[*Bridge]struct{} // guarded by mu
+
+	// monitors counts the bridges' monitor goroutines, which Bridge.Close
+	// does not wait for while they run onEnd (onEnd may call Close).
+	monitors sync.WaitGroup
+}
+
+// NewEngine binds the browser-leg socket and makes the certificate.
+func NewEngine(cfg Config) (*Engine, error) {
+	cfg, err := withDefaults(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := newCertificate()
+	if err != nil {
+		return nil, fmt.Errorf("media: certificate: %w", err)
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(cfg.WebRTCAddr))
+	if err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	e := &Engine{
+		cfg:         cfg,
+		log:         cfg.Logger,
+		pion:        pionLogs{log: cfg.Logger},
+		sock:        newMuxSocket(conn),
+		addr:        conn.LocalAddr().(*net.UDPAddr).AddrPort(),
+		cert:        cert,
+		fingerprint: fingerprint(cert.Certificate[0]),
+		ports:       newPortPool(cfg.RTPAddr, cfg.RTPPorts),
+		bridges:     map[*Bridge]struct{}{},
+	}
+	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{
+		UDPConn: e.sock,
+		Logger:  e.pion.NewLogger("udpmux"),
+	})
+	return e, nil
+}
+
+func withDefaults(cfg Config) (Config, error) {
+	if !cfg.WebRTCAddr.IsValid() {
+		return cfg, errors.New("media: WebRTCAddr is required")
+	}
+	ip := cfg.WebRTCAddr.Addr()
+	if len(cfg.PublicAddrs) == 0 {
+		if ip.IsUnspecified() {
+			return cfg, errors.New("media: PublicAddrs is required when WebRTCAddr's IP is unspecified")
+		}
+		cfg.PublicAddrs = []netip.Addr{ip}
+	}
+	for _, a := range cfg.PublicAddrs {
+		if !a.IsValid() || a.IsUnspecified() {
+			return cfg, fmt.Errorf("media: PublicAddrs: %v is not a usable address", a)
+		}
+	}
+	if !cfg.RTPAddr.IsValid() {
+		cfg.RTPAddr = ip
+	}
+	if cfg.RTPPorts == [2]int{} {
+		cfg.RTPPorts = [2]int{20000, 29999}
+	}
+	if cfg.RTPPorts[0] < 1 || cfg.RTPPorts[1] > 65535 || newPortPool(cfg.RTPAddr, cfg.RTPPorts).pairs() == 0 {
+		return cfg, fmt.Errorf("media: RTPPorts %d-%d holds no even/odd port pair", cfg.RTPPorts[0], cfg.RTPPorts[1])
+	}
+	if cfg.MediaTimeout == 0 {
+		cfg.MediaTimeout = DefaultMediaTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg, nil
+}
+
+// Fingerprint is the certificate's fingerprint as an SDP a=fingerprint value:
+// "sha-256 AB:CD:...".
+func (e *Engine) Fingerprint() string { return e.fingerprint }
+
+// WebRTCAddr is the bound browser-leg address.
+func (e *Engine) WebRTCAddr() netip.AddrPort { return e.addr }
+
+// Close closes every bridge and the shared socket, and returns once every
+// goroutine the engine and its bridges started is gone.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	bridges := make([]*Bridge, 0, len(e.bridges))
+	for b := range e.bridges {
+		bridges = append(bridges, b)
+	}
+	e.mu.Unlock()
+
+	for _, b := range bridges {
+		b.Close()
+	}
+	err := e.mux.Close()
+	e.sock.waitReader()
+	e.monitors.Wait()
+	return err
+}
+
+// track registers a new bridge; false once the engine is closed.
+func (e *Engine) track(b *Bridge) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.bridges[b] = struct{}{}
+	return true
+}
+
+func (e *Engine) untrack(b *Bridge) {
+	e.mu.Lock()
+	delete(e.bridges, b)
+	e.mu.Unlock()
+}

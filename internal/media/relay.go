@@ -1,0 +1,244 @@
+package media
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
+)
+
+// The relay is the hot path. Each reading goroutine owns a scratch: its
+// receive buffer, its output buffer and the headers pion parses into, so a
+// relayed packet allocates nothing.
+
+// maxPacket bounds packets on both legs; pion/ice reads up to 8192 bytes.
+const maxPacket = 8192
+
+// srtpOverhead is the most SRTP/SRTCP adds: a 16-byte GCM tag or a 10-byte
+// HMAC tag, plus SRTCP's 4-byte index.
+const srtpOverhead = 16 + 4
+
+type scratch struct {
+	in   []byte
+	out  []byte
+	rtp  rtp.Header
+	rtcp rtcp.Header
+}
+
+func newScratch() *scratch {
+	return &scratch{in: make([]byte, maxPacket), out: make([]byte, maxPacket+srtpOverhead)}
+}
+
+// readBrowser relays what the browser sends until the ICE agent closes.
+func (b *Bridge) readBrowser(conn *ice.Conn) {
+	defer b.wg.Done()
+	sc := newScratch()
+	for {
+		n, err := conn.Read(sc.in)
+		if err != nil {
+			if isClosed(err) {
+				return
+			}
+			continue
+		}
+		b.fromBrowser(sc.in[:n], sc)
+	}
+}
+
+// fromBrowser demultiplexes a browser packet (RFC 7983) and relays it.
+func (b *Bridge) fromBrowser(p []byte, sc *scratch) {
+	switch classify(p) {
+	case kindDTLS:
+		if _, err := b.dtlsIn.Write(p); err != nil {
+			b.browser.dropped.Add(1)
+		}
+	case kindRTP:
+		b.browserRTP(p, sc)
+	case kindRTCP:
+		b.browserRTCP(p, sc)
+	default:
+		b.browser.dropped.Add(1)
+	}
+}
+
+func (b *Bridge) browserRTP(p []byte, sc *scratch) {
+	s := b.sess.Load()
+	if s == nil {
+		b.browser.dropped.Add(1)
+		return
+	}
+	out, err := s.dec.DecryptRTP(sc.out, p, &sc.rtp)
+	if err != nil {
+		b.srtpFailed(err)
+		return
+	}
+	now := time.Now().UnixNano()
+	b.browser.rtpIn.add(len(p))
+	b.browser.lastIn.Store(now)
+	b.lastRTP.Store(now)
+	dest := b.rtpLatch.destination()
+	if !dest.IsValid() {
+		b.browser.dropped.Add(1)
+		return
+	}
+	if _, err := b.rtpConn.WriteToUDPAddrPort(out, dest); err != nil {
+		b.plain.dropped.Add(1)
+		return
+	}
+	b.plain.rtpOut.add(len(out))
+	b.plain.lastOut.Store(now)
+}
+
+func (b *Bridge) browserRTCP(p []byte, sc *scratch) {
+	s := b.sess.Load()
+	if s == nil {
+		b.browser.dropped.Add(1)
+		return
+	}
+	out, err := s.dec.DecryptRTCP(sc.out, p, &sc.rtcp)
+	if err != nil {
+		b.srtpFailed(err)
+		return
+	}
+	now := time.Now().UnixNano()
+	b.browser.rtcpIn.add(len(p))
+	b.browser.lastIn.Store(now)
+	// The browser's reports name the SSRC it received from us; the plain
+	// side knows its own.
+	if ssrc, ok := b.rtpLatch.expected(); ok {
+		mapRTCPSource(out, b.local.SSRC, ssrc)
+	}
+	dest, conn := b.rtcpLatch.destination(), b.rtcpConn
+	if !dest.IsValid() {
+		b.browser.dropped.Add(1)
+		return
+	}
+	if dest == b.rtpLatch.destination() {
+		conn = b.rtpConn // the plain side multiplexes RTCP (RFC 5761)
+	}
+	if _, err := conn.WriteToUDPAddrPort(out, dest); err != nil {
+		b.plain.dropped.Add(1)
+		return
+	}
+	b.plain.rtcpOut.add(len(out))
+	b.plain.lastOut.Store(now)
+}
+
+// srtpFailed counts a packet SRTP rejected. Authentication failures are
+// counted apart: they mean a wrong key or an attack; replays and
+// truncated packets are mere drops.
+func (b *Bridge) srtpFailed(err error) {
+	if errors.Is(err, srtp.ErrFailedToVerifyAuthTag) {
+		b.srtpAuthFailures.Add(1)
+		return
+	}
+	b.browser.dropped.Add(1)
+}
+
+// readPlain relays what the plain side sends to one of our two sockets.
+func (b *Bridge) readPlain(conn *net.UDPConn, rtcpPort bool) {
+	defer b.wg.Done()
+	sc := newScratch()
+	for {
+		n, src, err := conn.ReadFromUDPAddrPort(sc.in)
+		if err != nil {
+			if isClosed(err) {
+				return
+			}
+			continue
+		}
+		p := sc.in[:n]
+		b.fromPlain(p, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), rtcpPort, sc)
+	}
+}
+
+// isClosed reports whether a read failed because its socket or agent was
+// closed, as opposed to a transient error (an ICMP error, a short buffer).
+func isClosed(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, ice.ErrClosed)
+}
+
+// fromPlain relays a packet the plain side sent to our RTP (rtcpPort false)
+// or RTCP socket.
+func (b *Bridge) fromPlain(p []byte, src netip.AddrPort, rtcpPort bool, sc *scratch) {
+	switch kind := plainKind(p); {
+	case kind == kindRTP && !rtcpPort:
+		b.plainRTP(p, src, sc)
+	case kind == kindRTCP:
+		b.plainRTCP(p, src, rtcpPort, sc)
+	default:
+		b.plain.dropped.Add(1)
+	}
+}
+
+// plainRTP relays RTP from the plain side as SRTP with our SSRC; sequence
+// numbers and timestamps pass unchanged.
+func (b *Bridge) plainRTP(p []byte, src netip.AddrPort, sc *scratch) {
+	if !b.rtpLatch.accept(src, rtpSSRC(p)) {
+		return
+	}
+	now := time.Now().UnixNano()
+	b.plain.rtpIn.add(len(p))
+	b.plain.lastIn.Store(now)
+	b.lastRTP.Store(now)
+	s := b.sess.Load()
+	if s == nil {
+		b.plain.dropped.Add(1)
+		return
+	}
+	binary.BigEndian.PutUint32(p[8:12], b.local.SSRC)
+	out, err := s.encRTP.EncryptRTP(sc.out, p, &sc.rtp)
+	if err != nil {
+		b.plain.dropped.Add(1)
+		return
+	}
+	if _, err := s.out.Write(out); err != nil {
+		b.browser.dropped.Add(1)
+		return
+	}
+	b.browser.rtpOut.add(len(out))
+	b.browser.lastOut.Store(now)
+}
+
+// plainRTCP relays RTCP from the plain side as SRTCP, its sender SSRC
+// rewritten to ours. RTCP on the RTP port (RFC 5761) is taken only from
+// the latched RTP source and never moves a latch.
+func (b *Bridge) plainRTCP(p []byte, src netip.AddrPort, rtcpPort bool, sc *scratch) {
+	if rtcpPort {
+		if !b.rtcpLatch.accept(src, rtcpSSRC(p)) {
+			return
+		}
+	} else if src != b.rtpLatch.destination() {
+		b.plain.dropped.Add(1)
+		return
+	}
+	now := time.Now().UnixNano()
+	b.plain.rtcpIn.add(len(p))
+	b.plain.lastIn.Store(now)
+	s := b.sess.Load()
+	if s == nil {
+		b.plain.dropped.Add(1)
+		return
+	}
+	setRTCPSender(p, b.local.SSRC)
+	s.rtcpMu.Lock()
+	defer s.rtcpMu.Unlock()
+	out, err := s.encRTCP.EncryptRTCP(sc.out, p, &sc.rtcp)
+	if err != nil {
+		b.plain.dropped.Add(1)
+		return
+	}
+	if _, err := s.out.Write(out); err != nil {
+		b.browser.dropped.Add(1)
+		return
+	}
+	b.browser.rtcpOut.add(len(out))
+	b.browser.lastOut.Store(now)
+}

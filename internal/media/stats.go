@@ -1,0 +1,113 @@
+package media
+
+import (
+	"net/netip"
+	"sync/atomic"
+	"time"
+)
+
+// Stats is a snapshot of a Bridge, ready for encoding/json.
+type Stats struct {
+	ID      string       `json:"id"`
+	ICE     ICEStats     `json:"ice"`
+	DTLS    DTLSStats    `json:"dtls"`
+	Browser BrowserStats `json:"browser"`
+	Plain   PlainStats   `json:"plain"`
+}
+
+// ICEStats is the browser leg's ICE state and selected candidate pair.
+type ICEStats struct {
+	State  string         `json:"state"`
+	Local  netip.AddrPort `json:"local,omitzero"`
+	Remote netip.AddrPort `json:"remote,omitzero"`
+}
+
+// DTLSStats is the DTLS-SRTP handshake's outcome.
+type DTLSStats struct {
+	State       string `json:"state"`                  // new, connecting, connected, failed, closed
+	Role        string `json:"role,omitempty"`         // client or server: switchboard's role
+	SRTPProfile string `json:"srtp_profile,omitempty"` // e.g. SRTP_AEAD_AES_128_GCM
+	Failures    uint64 `json:"failures"`               // failed handshakes
+}
+
+// Counter counts packets and their bytes.
+type Counter struct {
+	Packets uint64 `json:"packets"`
+	Bytes   uint64 `json:"bytes"`
+}
+
+// LegStats counts one leg's traffic; In is what the leg's peer sent us.
+type LegStats struct {
+	RTPIn   Counter   `json:"rtp_in"`
+	RTPOut  Counter   `json:"rtp_out"`
+	RTCPIn  Counter   `json:"rtcp_in"`
+	RTCPOut Counter   `json:"rtcp_out"`
+	LastIn  time.Time `json:"last_in,omitzero"`
+	LastOut time.Time `json:"last_out,omitzero"`
+}
+
+// BrowserStats is the browser leg. Dropped counts packets that could not be
+// relayed: before the SRTP keys, replays, malformed, unknown kinds, no
+// plain destination yet.
+type BrowserStats struct {
+	LegStats
+	SRTPAuthFailures uint64 `json:"srtp_auth_failures"`
+	Dropped          uint64 `json:"dropped"`
+}
+
+// PlainStats is the plain RTP leg: where it sends, how often the latch
+// moved, and packets dropped because they came from a source that has not
+// earned the latch (Stray) or could not be relayed (Dropped).
+type PlainStats struct {
+	LegStats
+	Local      netip.AddrPort `json:"local"`
+	RemoteRTP  netip.AddrPort `json:"remote_rtp,omitzero"`
+	RemoteRTCP netip.AddrPort `json:"remote_rtcp,omitzero"`
+	Latches    uint64         `json:"latches"`
+	Stray      uint64         `json:"stray"`
+	Dropped    uint64         `json:"dropped"`
+}
+
+// counter and legCounters are the lock-free live versions.
+type counter struct{ packets, bytes atomic.Uint64 }
+
+func (c *counter) add(n int) {
+	c.packets.Add(1)
+	c.bytes.Add(uint64(n))
+}
+
+func (c *counter) snapshot() Counter {
+	return Counter{Packets: c.packets.Load(), Bytes: c.bytes.Load()}
+}
+
+type legCounters struct {
+	rtpIn, rtpOut, rtcpIn, rtcpOut counter
+	lastIn, lastOut                atomic.Int64 // unix nanoseconds
+	dropped                        atomic.Uint64
+}
+
+func (l *legCounters) snapshot() LegStats {
+	return LegStats{
+		RTPIn: l.rtpIn.snapshot(), RTPOut: l.rtpOut.snapshot(),
+		RTCPIn: l.rtcpIn.snapshot(), RTCPOut: l.rtcpOut.snapshot(),
+		LastIn: unixTime(l.lastIn.Load()), LastOut: unixTime(l.lastOut.Load()),
+	}
+}
+
+func unixTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// dtlsState values, kept in an atomic.
+const (
+	dtlsNew int32 = iota
+	dtlsConnecting
+	dtlsConnected
+	dtlsFailed
+	dtlsClosed
+)
+
+var dtlsStateNames = [...]string{"new", "connecting", "connected", "failed", "closed"}

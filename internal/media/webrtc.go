@@ -1,0 +1,267 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/ice/v4"
+	"github.com/pion/srtp/v3"
+	"github.com/pion/transport/v4/packetio"
+)
+
+// dtlsHandshakeTimeout bounds the DTLS handshake once ICE is connected.
+const dtlsHandshakeTimeout = 30 * time.Second
+
+// replayWindow is the SRTP and SRTCP replay window (RFC 3711 §3.3.2).
+const replayWindow = 128
+
+// srtpProfiles are offered, or chosen from when switchboard is the DTLS
+// server, in this order: AEAD first (RFC 7714), then the profile every
+// browser supports (RFC 5764 §4.1.2).
+var srtpProfiles = []dtls.SRTPProtectionProfile{
+	dtls.SRTP_AEAD_AES_128_GCM,
+	dtls.SRTP_AEAD_AES_256_GCM,
+	dtls.SRTP_AES128_CM_HMAC_SHA1_80,
+}
+
+// StartWebRTC starts the browser leg with the browser's parameters and
+// returns at once; ICE and then DTLS run in the background. DTLS runs over
+// the ice.Conn, so it only ever talks to a remote candidate that passed an
+// ICE check signed with our password (pion/ice drops other non-STUN
+// traffic) and it sends on the selected pair.
+func (b *Bridge) StartWebRTC(r WebRTCRemote) error {
+	fp, err := parseFingerprint(r.Fingerprint)
+	if err != nil {
+		return err
+	}
+	if r.Ufrag == "" || r.Pwd == "" {
+		return errors.New("media: remote ICE ufrag and pwd are required")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.closed:
+		return ErrClosed
+	case b.started:
+		return ErrStarted
+	}
+	conn, err := b.agent.StartAccept(r.Ufrag, r.Pwd)
+	if err != nil {
+		return fmt.Errorf("media: ICE: %w", err)
+	}
+	b.started = true
+	b.role = "server"
+	if r.DTLSClient {
+		b.role = "client"
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	b.startedAt.Store(time.Now().UnixNano())
+	b.wg.Add(2)
+	go b.readBrowser(conn)
+	go b.runDTLS(ctx, conn, fp, r.DTLSClient)
+	return nil
+}
+
+// runDTLS waits for ICE, runs the DTLS handshake, derives the SRTP
+// contexts, then keeps reading the DTLS conn so that alerts are processed
+// and close_notify noticed.
+func (b *Bridge) runDTLS(ctx context.Context, conn *ice.Conn, fp remoteFingerprint, client bool) {
+	defer b.wg.Done()
+	if err := b.agent.AwaitConnect(ctx); err != nil {
+		return // closed; an ICE failure is reported by onICEState
+	}
+	b.dtlsState.Store(dtlsConnecting)
+	dc, err := b.newDTLSConn(conn, fp, client)
+	if err != nil {
+		b.dtlsFailed(err)
+		return
+	}
+	b.mu.Lock()
+	closed := b.closed
+	if !closed {
+		b.dtlsConn = dc
+	}
+	b.mu.Unlock()
+	if closed {
+		dc.Close()
+		return
+	}
+	hctx, cancel := context.WithTimeout(ctx, dtlsHandshakeTimeout)
+	err = dc.HandshakeContext(hctx)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	if err == nil {
+		err = b.startSRTP(dc, conn, client)
+	}
+	if err != nil {
+		b.dtlsFailed(err)
+		return
+	}
+	b.drainDTLS(ctx, dc)
+}
+
+func (b *Bridge) dtlsFailed(err error) {
+	b.dtlsFailures.Add(1)
+	b.dtlsState.Store(dtlsFailed)
+	b.log.Warn("DTLS handshake failed", "err", err)
+	b.end("dtls_failed")
+}
+
+// newDTLSConn makes the DTLS conn in switchboard's role. The peer's
+// self-signed certificate is checked against its SDP fingerprint only
+// (RFC 8827 §6.5); as server we require one (RFC 5763 §5).
+func (b *Bridge) newDTLSConn(conn *ice.Conn, fp remoteFingerprint, client bool) (*dtls.Conn, error) {
+	pc := &dtlsPacketConn{in: b.dtlsIn, out: conn, local: conn.LocalAddr(), remote: conn.RemoteAddr()}
+	shared := []dtls.Option{
+		dtls.WithCertificates(b.e.cert),
+		dtls.WithSRTPProtectionProfiles(srtpProfiles...),
+		dtls.WithExtendedMasterSecret(dtls.RequestExtendedMasterSecret),
+		dtls.WithInsecureSkipVerify(true),
+		dtls.WithVerifyPeerCertificate(fp.verify),
+		dtls.WithLoggerFactory(b.e.pion),
+	}
+	if client {
+		opts := make([]dtls.ClientOption, 0, len(shared))
+		for _, o := range shared {
+			opts = append(opts, o)
+		}
+		return dtls.ClientWithOptions(pc, pc.remote, opts...)
+	}
+	opts := make([]dtls.ServerOption, 0, len(shared)+1)
+	for _, o := range shared {
+		opts = append(opts, o)
+	}
+	opts = append(opts, dtls.WithClientAuth(dtls.RequireAnyClientCert))
+	return dtls.ServerWithOptions(pc, pc.remote, opts...)
+}
+
+// startSRTP derives the SRTP keys from the handshake (RFC 5764 §4.2) and
+// publishes the session, which turns the relay on.
+func (b *Bridge) startSRTP(dc *dtls.Conn, conn *ice.Conn, client bool) error {
+	dp, ok := dc.SelectedSRTPProtectionProfile()
+	if !ok {
+		return errors.New("media: DTLS negotiated no SRTP profile")
+	}
+	profile, name, err := srtpProfile(dp)
+	if err != nil {
+		return err
+	}
+	state, ok := dc.ConnectionState()
+	if !ok {
+		return errors.New("media: DTLS connection state unavailable")
+	}
+	s, err := newSession(&state, profile, client, conn)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.profile = name
+	b.mu.Unlock()
+	b.sess.Store(s)
+	b.dtlsState.Store(dtlsConnected)
+	b.log.Info("DTLS-SRTP up", "role", b.role, "srtp_profile", name)
+	return nil
+}
+
+func srtpProfile(p dtls.SRTPProtectionProfile) (srtp.ProtectionProfile, string, error) {
+	switch p {
+	case dtls.SRTP_AEAD_AES_128_GCM:
+		return srtp.ProtectionProfileAeadAes128Gcm, "SRTP_AEAD_AES_128_GCM", nil
+	case dtls.SRTP_AEAD_AES_256_GCM:
+		return srtp.ProtectionProfileAeadAes256Gcm, "SRTP_AEAD_AES_256_GCM", nil
+	case dtls.SRTP_AES128_CM_HMAC_SHA1_80:
+		return srtp.ProtectionProfileAes128CmHmacSha1_80, "SRTP_AES128_CM_HMAC_SHA1_80", nil
+	}
+	return 0, "", fmt.Errorf("media: unexpected SRTP profile %#04x", uint16(p))
+}
+
+// drainDTLS reads the DTLS conn until it closes. No application data is
+// expected (there is no data channel); reading lets the conn process
+// alerts. A close_notify from the browser ends the media.
+func (b *Bridge) drainDTLS(ctx context.Context, dc *dtls.Conn) {
+	buf := make([]byte, 1500)
+	for {
+		_, err := dc.Read(buf)
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, dtls.ErrConnClosed) || errors.Is(err, net.ErrClosed) {
+			b.dtlsState.Store(dtlsClosed)
+			b.end("dtls_closed")
+			return
+		}
+	}
+}
+
+// session is the SRTP state of an established browser leg.
+//
+// An srtp.Context works one way and is not safe for concurrent use, so:
+// dec (SRTP and SRTCP from the browser) belongs to the browser reader;
+// encRTP belongs to the plain RTP reader; encRTCP is shared by both plain
+// readers (RTCP may arrive multiplexed on the RTP port) under rtcpMu. The
+// two encrypting contexts share the master key but never the same
+// direction and kind, so no keystream is used twice (RFC 3711 §9.1).
+type session struct {
+	dec    *srtp.Context
+	encRTP *srtp.Context
+
+	rtcpMu  sync.Mutex
+	encRTCP *srtp.Context // guarded by rtcpMu
+
+	out io.Writer // the ice.Conn, towards the browser
+}
+
+func newSession(km srtp.KeyingMaterialExporter, profile srtp.ProtectionProfile, client bool, out io.Writer) (*session, error) {
+	cfg := srtp.Config{Profile: profile}
+	if err := cfg.ExtractSessionKeysFromDTLS(km, client); err != nil {
+		return nil, fmt.Errorf("media: SRTP keys: %w", err)
+	}
+	return newSessionFromKeys(cfg.Keys, profile, out)
+}
+
+func newSessionFromKeys(k srtp.SessionKeys, profile srtp.ProtectionProfile, out io.Writer) (*session, error) {
+	dec, err := srtp.CreateContext(k.RemoteMasterKey, k.RemoteMasterSalt, profile,
+		srtp.SRTPReplayProtection(replayWindow), srtp.SRTCPReplayProtection(replayWindow))
+	if err != nil {
+		return nil, fmt.Errorf("media: SRTP context: %w", err)
+	}
+	encRTP, err := srtp.CreateContext(k.LocalMasterKey, k.LocalMasterSalt, profile)
+	if err != nil {
+		return nil, fmt.Errorf("media: SRTP context: %w", err)
+	}
+	encRTCP, err := srtp.CreateContext(k.LocalMasterKey, k.LocalMasterSalt, profile)
+	if err != nil {
+		return nil, fmt.Errorf("media: SRTP context: %w", err)
+	}
+	return &session{dec: dec, encRTP: encRTP, encRTCP: encRTCP, out: out}, nil
+}
+
+// dtlsPacketConn is the net.PacketConn the DTLS conn runs over: it reads
+// the DTLS records the browser reader demultiplexed (RFC 7983) and writes
+// on the ice.Conn.
+type dtlsPacketConn struct {
+	in            *packetio.Buffer
+	out           io.Writer
+	local, remote net.Addr
+}
+
+func (c *dtlsPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	n, err := c.in.Read(p)
+	return n, c.remote, err
+}
+
+func (c *dtlsPacketConn) WriteTo(p []byte, _ net.Addr) (int, error) { return c.out.Write(p) }
+func (c *dtlsPacketConn) Close() error                              { return c.in.Close() }
+func (c *dtlsPacketConn) LocalAddr() net.Addr                       { return c.local }
+func (c *dtlsPacketConn) SetDeadline(t time.Time) error             { return c.in.SetReadDeadline(t) }
+func (c *dtlsPacketConn) SetReadDeadline(t time.Time) error         { return c.in.SetReadDeadline(t) }
+func (c *dtlsPacketConn) SetWriteDeadline(time.Time) error          { return nil }
