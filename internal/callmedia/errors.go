@@ -20,6 +20,11 @@ func (e *statusError) SIPStatus() (int, string) { return e.code, e.reason }
 // errNoPorts is answered 503: every plain-leg port pair is in use.
 var errNoPorts = &statusError{503, "Service Unavailable (no free media ports)"}
 
+// errNewFingerprint is answered 488: the browser's restart offer brings a new
+// DTLS certificate, which needs a new DTLS association (RFC 8842 §5) that
+// the bridge cannot make mid-call.
+var errNewFingerprint = &statusError{488, "Not Acceptable Here (new DTLS fingerprint)"}
+
 // sdpError maps a translation failure to 488 Not Acceptable Here with the
 // fault in the reason phrase (RFC 3261 §21.4.26).
 func sdpError(err error) error {

@@ -1,6 +1,8 @@
 package callmedia
 
 import (
+	"errors"
+
 	"github.com/switchboard-gw/switchboard/internal/media"
 	"github.com/switchboard-gw/switchboard/internal/sdprewrite"
 )
@@ -45,9 +47,13 @@ func (c *call) offer(from side, body []byte) ([]byte, error) {
 }
 
 // answer translates the answer to the other leg's offer and starts the
-// media it agrees on.
+// media it agrees on, or restarts ICE when the browser's new ufrag asks for
+// it.
 func (c *call) answer(from side, body []byte) ([]byte, error) {
 	if from == plainSide {
+		if err := c.answerBrowserRestart(body); err != nil {
+			return nil, err
+		}
 		out, remote, err := sdprewrite.PlainAnswerToWebRTC(body, c.browserOffer, c.webrtcLocal())
 		if err != nil {
 			return nil, sdpError(err)
@@ -62,8 +68,49 @@ func (c *call) answer(from side, body []byte) ([]byte, error) {
 		return nil, sdpError(err)
 	}
 	c.browser = remote
+	if c.restarts(remote) {
+		// switchboard's offer already carried its credentials: only the
+		// browser's change.
+		return out, c.restartICE(remote, false)
+	}
 	// switchboard offered actpass; a passive browser makes it the client.
 	return out, c.startWebRTC(remote, remote.Setup == "passive")
+}
+
+// answerBrowserRestart restarts ICE, with new credentials of switchboard's
+// own (RFC 8839 §4.4.2.1), when the browser's offer that plain answers
+// changed the ufrag, so that the answer carries them. The answer is
+// translated first with the current credentials: if it cannot be, the
+// browser keeps its previous ICE session, and so does switchboard.
+func (c *call) answerBrowserRestart(plain []byte) error {
+	if !c.restarts(c.browser) {
+		return nil
+	}
+	if _, _, err := sdprewrite.PlainAnswerToWebRTC(plain, c.browserOffer, c.webrtcLocal()); err != nil {
+		return sdpError(err)
+	}
+	return c.restartICE(c.browser, true)
+}
+
+// restarts reports whether the browser's SDP r restarts ICE: the WebRTC leg
+// runs and r's ufrag is not the one in use (RFC 8839 §4.4.1.1.1). Hold and
+// resume keep it.
+func (c *call) restarts(r sdprewrite.WebRTCRemote) bool {
+	return c.started && r.Ufrag != c.browserUfrag
+}
+
+// restartICE restarts the bridge's ICE with the browser's credentials in r;
+// Local, hence webrtcLocal, then gives switchboard's current ones.
+func (c *call) restartICE(r sdprewrite.WebRTCRemote, newLocal bool) error {
+	_, err := c.bridge.RestartICE(media.WebRTCRemote{Ufrag: r.Ufrag, Pwd: r.Pwd, Fingerprint: r.Fingerprint}, newLocal)
+	if errors.Is(err, media.ErrFingerprint) {
+		return errNewFingerprint
+	}
+	if err != nil {
+		return err
+	}
+	c.browserUfrag = r.Ufrag
+	return nil
 }
 
 // plainAnswered points the plain leg at the address the plain SDP gave.
@@ -85,7 +132,7 @@ func (c *call) plainLocal() sdprewrite.PlainLocal {
 }
 
 // startWebRTC starts ICE and DTLS towards the browser once; a new ufrag
-// later is an ICE restart, which the bridge does not support yet.
+// later is an ICE restart (see restarts).
 func (c *call) startWebRTC(r sdprewrite.WebRTCRemote, dtlsClient bool) error {
 	if c.started {
 		return nil

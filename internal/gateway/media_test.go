@@ -138,40 +138,59 @@ func TestPhoneCallsBrowserWithMedia(t *testing.T) {
 // returns both dialogs; the browser sends nothing unless told to.
 func establishMediaCall(t *testing.T, g *testGateway) (browserSide, phoneSide *siptest.Dialog, br *rtptest.Browser, alice *siptest.UA) {
 	t.Helper()
-	echo, err := rtptest.NewEcho()
+	c := startMediaCall(t, g)
+	return c.browserSide, c.phoneSide, c.br, c.alice
+}
+
+// mediaCall is a browser → phone call with media anchored, the phone's RTP
+// an echo.
+type mediaCall struct {
+	browserSide, phoneSide *siptest.Dialog
+	br                     *rtptest.Browser
+	alice, bob             *siptest.UA
+	phone                  *siptest.UDPPeer
+	echo                   *rtptest.Echo
+}
+
+func startMediaCall(t *testing.T, g *testGateway) *mediaCall {
+	t.Helper()
+	c := &mediaCall{}
+	var err error
+	c.echo, err = rtptest.NewEcho()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { echo.Close() })
-	_, bob := phone(t, g, "bob")
-	register(t, bob)
-	alice = browser(t, g, "alice")
-	register(t, alice)
-	br, err = rtptest.NewBrowser()
+	t.Cleanup(func() { c.echo.Close() })
+	c.phone, c.bob = phone(t, g, "bob")
+	register(t, c.bob)
+	c.alice = browser(t, g, "alice")
+	register(t, c.alice)
+	c.br, err = rtptest.NewBrowser()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { br.Close() })
-	offer, err := br.Offer()
+	t.Cleanup(func() { c.br.Close() })
+	offer, err := c.br.Offer()
 	if err != nil {
 		t.Fatal(err)
 	}
 	answered := make(chan *siptest.Dialog, 1)
 	go func() {
-		d, err := bob.AnswerNext(ctx(t), siptest.AudioSDP("127.0.0.1", int(echo.Addr().Port())))
+		d, err := c.bob.AnswerNext(ctx(t), siptest.AudioSDP("127.0.0.1", int(c.echo.Addr().Port())))
 		if err != nil {
 			t.Errorf("phone: %v", err)
 		}
 		answered <- d
 	}()
-	browserSide, err = alice.Invite(ctx(t), userURI(g, "bob"), offer)
+	c.browserSide, err = c.alice.Invite(ctx(t), userURI(g, "bob"), offer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := br.SetAnswer(browserSide.Response.Body()); err != nil {
+	if err := c.br.SetAnswer(c.browserSide.Response.Body()); err != nil {
 		t.Fatal(err)
 	}
-	return browserSide, <-answered, br, alice
+	c.phoneSide = <-answered
+	return c
 }
 
 func TestLostWebSocketEndsTheCall(t *testing.T) {

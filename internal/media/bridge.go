@@ -50,7 +50,7 @@ type Bridge struct {
 	e        *Engine
 	log      *slog.Logger
 	onEnd    func(reason string)
-	local    Local
+	local    Local // the ICE part aside, set by NewBridge and read-only after
 	agent    *ice.Agent
 	rtpConn  *net.UDPConn
 	rtcpConn *net.UDPConn
@@ -69,7 +69,12 @@ type Bridge struct {
 	dtlsState        atomic.Int32
 	dtlsFailures     atomic.Uint64
 
+	// restartMu orders ICE restarts; taken before mu.
+	restartMu sync.Mutex
+
 	mu       sync.Mutex
+	ice      iceLocal           // current ICE credentials and candidates; guarded by mu
+	remoteFP remoteFingerprint  // the browser's, from StartWebRTC; guarded by mu
 	started  bool               // guarded by mu
 	closed   bool               // guarded by mu
 	cancel   context.CancelFunc // stops the DTLS session; guarded by mu
@@ -146,6 +151,12 @@ func randomSSRC() uint32 {
 	}
 }
 
+// iceLocal is the part of Local an ICE restart changes.
+type iceLocal struct {
+	ufrag, pwd string
+	candidates []netip.AddrPort
+}
+
 // newAgent makes the bridge's ICE agent: lite, hence controlled (RFC 8445
 // §6.1.1), host candidates only, on the engine's UDPMux.
 //
@@ -174,15 +185,21 @@ func (b *Bridge) newAgent() error {
 		return fmt.Errorf("media: ICE agent: %w", err)
 	}
 	b.agent = agent
-	if err := b.gather(); err != nil {
+	if err = agent.OnConnectionStateChange(b.onICEState); err != nil {
+		err = fmt.Errorf("media: ICE agent: %w", err)
+	} else {
+		b.ice, err = b.gather()
+	}
+	if err != nil {
 		agent.GracefulClose()
 		return err
 	}
 	return nil
 }
 
-// gather gathers the agent's host candidates and records them in Local.
-func (b *Bridge) gather() error {
+// gather gathers the agent's host candidates and returns them with the
+// agent's credentials; NewBridge and RestartICE call it on a fresh agent.
+func (b *Bridge) gather() (iceLocal, error) {
 	done := make(chan struct{})
 	var once sync.Once
 	err := b.agent.OnCandidate(func(c ice.Candidate) {
@@ -191,38 +208,36 @@ func (b *Bridge) gather() error {
 		}
 	})
 	if err == nil {
-		err = b.agent.OnConnectionStateChange(b.onICEState)
-	}
-	if err == nil {
 		err = b.agent.GatherCandidates()
 	}
 	if err != nil {
-		return fmt.Errorf("media: ICE gathering: %w", err)
+		return iceLocal{}, fmt.Errorf("media: ICE gathering: %w", err)
 	}
 	select {
 	case <-done:
 	case <-time.After(gatherTimeout):
-		return fmt.Errorf("media: ICE gathering did not finish in %v", gatherTimeout)
+		return iceLocal{}, fmt.Errorf("media: ICE gathering did not finish in %v", gatherTimeout)
 	}
-	b.local.Ufrag, b.local.Pwd, err = b.agent.GetLocalUserCredentials()
+	var l iceLocal
+	l.ufrag, l.pwd, err = b.agent.GetLocalUserCredentials()
 	if err != nil {
-		return fmt.Errorf("media: ICE credentials: %w", err)
+		return iceLocal{}, fmt.Errorf("media: ICE credentials: %w", err)
 	}
 	cands, err := b.agent.GetLocalCandidates()
 	if err != nil {
-		return fmt.Errorf("media: ICE candidates: %w", err)
+		return iceLocal{}, fmt.Errorf("media: ICE candidates: %w", err)
 	}
 	for _, c := range cands {
 		ip, err := netip.ParseAddr(c.Address())
 		if err != nil {
 			continue
 		}
-		b.local.Candidates = append(b.local.Candidates, netip.AddrPortFrom(ip.Unmap(), uint16(c.Port())))
+		l.candidates = append(l.candidates, netip.AddrPortFrom(ip.Unmap(), uint16(c.Port())))
 	}
-	if len(b.local.Candidates) == 0 {
-		return fmt.Errorf("media: no ICE host candidate on %v", b.e.addr)
+	if len(l.candidates) == 0 {
+		return iceLocal{}, fmt.Errorf("media: no ICE host candidate on %v", b.e.addr)
 	}
-	return nil
+	return l, nil
 }
 
 // rewriteRule makes host candidates carry PublicAddrs instead of the bound
@@ -254,10 +269,14 @@ func (b *Bridge) onICEState(s ice.ConnectionState) {
 	}
 }
 
-// Local is what the SDP needs to describe this bridge's two legs.
+// Local is what the SDP needs to describe this bridge's two legs; its ICE
+// credentials are the current ones, new after RestartICE.
 func (b *Bridge) Local() Local {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	l := b.local
-	l.Candidates = append([]netip.AddrPort(nil), b.local.Candidates...)
+	l.Ufrag, l.Pwd = b.ice.ufrag, b.ice.pwd
+	l.Candidates = append([]netip.AddrPort(nil), b.ice.candidates...)
 	return l
 }
 

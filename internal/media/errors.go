@@ -10,6 +10,8 @@ var (
 	ErrClosed = errors.New("media: closed")
 	// ErrStarted means StartWebRTC was called twice on one Bridge.
 	ErrStarted = errors.New("media: WebRTC leg already started")
+	// ErrNotStarted means RestartICE was called before StartWebRTC.
+	ErrNotStarted = errors.New("media: WebRTC leg not started")
 	// ErrFingerprint means a DTLS fingerprint could not be parsed, or the
 	// peer's certificate does not match it (RFC 8122 §5).
 	ErrFingerprint = errors.New("media: DTLS fingerprint")

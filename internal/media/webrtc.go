@@ -56,6 +56,7 @@ func (b *Bridge) StartWebRTC(r WebRTCRemote) error {
 		return fmt.Errorf("media: ICE: %w", err)
 	}
 	b.started = true
+	b.remoteFP = fp
 	b.role = "server"
 	if r.DTLSClient {
 		b.role = "client"

@@ -94,6 +94,27 @@ func (b *Browser) Offer() ([]byte, error) {
 	return b.setLocal(offer)
 }
 
+// RestartOffer creates an offer that restarts ICE (new ufrag and pwd, RFC
+// 8839 §4.4.1.1.1), as a browser does after a network change, waits for ICE
+// gathering and returns it; the DTLS association is kept. Apply the answer
+// with SetAnswer.
+func (b *Browser) RestartOffer() ([]byte, error) {
+	offer, err := b.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		return nil, err
+	}
+	return b.setLocal(offer)
+}
+
+// LocalDescription returns the SDP last set as the local description, nil
+// before Offer or Answer.
+func (b *Browser) LocalDescription() []byte {
+	if d := b.pc.LocalDescription(); d != nil {
+		return []byte(d.SDP)
+	}
+	return nil
+}
+
 // Answer applies a remote offer and returns the local answer.
 func (b *Browser) Answer(offer []byte) ([]byte, error) {
 	if err := b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(offer)}); err != nil {
