@@ -1,0 +1,168 @@
+package loadgen
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Report is what a run measured. Packet counts, loss and round-trip times
+// cover the steady window only (see the package doc).
+type Report struct {
+	// Mode is "gateway" (Run) or "baseline" (Baseline).
+	Mode string `json:"mode"`
+	// Calls is how many calls were asked for, Up how many came up.
+	Calls int `json:"calls"`
+	Up    int `json:"calls_up"`
+	// Failed counts calls that did not come up, by cause.
+	Failed map[string]int `json:"failed"`
+	// SRTPProfiles counts calls by SRTP profile.
+	SRTPProfiles map[string]int `json:"srtp_profiles"`
+	// Setup is INVITE sent to SRTP keys derived, in ms; zero in a baseline.
+	Setup Quantiles `json:"setup_ms"`
+	// WindowSeconds is the steady window's length.
+	WindowSeconds float64 `json:"window_s"`
+	// Sent and Received count the packets sent in the window and those of
+	// them that came back; Loss is the rest, in percent.
+	Sent     int64   `json:"packets_sent"`
+	Received int64   `json:"packets_received"`
+	Loss     float64 `json:"loss_percent"`
+	// WorstCallLoss is the highest loss of one call, in percent;
+	// CallsWithLoss counts the calls that lost any packet.
+	WorstCallLoss float64 `json:"worst_call_loss_percent"`
+	CallsWithLoss int     `json:"calls_with_loss"`
+	// Bad counts packets received that did not decrypt or were not the
+	// call's own.
+	Bad int64 `json:"packets_bad"`
+	// RTT is the round-trip time of the window's packets, in µs.
+	RTT Quantiles `json:"rtt_us"`
+	// DeliveredPerSecond counts the packets that arrived, at the echoes
+	// and back at the callers, per second of the window: through a gateway,
+	// the packets it relayed.
+	DeliveredPerSecond float64 `json:"delivered_pps"`
+	// ClientCPU is this process's CPU over the window, in cores (1 = one
+	// core busy): callers, pacer and echoes together.
+	ClientCPU float64 `json:"client_cpu_cores"`
+	// GatewayCPU is the CPU of Config.GatewayPIDs over the window, in
+	// cores; 0 when no PIDs were given. PerGatewayCore figures divide by it.
+	GatewayCPU            float64 `json:"gateway_cpu_cores"`
+	PacketsPerGatewayCore float64 `json:"packets_per_gateway_core_s"`
+	CallsPerGatewayCore   float64 `json:"calls_per_gateway_core"`
+	PacerLagMaxMillis     int64   `json:"pacer_lag_max_ms"`
+	HangupErrors          int     `json:"hangup_errors"`
+	SendErrors            int64   `json:"send_errors"`
+}
+
+// Quantiles summarise a distribution.
+type Quantiles struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// quantiles of v, in units of unit; v is sorted in place.
+func quantiles(v []int64, unit time.Duration) Quantiles {
+	if len(v) == 0 {
+		return Quantiles{}
+	}
+	slices.Sort(v)
+	at := func(q float64) float64 { return float64(v[int(q*float64(len(v)-1))]) / float64(unit) }
+	return Quantiles{P50: at(0.50), P99: at(0.99), Max: at(1)}
+}
+
+func (r *runner) report(w0, w1 window) *Report {
+	secs := w1.at.Sub(w0.at).Seconds()
+	rep := &Report{
+		Mode: r.mode, Calls: r.cfg.Calls, Up: len(r.sessions), Failed: r.failed,
+		SRTPProfiles: map[string]int{}, WindowSeconds: secs,
+		DeliveredPerSecond: float64(w1.echoed-w0.echoed+w1.callersRecv-w0.callersRecv) / secs,
+		ClientCPU:          (w1.clientCPU - w0.clientCPU).Seconds() / secs,
+		GatewayCPU:         (w1.gwCPU - w0.gwCPU).Seconds() / secs,
+		PacerLagMaxMillis:  r.pacer.lagMax.Load(),
+	}
+	var rtts, setups []int64
+	for _, s := range r.sessions {
+		st := s.media()
+		rep.SRTPProfiles[s.profile()]++
+		rep.Sent += st.sent[phaseSteady]
+		rep.Received += st.recv[phaseSteady]
+		rep.Bad += st.bad
+		rep.SendErrors += st.sendErr
+		if lost := st.sent[phaseSteady] - st.recv[phaseSteady]; lost > 0 {
+			rep.CallsWithLoss++
+			rep.WorstCallLoss = max(rep.WorstCallLoss, 100*float64(lost)/float64(st.sent[phaseSteady]))
+		}
+		rtts = append(rtts, st.rtts...)
+	}
+	for _, d := range r.setups {
+		setups = append(setups, int64(d))
+	}
+	if rep.Sent > 0 {
+		rep.Loss = 100 * float64(rep.Sent-rep.Received) / float64(rep.Sent)
+	}
+	rep.RTT = quantiles(rtts, time.Microsecond)
+	if r.mode == "gateway" {
+		rep.Setup = quantiles(setups, time.Millisecond)
+	}
+	if rep.GatewayCPU > 0 {
+		rep.PacketsPerGatewayCore = rep.DeliveredPerSecond / rep.GatewayCPU
+		rep.CallsPerGatewayCore = float64(rep.Up) / rep.GatewayCPU
+	}
+	return rep
+}
+
+// Added is the latency a gateway adds in each direction, in µs.
+type Added struct {
+	P50 float64 `json:"p50_us"`
+	P99 float64 `json:"p99_us"`
+}
+
+// AddedLatency is half the difference between the gateway run's and the
+// baseline's round-trip quantiles: (p(RTT_gw) − p(RTT_base)) / 2 for
+// p = p50 and p99. It is a difference of quantiles, not a quantile of
+// per-packet differences (the runs are not the same packets), and it
+// splits the round trip evenly between the two directions.
+func AddedLatency(gw, base *Report) Added {
+	return Added{P50: (gw.RTT.P50 - base.RTT.P50) / 2, P99: (gw.RTT.P99 - base.RTT.P99) / 2}
+}
+
+// WriteText writes the report for people.
+func (rep *Report) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "%s: %d/%d calls up", rep.Mode, rep.Up, rep.Calls)
+	if len(rep.Failed) > 0 {
+		fmt.Fprintf(w, ", failed: %s", counts(rep.Failed))
+	}
+	fmt.Fprintln(w)
+	if rep.Mode == "gateway" {
+		fmt.Fprintf(w, "  setup (INVITE → SRTP)  p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", rep.Setup.P50, rep.Setup.P99, rep.Setup.Max)
+	}
+	fmt.Fprintf(w, "  SRTP: %s\n", counts(rep.SRTPProfiles))
+	fmt.Fprintf(w, "  window %.1f s: sent %d received %d loss %.3f%% (worst call %.2f%%, %d calls lost any) bad %d send errors %d\n",
+		rep.WindowSeconds, rep.Sent, rep.Received, rep.Loss, rep.WorstCallLoss, rep.CallsWithLoss, rep.Bad, rep.SendErrors)
+	fmt.Fprintf(w, "  RTT p50 %.0f µs  p99 %.0f µs  max %.0f µs\n", rep.RTT.P50, rep.RTT.P99, rep.RTT.Max)
+	fmt.Fprintf(w, "  delivered %.0f packets/s  client CPU %.2f cores  pacer lag max %d ms\n",
+		rep.DeliveredPerSecond, rep.ClientCPU, rep.PacerLagMaxMillis)
+	if rep.GatewayCPU > 0 {
+		fmt.Fprintf(w, "  gateway CPU %.3f cores: %.0f packets per core-second, %.0f calls per core\n",
+			rep.GatewayCPU, rep.PacketsPerGatewayCore, rep.CallsPerGatewayCore)
+	}
+	if rep.HangupErrors > 0 {
+		fmt.Fprintf(w, "  %d hangups failed\n", rep.HangupErrors)
+	}
+}
+
+func counts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
