@@ -9,40 +9,139 @@ import (
 // CallState is one anchored call's media as the operator sees it, at the
 // HTTP endpoint and in the log line that ends the call.
 type CallState struct {
-	CallID  string      `json:"call_id"`
-	Started time.Time   `json:"started"`
-	Codec   string      `json:"codec,omitempty"`
-	Verdict string      `json:"verdict"`
-	Media   media.Stats `json:"media"`
+	CallID  string    `json:"call_id"`
+	Started time.Time `json:"started"`
+	// Anchor is how the media is anchored: "webrtc-plain" (one bridge),
+	// "webrtc-webrtc" (two bridges back to back) or "plain-plain" (a
+	// relay).
+	Anchor  string `json:"anchor"`
+	Codec   string `json:"codec,omitempty"`
+	Verdict string `json:"verdict"`
+	// Media is the bridge of each WebRTC leg, the caller's first.
+	Media []media.Stats `json:"media,omitempty"`
+	// Relay is a plain-plain call's relay, the caller's leg first.
+	Relay *media.RelayStats `json:"relay,omitempty"`
+
+	class verdictClass
 }
 
+// state reads the call's media. It takes c.mu.
 func (c *call) state() CallState {
 	c.mu.Lock()
 	codec := c.codec
 	c.mu.Unlock()
-	st := c.bridge.Stats()
-	return CallState{CallID: c.id, Started: c.created, Codec: codec, Verdict: verdict(st), Media: st}
+	st := CallState{CallID: c.id, Started: c.created, Anchor: c.kind.String(), Codec: codec}
+	for _, i := range []int{c.caller, 1 - c.caller} {
+		if b := c.bridges[i]; b != nil {
+			st.Media = append(st.Media, b.Stats())
+		}
+	}
+	if c.relay != nil {
+		rs := c.relay.Stats()
+		if c.caller == 1 {
+			rs.Legs[0], rs.Legs[1] = rs.Legs[1], rs.Legs[0]
+		}
+		st.Relay = &rs
+	}
+	switch c.kind {
+	case webrtcPlain:
+		st.class, st.Verdict = bridgeVerdict(st.Media[0])
+	case webrtcWebRTC:
+		st.class, st.Verdict = bridgesVerdict(st.Media[0], st.Media[1])
+	case plainPlain:
+		st.class, st.Verdict = relayVerdict(st.Relay.Legs[0], st.Relay.Legs[1])
+	}
+	return st
 }
 
-// verdict says in plain words whether audio flowed, and where it stopped
-// when it did not: the start of "why is there no audio?".
-func verdict(st media.Stats) string {
+// verdictClass sums a verdict up for the metrics.
+type verdictClass string
+
+const (
+	bothWays verdictClass = "both_ways"
+	oneWay   verdictClass = "one_way"
+	noAudio  verdictClass = "none"
+)
+
+const flowed = "audio flowed both ways"
+
+// bridgeVerdict says in plain words whether audio flowed through a
+// webrtc-plain call, and where it stopped when it did not: the start of
+// "why is there no audio?".
+func bridgeVerdict(st media.Stats) (verdictClass, string) {
+	if v := webrtcFailure(st, "the browser"); v != "" {
+		return noAudio, v
+	}
 	fromBrowser, fromPlain := st.Browser.RTPIn.Packets, st.Plain.RTPIn.Packets
 	switch {
-	case st.ICE.State != "connected" && st.ICE.State != "completed":
-		return "no audio: ICE with the browser is " + orNew(st.ICE.State) + " (are switchboard's candidates reachable from the browser?)"
-	case st.DTLS.State != "connected":
-		return "no audio: DTLS with the browser is " + orNew(st.DTLS.State)
 	case fromBrowser == 0 && fromPlain == 0:
-		return "no audio: no RTP from either leg"
+		return noAudio, "no audio: no RTP from either leg"
 	case fromBrowser == 0:
-		return "one-way audio: nothing from the browser (muted, or SRTP failing: see srtp_auth_failures)"
+		return oneWay, "one-way audio: nothing from the browser (muted, or SRTP failing: see srtp_auth_failures)"
 	case fromPlain == 0:
-		return "one-way audio: nothing from the phone (is its SDP address reachable, or behind NAT?)"
+		return oneWay, "one-way audio: nothing from the phone (is its SDP address reachable, or behind NAT?)"
 	case st.Plain.RTPOut.Packets == 0:
-		return "one-way audio: the phone's address is unknown, so its leg gets nothing"
+		return oneWay, "one-way audio: the phone's address is unknown, so its leg gets nothing"
 	}
-	return "audio flowed both ways"
+	return bothWays, flowed
+}
+
+// bridgesVerdict is the verdict of a webrtc-webrtc call, from the caller's
+// and the callee's bridge.
+func bridgesVerdict(caller, callee media.Stats) (verdictClass, string) {
+	for _, b := range []struct {
+		st   media.Stats
+		name string
+	}{{caller, "the caller's browser"}, {callee, "the callee's browser"}} {
+		if v := webrtcFailure(b.st, b.name); v != "" {
+			return noAudio, v
+		}
+	}
+	fromCaller, fromCallee := caller.Browser.RTPIn.Packets, callee.Browser.RTPIn.Packets
+	switch {
+	case fromCaller == 0 && fromCallee == 0:
+		return noAudio, "no audio: no RTP from either browser"
+	case fromCaller == 0:
+		return oneWay, "one-way audio: nothing from the caller's browser (muted, or SRTP failing: see srtp_auth_failures)"
+	case fromCallee == 0:
+		return oneWay, "one-way audio: nothing from the callee's browser (muted, or SRTP failing: see srtp_auth_failures)"
+	case callee.Browser.RTPOut.Packets == 0:
+		return oneWay, "one-way audio: the caller's audio stops between the two bridges"
+	case caller.Browser.RTPOut.Packets == 0:
+		return oneWay, "one-way audio: the callee's audio stops between the two bridges"
+	}
+	return bothWays, flowed
+}
+
+// webrtcFailure names what keeps a bridge's browser leg from carrying
+// audio, "" when ICE and DTLS are up.
+func webrtcFailure(st media.Stats, browser string) string {
+	switch {
+	case st.ICE.State != "connected" && st.ICE.State != "completed":
+		return "no audio: ICE with " + browser + " is " + orNew(st.ICE.State) + " (are switchboard's candidates reachable from the browser?)"
+	case st.DTLS.State != "connected":
+		return "no audio: DTLS with " + browser + " is " + orNew(st.DTLS.State)
+	}
+	return ""
+}
+
+// relayVerdict is the verdict of a plain-plain call, from the caller's and
+// the callee's leg of its relay.
+func relayVerdict(caller, callee media.PlainStats) (verdictClass, string) {
+	fromCaller, fromCallee := caller.RTPIn.Packets, callee.RTPIn.Packets
+	switch {
+	case fromCaller == 0 && fromCallee == 0:
+		return noAudio, "no audio: no RTP from either phone"
+	case fromCaller == 0:
+		return oneWay, "one-way audio: nothing from the caller (is switchboard's address reachable from it?)"
+	case fromCallee == 0:
+		return oneWay, "one-way audio: nothing from the callee (is switchboard's address reachable from it?)"
+	case callee.RTPOut.Packets == 0:
+		return oneWay, "one-way audio: the callee's address is unknown, so it gets nothing"
+	case caller.RTPOut.Packets == 0:
+		return oneWay, "one-way audio: the caller's address is unknown, so it gets nothing"
+	}
+	return bothWays, flowed
 }
 
 func orNew(s string) string {

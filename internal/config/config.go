@@ -48,6 +48,9 @@ type Config struct {
 	Routes []Route `yaml:"routes"`
 	// Media configures the media bridge between WebRTC and plain RTP legs.
 	Media Media `yaml:"media"`
+	// Services configures the built-in services callers reach by dialling
+	// their names.
+	Services Services `yaml:"services"`
 	// Shutdown configures graceful shutdown.
 	Shutdown Shutdown `yaml:"shutdown"`
 	// Log configures the process logger.
@@ -225,7 +228,8 @@ type Shutdown struct {
 }
 
 // Media configures the media bridge: switchboard anchors the media of every
-// call between a WebRTC leg (ICE-lite, DTLS-SRTP) and a plain RTP leg.
+// call between a WebRTC leg (ICE-lite, DTLS-SRTP) and a plain RTP leg, and
+// with AnchorAll that of every other call too.
 type Media struct {
 	// WebRTCListen is the one UDP address every browser leg uses; legs are
 	// told apart by ICE username. The default is "127.0.0.1:10000"; ""
@@ -245,6 +249,25 @@ type Media struct {
 	// either for this long while it was up. The default is 60s; 0 turns it
 	// off.
 	Timeout time.Duration `yaml:"timeout"`
+	// AnchorAll anchors WebRTC ⇄ WebRTC calls (a bridge per browser, back
+	// to back) and plain ⇄ plain calls (an RTP relay) too, instead of
+	// letting their SDP pass through. The default is false: only WebRTC ⇄
+	// plain calls, which need it, are anchored.
+	AnchorAll bool `yaml:"anchor_all"`
+}
+
+// Services configures the built-in services: "echo" answers and sends
+// the caller's audio back, "tone" answers and plays a 440 Hz tone. They are
+// a plain SIP phone inside the process, so a browser's call to them is
+// anchored by the media bridge like a call to any phone.
+type Services struct {
+	// Enabled answers calls to "echo" and "tone" in both modes; such calls
+	// never reach a registered user, a trunk or the upstream PBX. The
+	// services need Listen.UDP. The default is true.
+	Enabled bool `yaml:"enabled"`
+	// MaxDuration ends a service call with BYE after this long. The
+	// default is 1h.
+	MaxDuration time.Duration `yaml:"max_duration"`
 }
 
 // Log configures the process logger.
@@ -302,6 +325,7 @@ func Default() *Config {
 			RTPPortMax:   29999,
 			Timeout:      60 * time.Second,
 		},
+		Services: Services{Enabled: true, MaxDuration: time.Hour},
 		Shutdown: Shutdown{DrainTimeout: 10 * time.Second},
 		Log:      Log{Level: "info", Format: "text"},
 	}

@@ -163,8 +163,9 @@ func TestLoadFull(t *testing.T) {
 		},
 		Media: Media{
 			WebRTCListen: "0.0.0.0:10000", PublicIPs: []string{"203.0.113.5"}, RTPIP: "203.0.113.5",
-			RTPPortMin: 30000, RTPPortMax: 30999, Timeout: 30 * time.Second,
+			RTPPortMin: 30000, RTPPortMax: 30999, Timeout: 30 * time.Second, AnchorAll: true,
 		},
+		Services: Services{Enabled: false, MaxDuration: 5 * time.Minute},
 		Shutdown: Shutdown{DrainTimeout: 30 * time.Second},
 		Log:      Log{Level: "debug", Format: "json"},
 	}
@@ -486,6 +487,8 @@ func TestValidate(t *testing.T) {
 			`log.level: "INFO" is not one of debug, info, warn, error`,
 			`log.format: "xml" is not one of text, json`,
 		}},
+		{"services max duration zero", func(c *Config) { c.Services.MaxDuration = 0 },
+			[]string{"services.max_duration: must be positive, got 0s"}},
 		{"negative drain", func(c *Config) { c.Shutdown.DrainTimeout = -time.Second },
 			[]string{"shutdown.drain_timeout: must not be negative, got -1s"}},
 	}

@@ -101,6 +101,7 @@ func (c *Config) Validate() error {
 	l.checkUpstream(c)
 	l.checkRoutes(c.Routes)
 	l.checkMedia(&c.Media)
+	l.positive("services.max_duration", c.Services.MaxDuration)
 	l.nonNegative("shutdown.drain_timeout", c.Shutdown.DrainTimeout)
 	l.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	l.oneOf("log.format", c.Log.Format, "text", "json")

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/media"
 	"github.com/switchboard-gw/switchboard/internal/registrar"
+	"github.com/switchboard-gw/switchboard/internal/services"
 	"github.com/switchboard-gw/switchboard/internal/sipproxy"
 	"github.com/switchboard-gw/switchboard/internal/siptransport"
 	"github.com/switchboard-gw/switchboard/internal/siptx"
@@ -40,6 +41,7 @@ type Gateway struct {
 	registrar *registrar.Registrar
 	engine    *media.Engine // nil when the media bridge is off
 	calls     *callmedia.Manager
+	services  *services.Server // nil when services.enabled is off
 
 	ws, wss     *sipws.Server
 	http, https *httpEndpoint
@@ -57,15 +59,14 @@ type httpEndpoint struct {
 
 // New builds a gateway and binds its sockets; Run serves them. On error
 // nothing stays bound.
-func New(cfg *config.Config, log *slog.Logger) (g *Gateway, err error) {
-	g = &Gateway{cfg: cfg, log: log, metrics: prometheus.NewRegistry(), stopSweep: make(chan struct{})}
+func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+	g := &Gateway{cfg: cfg, log: log, metrics: prometheus.NewRegistry(), stopSweep: make(chan struct{})}
 	g.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	defer func() {
-		if err != nil {
-			g.closeListeners()
-		}
-	}()
 	if err := g.build(); err != nil {
+		g.closeListeners()
+		if g.engine != nil {
+			_ = g.engine.Close()
+		}
 		return nil, err
 	}
 	return g, nil
@@ -90,6 +91,9 @@ func (g *Gateway) build() error {
 		return err
 	}
 	if err := g.bindHTTP(wsIn); err != nil {
+		return err
+	}
+	if err := g.bindServices(); err != nil {
 		return err
 	}
 	proxyCfg, err := g.proxyConfig()
@@ -122,8 +126,33 @@ func (g *Gateway) buildMedia() error {
 	g.calls = callmedia.New(g.engine, g.log, func(callID, reason string) {
 		g.log.Info("ending call", "call_id", callID, "reason", reason)
 		g.proxy.Hangup(callID, reason)
-	})
+	}, callmedia.AnchorAll(m.AnchorAll), callmedia.WithMetrics(callmedia.NewMetrics(g.metrics)))
 	g.proxy.UseMedia(g.calls)
+	return nil
+}
+
+// bindServices binds the built-in services, unless services.enabled is
+// off. The proxy reaches them over UDP, so without listen.udp they stay off.
+func (g *Gateway) bindServices() error {
+	cfg := g.cfg
+	if !cfg.Services.Enabled {
+		return nil
+	}
+	if g.net.UDP == nil {
+		g.log.Warn("built-in services off: they need listen.udp")
+		return nil
+	}
+	sc := services.Config{
+		MaxDuration: cfg.Services.MaxDuration, T1: timers(cfg).T1, UserAgent: cfg.SIP.UserAgent,
+		Logger: g.log.With("component", "services"), Metrics: services.NewMetrics(g.metrics),
+	}
+	if ip, err := netip.ParseAddr(cfg.Media.RTPIP); err == nil && !ip.IsUnspecified() {
+		sc.RTPAddr = ip // where the bridge's plain legs are, and phones reach
+	}
+	var err error
+	if g.services, err = services.Listen(sc); err != nil {
+		return fmt.Errorf("services: %w", err)
+	}
 	return nil
 }
 
@@ -173,6 +202,9 @@ func registrarConfig(cfg *config.Config) registrar.Config {
 func (g *Gateway) proxyConfig() (sipproxy.Config, error) {
 	cfg := g.cfg
 	pc := sipproxy.Config{Auth: cfg.Registrar.Auth, UserAgent: cfg.SIP.UserAgent, UpstreamPath: cfg.Upstream.Path}
+	if g.services != nil {
+		pc.Services = g.services.Targets()
+	}
 	if cfg.Mode == config.ModeUpstream {
 		var u sip.Uri
 		if err := sip.ParseUri(cfg.Upstream.URI, &u); err != nil {

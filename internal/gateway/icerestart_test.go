@@ -55,8 +55,8 @@ func TestBrowserICERestartKeepsTheCall(t *testing.T) {
 	// forgot the old one before it sent the 200.
 	c.waitEchoed(t, g, "after the ICE restart", 25)
 	st := g.calls.Snapshot()
-	if len(st) != 1 || st[0].Media.ICE.State != "connected" || st[0].Media.DTLS.State != "connected" ||
-		st[0].Media.Browser.SRTPAuthFailures != 0 {
+	if len(st) != 1 || len(st[0].Media) != 1 || st[0].Media[0].ICE.State != "connected" ||
+		st[0].Media[0].DTLS.State != "connected" || st[0].Media[0].Browser.SRTPAuthFailures != 0 {
 		t.Errorf("call state after the restart: got %+v, want one call, ICE and DTLS connected, no SRTP auth failures", st)
 	}
 	c.hangUp(t, g)

@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"errors"
+	"io"
+	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,4 +93,21 @@ func freeUDPPort(t *testing.T) int {
 	}
 	defer c.Close() // nothing else binds loopback ports in the gap
 	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// TestPortInUseIsAnErrorNotAPanic: a listener that cannot bind makes New
+// fail with the key's name, and releases what it had bound.
+func TestPortInUseIsAnErrorNotAPanic(t *testing.T) {
+	taken, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := config.Embedded()
+	cfg.Listen = config.Listen{HTTP: "127.0.0.1:0", TCP: "127.0.0.1:0", UDP: taken.LocalAddr().String()}
+	cfg.Media.WebRTCListen = "127.0.0.1:0"
+	_, err = New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil || !strings.Contains(err.Error(), "listen.udp") {
+		t.Fatalf("got %v, want an error naming listen.udp", err)
+	}
 }

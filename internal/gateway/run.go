@@ -44,6 +44,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 			serve(func() error { return ignoreClosed(ep.srv.Serve(ep.ln)) })
 		}
 	}
+	if g.services != nil {
+		serve(g.services.Serve)
+		g.log.Info("built-in services", "users", "echo, tone", "sip", g.services.Addr().String())
+	}
 	if g.registrar != nil {
 		g.wg.Add(1)
 		go g.sweep()
@@ -135,6 +139,9 @@ func (g *Gateway) closeListeners() {
 		if ep != nil {
 			_ = ep.ln.Close()
 		}
+	}
+	if g.services != nil {
+		_ = g.services.Close() // its calls end without BYE: the proxy is going too
 	}
 }
 

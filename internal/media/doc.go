@@ -8,12 +8,15 @@
 // browser's ICE checks as the controlled, lite agent, runs DTLS-SRTP
 // (RFC 5764) over the selected pair with rtcp-mux (RFC 5761), and relays
 // RTP and RTCP to and from the plain leg, latching onto the address the
-// plain side really sends from (symmetric RTP, RFC 4961).
+// plain side really sends from (symmetric RTP, RFC 4961). A PlainRelay
+// anchors a call between two plain ends: two plain legs, each latching,
+// relaying RTP and RTCP unchanged.
 //
 // SDP is not this package's business: the caller translates it and hands a
 // Bridge plain parameters (Local, WebRTCRemote, SetPlainRemote).
 //
 // Every goroutine has an owner: the Bridge owns its readers, its DTLS
-// session and its monitor, and Bridge.Close waits for them; Engine.Close
-// closes every Bridge and waits for all of them.
+// session and its monitor, and Bridge.Close waits for them (PlainRelay
+// likewise); Engine.Close closes every Bridge and PlainRelay and waits for
+// all of them.
 package media

@@ -53,13 +53,19 @@ type Engine struct {
 	fingerprint string
 	ports       *portPool
 
-	mu      sync.Mutex
-	closed  bool                 // guarded by mu
-	bridges map[*Bridge]struct{} // guarded by mu
+	mu     sync.Mutex
+	closed bool                   // guarded by mu
+	live   map[callMedia]struct{} // bridges and relays; guarded by mu
 
-	// monitors counts the bridges' monitor goroutines, which Bridge.Close
-	// does not wait for while they run onEnd (onEnd may call Close).
+	// monitors counts the bridges' and relays' monitor goroutines, which
+	// Close does not wait for while they run onEnd (onEnd may call Close).
 	monitors sync.WaitGroup
+}
+
+// callMedia is one call's media the engine closes with itself: a Bridge or
+// a PlainRelay.
+type callMedia interface {
+	Close() error
 }
 
 // NewEngine binds the browser-leg socket and makes the certificate.
@@ -85,7 +91,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		cert:        cert,
 		fingerprint: fingerprint(cert.Certificate[0]),
 		ports:       newPortPool(cfg.RTPAddr, cfg.RTPPorts),
-		bridges:     map[*Bridge]struct{}{},
+		live:        map[callMedia]struct{}{},
 	}
 	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{
 		UDPConn: e.sock,
@@ -135,8 +141,8 @@ func (e *Engine) Fingerprint() string { return e.fingerprint }
 // WebRTCAddr is the bound browser-leg address.
 func (e *Engine) WebRTCAddr() netip.AddrPort { return e.addr }
 
-// Close closes every bridge and the shared socket, and returns once every
-// goroutine the engine and its bridges started is gone.
+// Close closes every bridge and relay and the shared socket, and returns
+// once every goroutine the engine, its bridges and relays started is gone.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -144,14 +150,14 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
-	bridges := make([]*Bridge, 0, len(e.bridges))
-	for b := range e.bridges {
-		bridges = append(bridges, b)
+	live := make([]callMedia, 0, len(e.live))
+	for m := range e.live {
+		live = append(live, m)
 	}
 	e.mu.Unlock()
 
-	for _, b := range bridges {
-		b.Close()
+	for _, m := range live {
+		m.Close()
 	}
 	err := e.mux.Close()
 	e.sock.waitReader()
@@ -159,19 +165,19 @@ func (e *Engine) Close() error {
 	return err
 }
 
-// track registers a new bridge; false once the engine is closed.
-func (e *Engine) track(b *Bridge) bool {
+// track registers a new bridge or relay; false once the engine is closed.
+func (e *Engine) track(m callMedia) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
 		return false
 	}
-	e.bridges[b] = struct{}{}
+	e.live[m] = struct{}{}
 	return true
 }
 
-func (e *Engine) untrack(b *Bridge) {
+func (e *Engine) untrack(m callMedia) {
 	e.mu.Lock()
-	delete(e.bridges, b)
+	delete(e.live, m)
 	e.mu.Unlock()
 }

@@ -24,6 +24,7 @@ type Browser struct {
 
 	received atomic.Int64
 	matching atomic.Int64
+	events   atomic.Int64
 	ssrc     atomic.Uint32
 
 	// mu guards heard: the payloads of the last packets received.
@@ -44,6 +45,12 @@ func NewBrowser() (*Browser, error) {
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1},
 		PayloadType:        0,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/telephone-event", ClockRate: 8000, SDPFmtpLine: "0-16"},
+		PayloadType:        TelephoneEvent,
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
 	}
@@ -77,6 +84,10 @@ func (b *Browser) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 				return
 			}
 			b.received.Add(1)
+			if pkt.PayloadType == TelephoneEvent {
+				b.events.Add(1)
+				continue
+			}
 			if bytes.Equal(pkt.Payload, Payload) {
 				b.matching.Add(1)
 			}
@@ -206,6 +217,12 @@ func (b *Browser) WaitConnected(ctx context.Context) error {
 
 // Received counts the RTP packets that arrived, and those carrying Payload.
 func (b *Browser) Received() (all, matching int64) { return b.received.Load(), b.matching.Load() }
+
+// TelephoneEvent is the payload type the tests use for RFC 4733 events.
+const TelephoneEvent = 101
+
+// Events counts the RFC 4733 telephone-event packets that arrived.
+func (b *Browser) Events() int64 { return b.events.Load() }
 
 // RemoteSSRC is the SSRC of the stream that arrived.
 func (b *Browser) RemoteSSRC() uint32 { return b.ssrc.Load() }

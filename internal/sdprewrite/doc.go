@@ -17,7 +17,9 @@
 //	browser answer → WebRTCAnswerToPlain → plain answer
 //
 // Each also returns what the media engine needs about the far end
-// (WebRTCRemote or PlainRemote).
+// (WebRTCRemote or PlainRemote). A fifth, PlainToPlain, moves a plain leg's
+// offer or answer to switchboard's address for a call whose two plain legs
+// it relays.
 //
 // Only audio crosses the gateway, and only the codecs a plain leg can use
 // (PCMU, PCMA, G722, opus, telephone-event). Every other m-line is rejected

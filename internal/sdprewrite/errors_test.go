@@ -64,6 +64,10 @@ func TestErrors(t *testing.T) {
 		{"plain answer, offer not SDP", answerToWeb(asterisk, garbage), ErrMalformed},
 		{"browser answer not SDP", answerToPlain(garbage, asterisk), ErrMalformed},
 		{"browser answer rejects audio", answerToPlain(rejectingAnswer, asterisk), ErrNoCommonCodec},
+		{"relayed not SDP", relay(garbage, testPlain), ErrMalformed},
+		{"relayed audio rejected", relay(rejectingAnswer, testPlain), ErrNoCommonCodec},
+		{"relayed host name", relay(hostnameOffer, testPlain), ErrMalformed},
+		{"relayed local unset", relay(asterisk, PlainLocal{}), ErrLocal},
 		{"plain local unset", offerToPlain(chrome, PlainLocal{}), ErrLocal},
 		{"WebRTC local unset", offerToWeb(asterisk, WebRTCLocal{}), ErrLocal},
 	}
@@ -103,4 +107,8 @@ func answerToWeb(in, offer []byte) func() ([]byte, error) {
 
 func answerToPlain(in, offer []byte) func() ([]byte, error) {
 	return func() ([]byte, error) { out, _, err := WebRTCAnswerToPlain(in, offer, testPlain); return out, err }
+}
+
+func relay(in []byte, local PlainLocal) func() ([]byte, error) {
+	return func() ([]byte, error) { out, _, err := PlainToPlain(in, local); return out, err }
 }

@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-// FuzzTranslate feeds arbitrary SDP to the translations of offers, seeded
+// FuzzTranslate feeds arbitrary SDP to the translations of offers and to
+// PlainToPlain, seeded
 // with every input under testdata. Whatever they accept must come out as an
 // SDP that parses, WebRTC towards the browser and plain towards the plain leg.
 func FuzzTranslate(f *testing.F) {
@@ -24,6 +25,9 @@ func FuzzTranslate(f *testing.F) {
 		}
 		if out, _, err := PlainOfferToWebRTC(in, testWeb); err == nil {
 			checkOutput(t, out, true)
+		}
+		if out, _, err := PlainToPlain(in, testPlain); err == nil && !IsWebRTC(in) {
+			checkOutput(t, out, false)
 		}
 	})
 }

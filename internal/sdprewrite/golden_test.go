@@ -48,6 +48,8 @@ func fromPlainAnswer(in, offer []byte) ([]byte, any, error) {
 
 func fromPlainOffer(in, _ []byte) ([]byte, any, error) { return PlainOfferToWebRTC(in, testWeb) }
 
+func fromPlainRelay(in, _ []byte) ([]byte, any, error) { return PlainToPlain(in, testPlain) }
+
 func fromBrowserAnswer(in, offer []byte) ([]byte, any, error) {
 	return WebRTCAnswerToPlain(in, offer, testPlain)
 }
@@ -79,6 +81,8 @@ var goldenCases = []struct {
 	{"chrome-answer", fromBrowserAnswer, false},
 	{"chrome-av-answer", fromBrowserAnswer, false},
 	{"chrome-hold-answer", fromBrowserAnswer, false},
+	{"asterisk-av-relay", fromPlainRelay, false},
+	{"freeswitch-relay-answer", fromPlainRelay, false},
 }
 
 func TestGolden(t *testing.T) {

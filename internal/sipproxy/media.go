@@ -30,7 +30,11 @@ type MediaMessage struct {
 	// FromWebRTC and ToWebRTC say whether each leg runs over a WebSocket,
 	// which makes it a WebRTC leg whatever its SDP says.
 	FromWebRTC, ToWebRTC bool
-	Body                 []byte
+	// Sender is the tag of the party that sent the body (RFC 3261 §19.3):
+	// the From tag of a request, the To tag of a response. It tells apart
+	// the legs of a call whose two legs are alike.
+	Sender string
+	Body   []byte
 }
 
 // hasSDP reports whether a message carries a session description.
@@ -49,7 +53,7 @@ func (p *Proxy) rewriteRequest(req *sip.Request, from, to siptransport.Conn) err
 		return nil
 	}
 	body, err := p.media.Rewrite(MediaMessage{
-		CallID: req.CallID().Value(), Method: req.Method,
+		CallID: req.CallID().Value(), Method: req.Method, Sender: fromTag(req),
 		FromWebRTC: isWS(from), ToWebRTC: isWS(to), Body: req.Body(),
 	})
 	if err != nil {
@@ -65,7 +69,7 @@ func (p *Proxy) rewriteResponse(res *sip.Response, method sip.RequestMethod, fro
 		return nil
 	}
 	body, err := p.media.Rewrite(MediaMessage{
-		CallID: res.CallID().Value(), Method: method, Status: res.StatusCode,
+		CallID: res.CallID().Value(), Method: method, Status: res.StatusCode, Sender: toTag(res),
 		FromWebRTC: isWS(from), ToWebRTC: isWS(to), Body: res.Body(),
 	})
 	if err != nil {
@@ -80,6 +84,23 @@ func (p *Proxy) endMedia(callID, reason string) {
 	if p.media != nil {
 		p.media.End(callID, reason)
 	}
+}
+
+// fromTag and toTag return a message's From or To tag, "" without one.
+func fromTag(m sip.Message) string {
+	if h := m.From(); h != nil {
+		v, _ := h.Params.Get("tag")
+		return v
+	}
+	return ""
+}
+
+func toTag(m sip.Message) string {
+	if h := m.To(); h != nil {
+		v, _ := h.Params.Get("tag")
+		return v
+	}
+	return ""
 }
 
 func isWS(c siptransport.Conn) bool { return c != nil && siptransport.IsWebSocket(c.Transport()) }

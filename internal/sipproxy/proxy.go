@@ -42,6 +42,11 @@ type Config struct {
 	Auth bool
 	// UserAgent is the Server header of responses the proxy makes.
 	UserAgent string
+	// Services maps the user names of switchboard's built-in services to
+	// the UDP address that answers them. An out-of-dialog request whose
+	// Request-URI user is one of them goes there, in both modes, before
+	// registrations, trunks or the upstream PBX are considered.
+	Services map[string]netip.AddrPort
 }
 
 // Network is what the proxy needs of the transports.

@@ -6,6 +6,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/internal/registrar"
+	"github.com/switchboard-gw/switchboard/internal/siptransport"
 	"github.com/switchboard-gw/switchboard/internal/siptx"
 )
 
@@ -65,6 +66,9 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 
 // targets finds where an out-of-dialog request goes, RFC 3261 §16.5.
 func (p *Proxy) targets(tx *siptx.ServerTx, out *sip.Request) ([]target, error) {
+	if t, ok := p.serviceTarget(out); ok {
+		return []target{t}, nil
+	}
 	if p.up != nil {
 		return p.upstreamTargets(tx, out)
 	}
@@ -81,6 +85,18 @@ func (p *Proxy) targets(tx *siptx.ServerTx, out *sip.Request) ([]target, error) 
 		return nil, errNotRegistered
 	}
 	return nil, errNoRoute
+}
+
+// serviceTarget sends a request for a built-in service to the services'
+// UDP address: a phone like any other, so the request is record-routed and
+// its media anchored as usual.
+func (p *Proxy) serviceTarget(out *sip.Request) (target, bool) {
+	addr, ok := p.cfg.Services[out.Recipient.User]
+	if !ok || out.Recipient.User == "" {
+		return target{}, false
+	}
+	return target{uri: *out.Recipient.Clone(), transport: siptransport.UDP,
+		host: addr.Addr().String(), port: int(addr.Port())}, true
 }
 
 // bindingTargets are the registered contacts of the Request-URI's user,

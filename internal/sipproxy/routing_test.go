@@ -1,6 +1,7 @@
 package sipproxy
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -83,5 +84,33 @@ func TestFlowTokenRejectsForgery(t *testing.T) {
 	forged := newFlowTokens().encode("ws-1")
 	if _, ok := tokens.decode(forged); ok {
 		t.Error("a token made with another key was accepted")
+	}
+}
+
+func TestServiceTarget(t *testing.T) {
+	p := &Proxy{cfg: Config{Services: map[string]netip.AddrPort{"echo": netip.MustParseAddrPort("127.0.0.1:40000")}}}
+	tests := []struct {
+		uri  string
+		want bool
+	}{
+		{"sip:echo@example.com", true},
+		{"sip:echo@127.0.0.1:5060;transport=tcp", true},
+		{"sip:bob@example.com", false},
+		{"sip:example.com", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.uri, func(t *testing.T) {
+			var u sip.Uri
+			if err := sip.ParseUri(tt.uri, &u); err != nil {
+				t.Fatal(err)
+			}
+			got, ok := p.serviceTarget(sip.NewRequest(sip.INVITE, u))
+			if ok != tt.want {
+				t.Fatalf("got %v, want %v", ok, tt.want)
+			}
+			if ok && (got.transport != "UDP" || got.host != "127.0.0.1" || got.port != 40000 || got.uri.String() != u.String()) {
+				t.Errorf("got %+v, want UDP to 127.0.0.1:40000 with the Request-URI kept", got)
+			}
+		})
 	}
 }

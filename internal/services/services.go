@@ -1,0 +1,214 @@
+// Package services runs switchboard's built-in services, which any client
+// reaches by dialling their names: "echo" answers and sends the caller's
+// audio back, "tone" answers and plays a 440 Hz tone.
+//
+// The services are a plain SIP phone inside the process: a minimal user
+// agent server (RFC 3261 §8.2, §12.1.1, §13.3, §15) on a loopback UDP
+// socket, with plain RTP media. The proxy routes calls for them to that
+// socket like calls to any phone, so the media bridge anchors a browser's
+// call to them exactly as it anchors a call to a phone, and an echo test
+// exercises the microphone, ICE, DTLS-SRTP and the bridge end to end.
+package services
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// The services, by the user part that reaches them.
+const (
+	Echo = "echo"
+	Tone = "tone"
+)
+
+// Defaults for the zero values of Config.
+const (
+	defaultMaxDuration = time.Hour
+	defaultIdleTimeout = 60 * time.Second
+	defaultT1          = 500 * time.Millisecond
+	defaultMaxCalls    = 1000
+)
+
+// Config says how the services behave; the zero value is usable.
+type Config struct {
+	// RTPAddr is the address media sockets bind and SDP advertises. The
+	// zero value is 127.0.0.1.
+	RTPAddr netip.Addr
+	// MaxDuration ends a call with BYE after this long; 0 means 1h.
+	MaxDuration time.Duration
+	// IdleTimeout ends a call with BYE when no RTP arrived for this long
+	// while the caller was sending; 0 means 60s.
+	IdleTimeout time.Duration
+	// AnswerDelay rings (180) for this long before answering; 0 answers
+	// at once.
+	AnswerDelay time.Duration
+	// T1 is the round-trip estimate retransmissions start from (RFC 3261
+	// §17.1.1.1); 0 means 500ms.
+	T1 time.Duration
+	// MaxCalls is the most calls up at once; more are answered 503. 0
+	// means 1000.
+	MaxCalls int
+	// UserAgent is the value of the Server and User-Agent headers; "" sends
+	// none.
+	UserAgent string
+	// Logger receives one line per call that ends; nil logs nothing.
+	Logger *slog.Logger
+	// Metrics counts calls; nil counts nothing.
+	Metrics *Metrics
+}
+
+func (c Config) withDefaults() Config {
+	if !c.RTPAddr.IsValid() {
+		c.RTPAddr = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	if c.MaxDuration <= 0 {
+		c.MaxDuration = defaultMaxDuration
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = defaultIdleTimeout
+	}
+	if c.T1 <= 0 {
+		c.T1 = defaultT1
+	}
+	if c.MaxCalls <= 0 {
+		c.MaxCalls = defaultMaxCalls
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// t2 caps the retransmission interval, RFC 3261 §17.1.2.2.
+func (c Config) t2() time.Duration { return max(8*c.T1, 4*time.Second) }
+
+// Server is the services' user agent: one UDP socket for SIP, and per call
+// an RTP socket and two goroutines (see call.run and stream.read).
+type Server struct {
+	cfg  Config
+	conn *net.UDPConn
+	addr netip.AddrPort
+
+	// closing is closed by Close; every call goroutine watches it.
+	closing chan struct{}
+
+	// mu guards the fields below. Goroutines are added to wg under mu and
+	// only while closed is false, so that none starts after Close waits.
+	mu     sync.Mutex
+	calls  map[string]*call // by Call-ID, until they stop lingering
+	active int              // calls not yet ended
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// Listen binds the SIP socket on 127.0.0.1 with a port the kernel picks;
+// Serve answers on it.
+func Listen(cfg Config) (*Server, error) {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, fmt.Errorf("services: %w", err)
+	}
+	return &Server{
+		cfg: cfg.withDefaults(), conn: conn, addr: conn.LocalAddr().(*net.UDPAddr).AddrPort(),
+		closing: make(chan struct{}), calls: map[string]*call{},
+	}, nil
+}
+
+// Addr is the SIP address requests for the services go to.
+func (s *Server) Addr() netip.AddrPort { return s.addr }
+
+// Targets maps each service's user name to the address that answers it.
+func (s *Server) Targets() map[string]netip.AddrPort {
+	return map[string]netip.AddrPort{Echo: s.addr, Tone: s.addr}
+}
+
+// Active returns the number of calls up.
+func (s *Server) Active() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active
+}
+
+// Serve reads SIP messages until Close. One buffer and one parser serve
+// every read; the parser copies what it keeps.
+func (s *Server) Serve() error {
+	if !s.track() {
+		return nil
+	}
+	defer s.wg.Done()
+	buf := make([]byte, 65536)
+	parser := sip.NewParser()
+	for {
+		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
+		if errors.Is(err, net.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			continue
+		}
+		msg, err := parser.ParseSIP(buf[:n])
+		if err != nil || !complete(msg) {
+			continue // not SIP we can answer: a stateless UAS drops it
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		switch m := msg.(type) {
+		case *sip.Request:
+			m.SetSource(from.String())
+			s.handleRequest(m, from)
+		case *sip.Response:
+			s.handleResponse(m)
+		}
+	}
+}
+
+// track counts one more goroutine in wg, unless the server is closed.
+func (s *Server) track() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// complete reports whether msg has the headers every answer needs.
+func complete(msg sip.Message) bool {
+	return msg.Via() != nil && msg.From() != nil && msg.To() != nil && msg.CallID() != nil && msg.CSeq() != nil
+}
+
+// Close stops Serve, drops every call without signalling (the gateway
+// around it is stopping) and returns when every goroutine has.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	already := s.closed
+	s.closed = true
+	s.mu.Unlock()
+	if already {
+		return nil
+	}
+	close(s.closing)
+	err := s.conn.Close()
+	s.wg.Wait()
+	return err
+}
+
+// write sends b to addr; a lost datagram is what retransmissions are for.
+func (s *Server) write(b []byte, to netip.AddrPort) {
+	_, _ = s.conn.WriteToUDPAddrPort(b, to)
+}
+
+// send renders msg and sends it to addr, returning the bytes sent so that
+// they can be sent again.
+func (s *Server) send(msg sip.Message, to netip.AddrPort) []byte {
+	b := []byte(msg.String())
+	s.write(b, to)
+	return b
+}
