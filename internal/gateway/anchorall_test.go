@@ -241,6 +241,22 @@ func getCalls(t *testing.T, g *testGateway) []callmedia.CallState {
 // wantMetric checks /metrics has a line that starts with line.
 func wantMetric(t *testing.T, g *testGateway, line string) {
 	t.Helper()
+	// The counters are updated as the call's media ends, just after it
+	// leaves /calls: poll.
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if hasMetric(t, g, line) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("/metrics has no line %q", line)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func hasMetric(t *testing.T, g *testGateway, line string) bool {
 	res, err := http.Get("http://" + g.Addrs().HTTP.String() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -249,8 +265,8 @@ func wantMetric(t *testing.T, g *testGateway, line string) {
 	b, _ := io.ReadAll(res.Body)
 	for _, l := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(l, line) {
-			return
+			return true
 		}
 	}
-	t.Errorf("/metrics has no line %q", line)
+	return false
 }
