@@ -12,8 +12,12 @@ GOFILES := $(shell git ls-files --cached --others --exclude-standard '*.go' 2>/d
 help: ## Show this list of targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+.PHONY: web
+web: ## Install the softphone's npm deps (npm ci) and bundle it into web/dist.
+	cd web && npm ci --no-audit --no-fund && npm run build
+
 .PHONY: build
-build: ## Build the gateway into bin/switchboard.
+build: web ## Build the softphone, then the gateway (embedding it) into bin/switchboard.
 	$(GO) build -o $(BIN) $(PKG)
 
 .PHONY: run
@@ -21,7 +25,7 @@ run: build ## Build, then run the gateway with its embedded default config.
 	./$(BIN)
 
 .PHONY: test
-test: ## The whole suite, as CI runs it: deps, vet, unit (-race -short), e2e, brief fuzzing.
+test: web ## The whole suite, as CI runs it: web build, deps, vet, unit (-race -short), e2e, fuzzing.
 	scripts/test-deps.sh
 	$(GO) vet ./...
 	$(GO) test -race -short ./...
@@ -55,5 +59,6 @@ lint: ## Fail on unformatted Go code or go vet findings.
 	$(GO) vet ./...
 
 .PHONY: clean
-clean: ## Remove build output.
-	rm -rf bin
+clean: ## Remove build output, the softphone's bundle and its node_modules.
+	rm -rf bin web/node_modules
+	find web/dist -mindepth 1 ! -name .gitkeep -delete

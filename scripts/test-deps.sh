@@ -16,7 +16,9 @@ DEPS=(
 	# aufile, sndfile, menu, account, ctrl_tcp); the "baresip" metapackage
 	# only adds GUI and codec recommends on top of it.
 	"baresip baresip-core"
-	# "chromium chromium"
+	# chromium is the browser the e2e/browser harness drives through
+	# playwright-core (which never downloads its own browsers).
+	"chromium chromium"
 	# "redis-server redis-server"
 )
 

@@ -59,8 +59,9 @@ func TestCheckConfig(t *testing.T) {
 	}
 }
 
-// TestReadmeCommands keeps the README's two commands true: the run command
-// names this package, and CI runs the test command.
+// TestReadmeCommands keeps the README's commands true: the quick start is
+// make run, which builds the softphone, with go run of this package as the
+// variant without it, and CI runs the test command.
 func TestReadmeCommands(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -70,9 +71,18 @@ func TestReadmeCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"go run ./cmd/switchboard\n", "make test\n"} {
+	for _, want := range []string{"make run\n", "go run ./cmd/switchboard\n", "make test\n"} {
 		if !bytes.Contains(readme, []byte(want)) {
 			t.Errorf("README lacks %q", want)
+		}
+	}
+	makefile, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nrun: build", "\nbuild: web", "\ntest: web", "npm ci", "npm run build"} {
+		if !bytes.Contains(makefile, []byte(want)) {
+			t.Errorf("Makefile lacks %q: make run and make test must build the softphone", want)
 		}
 	}
 	if !bytes.Contains(ci, []byte("make test")) {

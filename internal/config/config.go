@@ -51,6 +51,8 @@ type Config struct {
 	// Services configures the built-in services callers reach by dialling
 	// their names.
 	Services Services `yaml:"services"`
+	// Softphone configures the demo softphone page served over HTTP.
+	Softphone Softphone `yaml:"softphone"`
 	// Shutdown configures graceful shutdown.
 	Shutdown Shutdown `yaml:"shutdown"`
 	// Log configures the process logger.
@@ -270,6 +272,14 @@ type Services struct {
 	MaxDuration time.Duration `yaml:"max_duration"`
 }
 
+// Softphone configures the demo softphone: a JsSIP page embedded in the
+// binary and served at "/" on the http and https listeners.
+type Softphone struct {
+	// Enabled serves the page at "/"; when false, "/" answers 404. The
+	// default is true.
+	Enabled bool `yaml:"enabled"`
+}
+
 // Log configures the process logger.
 type Log struct {
 	// Level is the lowest level logged: "debug", "info", "warn" or
@@ -325,9 +335,10 @@ func Default() *Config {
 			RTPPortMax:   29999,
 			Timeout:      60 * time.Second,
 		},
-		Services: Services{Enabled: true, MaxDuration: time.Hour},
-		Shutdown: Shutdown{DrainTimeout: 10 * time.Second},
-		Log:      Log{Level: "info", Format: "text"},
+		Services:  Services{Enabled: true, MaxDuration: time.Hour},
+		Softphone: Softphone{Enabled: true},
+		Shutdown:  Shutdown{DrainTimeout: 10 * time.Second},
+		Log:       Log{Level: "info", Format: "text"},
 	}
 }
 

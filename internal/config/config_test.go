@@ -165,9 +165,10 @@ func TestLoadFull(t *testing.T) {
 			WebRTCListen: "0.0.0.0:10000", PublicIPs: []string{"203.0.113.5"}, RTPIP: "203.0.113.5",
 			RTPPortMin: 30000, RTPPortMax: 30999, Timeout: 30 * time.Second, AnchorAll: true,
 		},
-		Services: Services{Enabled: false, MaxDuration: 5 * time.Minute},
-		Shutdown: Shutdown{DrainTimeout: 30 * time.Second},
-		Log:      Log{Level: "debug", Format: "json"},
+		Services:  Services{Enabled: false, MaxDuration: 5 * time.Minute},
+		Softphone: Softphone{Enabled: false},
+		Shutdown:  Shutdown{DrainTimeout: 30 * time.Second},
+		Log:       Log{Level: "debug", Format: "json"},
 	}
 	got, err := Load("testdata/full.yaml")
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/siptransport"
 	"github.com/switchboard-gw/switchboard/internal/siptx"
 	"github.com/switchboard-gw/switchboard/internal/sipws"
+	"github.com/switchboard-gw/switchboard/web"
 )
 
 // Gateway is one running switchboard.
@@ -298,13 +299,9 @@ func (g *Gateway) listenHTTP(addr string, ws http.Handler, conf *tls.Config) (*h
 	mux.Handle(g.cfg.WebSocket.Path, ws)
 	mux.Handle("/metrics", promhttp.HandlerFor(g.metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/calls", g.serveCalls)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		fmt.Fprintf(w, "switchboard: SIP over WebSocket at %s\n", g.cfg.WebSocket.Path)
-	})
+	if g.cfg.Softphone.Enabled {
+		mux.Handle("/", web.Handler())
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: g.cfg.WebSocket.HandshakeTimeout,

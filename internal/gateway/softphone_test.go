@@ -1,0 +1,56 @@
+package gateway
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/web"
+)
+
+// TestSoftphonePage checks "/" serves the softphone (or, in a checkout
+// where `make web` has not run, the page saying how to build it), and
+// that softphone.enabled: false takes it away while /calls stays.
+func TestSoftphonePage(t *testing.T) {
+	want := "run <code>make web</code>"
+	if web.Built() {
+		want = `<script src="app.js"></script>`
+	}
+	tests := []struct {
+		name     string
+		enabled  bool
+		path     string
+		wantCode int
+		wantBody string
+	}{
+		{"page at root", true, "/", http.StatusOK, want},
+		{"unknown path", true, "/nope", http.StatusNotFound, ""},
+		{"calls stays", true, "/calls", http.StatusOK, `"calls"`},
+		{"disabled root", false, "/", http.StatusNotFound, ""},
+		{"disabled calls stays", false, "/calls", http.StatusOK, `"calls"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := startGateway(t, func(c *config.Config) { c.Softphone.Enabled = tt.enabled })
+			res, err := http.Get("http://" + g.Addrs().HTTP.String() + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != tt.wantCode {
+				t.Errorf("GET %s: got status %d, want %d", tt.path, res.StatusCode, tt.wantCode)
+			}
+			if !strings.Contains(string(body), tt.wantBody) {
+				t.Errorf("GET %s: got body %.200q, want it to contain %q", tt.path, body, tt.wantBody)
+			}
+			if tt.path == "/" && tt.enabled {
+				if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' ws://") {
+					t.Errorf("got Content-Security-Policy %q, want a connect-src for the WebSocket", csp)
+				}
+			}
+		})
+	}
+}
