@@ -25,6 +25,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "switchboard")
+	// The binary embeds web/dist as it is now; NeedSoftphone builds the
+	// page and a second binary when it was missing.
+	_, err = os.Stat(filepath.Join(webDir, "dist", "index.html"))
+	binaryHasWeb = err == nil
 	build := exec.Command("go", "build", "-o", binary, "../cmd/switchboard")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -50,6 +54,12 @@ type Gateway struct {
 // bound addresses. A t.Cleanup sends SIGTERM and checks a clean exit.
 func StartGateway(t testing.TB, config string) *Gateway {
 	t.Helper()
+	return startGatewayBinary(t, binary, config)
+}
+
+// startGatewayBinary is StartGateway running the switchboard binary bin.
+func startGatewayBinary(t testing.TB, bin, config string) *Gateway {
+	t.Helper()
 	dir := t.TempDir()
 	// A top-level "listen:" key, not media.webrtc_listen.
 	if !strings.HasPrefix(config, "listen:") && !strings.Contains(config, "\nlisten:") {
@@ -69,7 +79,7 @@ func StartGateway(t testing.TB, config string) *Gateway {
 		t.Fatal(err)
 	}
 	pr, pw := io.Pipe()
-	g.cmd = exec.Command(binary, "-config", path)
+	g.cmd = exec.Command(bin, "-config", path)
 	g.cmd.Stderr = io.MultiWriter(logFile, pw)
 	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -114,12 +114,23 @@ func StartBrowser(t testing.TB, g *Gateway, user, wav string) *Browser {
 	srv := httptest.NewServer(http.FileServer(http.Dir(browserDir)))
 	t.Cleanup(srv.Close)
 	q := url.Values{"ws": {g.WSURL()}, "user": {user}, "domain": {g.Domain()}}
+	return startBrowserAt(t, user, srv.URL+"/sipjs.html?"+q.Encode(), wav)
+}
+
+// startBrowserAt starts Chromium with wav as its microphone on pageURL and
+// returns once the page's global ready ("harness" unless given) exists;
+// extra are more run.mjs flags. name labels the console in failure logs.
+func startBrowserAt(t testing.TB, name, pageURL, wav string, extra ...string) *Browser {
+	t.Helper()
+	NeedChromium(t)
+	user := name
 	wav, err := filepath.Abs(wav)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := &Browser{replies: make(chan browserReply, 1), done: make(chan struct{})}
-	b.cmd = exec.Command("node", "run.mjs", "--url", srv.URL+"/sipjs.html?"+q.Encode(), "--wav", wav, "--chromium", chromiumPath)
+	args := append([]string{"run.mjs", "--url", pageURL, "--wav", wav, "--chromium", chromiumPath}, extra...)
+	b.cmd = exec.Command("node", args...)
 	b.cmd.Dir = browserDir
 	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so cleanup can kill Chromium too
 	b.cmd.Stderr = consoleWriter{b}
@@ -177,7 +188,26 @@ func (b *Browser) Eval(expr string, timeout time.Duration, out any) error {
 	b.nextID++
 	id := b.nextID
 	b.mu.Unlock()
-	req, _ := json.Marshal(map[string]any{"id": id, "expr": expr})
+	return b.request(map[string]any{"id": id, "expr": expr}, expr, timeout, out)
+}
+
+// Screenshot saves a PNG of the whole page at path.
+func (b *Browser) Screenshot(path string) error {
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.nextID++
+	id := b.nextID
+	b.mu.Unlock()
+	return b.request(map[string]any{"id": id, "screenshot": path}, "screenshot "+path, 15*time.Second, nil)
+}
+
+// request sends one request to run.mjs and waits for its reply.
+func (b *Browser) request(r map[string]any, expr string, timeout time.Duration, out any) error {
+	id := r["id"].(int)
+	req, _ := json.Marshal(r)
 	if _, err := b.stdin.Write(append(req, '\n')); err != nil {
 		return fmt.Errorf("%s: %w", expr, err)
 	}

@@ -122,11 +122,20 @@ function unregister() {
   render();
 }
 
+// audioConstraints follows the "voice processing" box: on, the browser's
+// echo cancellation, noise suppression and gain control; off, the
+// microphone as it is (music, test tones, and echo calls, where the
+// canceller would otherwise remove the echo you dialled to hear).
+function audioConstraints() {
+  if ($('voice-processing').checked) return { audio: true, video: false };
+  return { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false };
+}
+
 function call(target) {
   if (!state.ua || state.session) return null;
   showError('');
   return state.ua.call(target, {
-    mediaConstraints: { audio: true, video: false },
+    mediaConstraints: audioConstraints(),
     pcConfig: PC_CONFIG,
     rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false },
   });
@@ -135,7 +144,7 @@ function call(target) {
 function answer() {
   const s = state.session;
   if (!s || s.direction !== 'incoming' || s.isEstablished()) return;
-  s.answer({ mediaConstraints: { audio: true, video: false }, pcConfig: PC_CONFIG });
+  s.answer({ mediaConstraints: audioConstraints(), pcConfig: PC_CONFIG });
 }
 
 function hangup() {

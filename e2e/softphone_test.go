@@ -1,0 +1,297 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/rtptest"
+)
+
+// webDir is the softphone's Node project, which `make web` builds into
+// web/dist and the binary embeds.
+const webDir = "../web"
+
+// binaryHasWeb records whether web/dist was built when TestMain built the
+// binary: if not, that binary serves only a build hint at "/".
+var binaryHasWeb bool
+
+var (
+	softphoneOnce sync.Once
+	softphoneBin  string
+	softphoneErr  error
+)
+
+// NeedSoftphone is NeedChromium for tests of the gateway's own page: it
+// builds web/dist (npm ci, npm run build, as `make web` does) when
+// web/dist/index.html is missing and, if TestMain's binary was built
+// without the page, builds a second binary that embeds it. It returns the
+// binary to run.
+func NeedSoftphone(t testing.TB) string {
+	t.Helper()
+	NeedChromium(t)
+	softphoneOnce.Do(func() { softphoneBin, softphoneErr = softphoneSetup() })
+	if softphoneErr != nil {
+		t.Fatal(softphoneErr)
+	}
+	return softphoneBin
+}
+
+func softphoneSetup() (string, error) {
+	if _, err := os.Stat(filepath.Join(webDir, "dist", "index.html")); err != nil {
+		if err := npmIn(webDir, "ci", "--no-audit", "--no-fund"); err != nil {
+			return "", err
+		}
+		if err := npmIn(webDir, "run", "build"); err != nil {
+			return "", err
+		}
+	}
+	if binaryHasWeb {
+		return binary, nil
+	}
+	bin := filepath.Join(filepath.Dir(binary), "switchboard-web")
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/switchboard").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("building switchboard with the softphone: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+func npmIn(dir string, args ...string) error {
+	cmd := exec.Command("npm", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("npm %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
+	}
+	return nil
+}
+
+// StartSoftphone opens the gateway's own page ("/", the JsSIP softphone)
+// in Chromium with wav as the microphone, and loads e2e/browser/tonetap.js
+// into it for measuring what it hears. The page's CSP forbids eval, so
+// run.mjs bypasses it (Page.setBypassCSP) for the test's expressions.
+func StartSoftphone(t testing.TB, g *Gateway, name, wav string) *Browser {
+	t.Helper()
+	page := startBrowserAt(t, name, "http://"+g.HTTP.String()+"/", wav, "--ready", "softphone", "--bypass-csp")
+	tap, err := os.ReadFile(filepath.Join(browserDir, "tonetap.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.MustEval(t, string(tap), 5*time.Second, nil)
+	return page
+}
+
+// softphoneRegister fills in the account form as user and submits it, as
+// a person would, and waits for the REGISTER to succeed.
+func softphoneRegister(t testing.TB, page *Browser, user string) {
+	t.Helper()
+	page.MustEval(t, fmt.Sprintf(`(() => {
+		document.getElementById("user").value = %q;
+		document.getElementById("account-form").requestSubmit();
+	})()`, user), 5*time.Second, nil)
+	waitPage(t, page, "softphone.registered", 10*time.Second)
+}
+
+// softphoneDial types target into the dial box and presses Call.
+func softphoneDial(t testing.TB, page *Browser, target string) {
+	t.Helper()
+	page.MustEval(t, fmt.Sprintf(`(() => {
+		document.getElementById("target").value = %q;
+		document.getElementById("dial-form").requestSubmit();
+	})()`, target), 5*time.Second, nil)
+}
+
+// waitPage polls the boolean expression cond in the page until it holds.
+func waitPage(t testing.TB, page *Browser, cond string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var ok bool
+		page.MustEval(t, "!!("+cond+")", 5*time.Second, &ok)
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			var st string
+			_ = page.Eval("softphone.callState", time.Second, &st)
+			t.Fatalf("%s still false after %v (call state %q)", cond, timeout, st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// softphoneHears taps the page's received audio (once) and waits for a
+// full second of it to score at least minBrowserScore at want, then checks
+// that not is at most maxOtherScore.
+func softphoneHears(t testing.TB, page *Browser, name string, want, not float64) {
+	t.Helper()
+	var tracks int
+	page.MustEval(t, "toneTap.start(softphone.pc)", 5*time.Second, &tracks)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var score, heard float64
+		page.MustEval(t, "toneTap.heard()", 5*time.Second, &heard)
+		page.MustEval(t, fmt.Sprintf("toneTap.score(%g)", want), 5*time.Second, &score)
+		if heard >= 1 && score >= minBrowserScore {
+			t.Logf("%s hears %g Hz: score %.3f", name, want, score)
+			break
+		}
+		if time.Now().After(deadline) {
+			var level float64
+			_ = page.Eval("toneTap.level()", time.Second, &level)
+			t.Fatalf("%s: %g Hz score %.3f after 5s, want ≥ %.2f (level %.4f, %.1f s heard)", name, want, score, minBrowserScore, level, heard)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var other float64
+	page.MustEval(t, fmt.Sprintf("toneTap.score(%g)", not), 5*time.Second, &other)
+	if other > maxOtherScore {
+		t.Errorf("%s hears %g Hz: score %.3f, want ≤ %.2f", name, not, other, maxOtherScore)
+	}
+}
+
+// waitVerdict polls the gateway's GET /calls until the call callID has the
+// verdict want, and returns its entry.
+func waitVerdict(t testing.TB, g *Gateway, callID, want string, timeout time.Duration) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last string
+	var seen []map[string]any
+	for {
+		seen = getCalls(t, g)
+		for _, c := range seen {
+			if c["call_id"] == callID {
+				last, _ = c["verdict"].(string)
+				if last == want {
+					return c
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("call %s in /calls: verdict %q after %v, want %q; /calls: %v", callID, last, timeout, want, seen)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// getCalls returns the calls GET /calls lists.
+func getCalls(t testing.TB, g *Gateway) []map[string]any {
+	t.Helper()
+	var body struct {
+		Calls []map[string]any `json:"calls"`
+	}
+	res, err := http.Get("http://" + g.HTTP.String() + "/calls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		t.Fatalf("GET /calls: %v", err)
+	}
+	return body.Calls
+}
+
+// toneWAV writes a WAV of hz for a browser's fake microphone.
+func toneWAV(t testing.TB, hz float64) string {
+	t.Helper()
+	wav := filepath.Join(t.TempDir(), fmt.Sprintf("mic-%g.wav", hz))
+	if err := rtptest.WriteToneWAV(wav, hz, 5); err != nil {
+		t.Fatal(err)
+	}
+	return wav
+}
+
+const bothWays = "audio flowed both ways"
+
+// TestSoftphoneCallsEcho: the gateway's own JsSIP page, served at "/" by the
+// real binary, registers, calls the built-in echo user and hears its own
+// 1000 Hz back (WebAudio), while /calls says audio flowed both ways. It
+// takes a screenshot of the page in the call (docs/softphone.png with
+// UPDATE_SCREENSHOT=1).
+func TestSoftphoneCallsEcho(t *testing.T) {
+	bin := NeedSoftphone(t)
+	g := startGatewayBinary(t, bin, openRegistrar) // softphone.enabled defaults to true
+	page := StartSoftphone(t, g, "alice", toneWAV(t, browserToneHz))
+	start := time.Now()
+	softphoneRegister(t, page, "alice")
+	// The echo is the signal under test: with voice processing on, the
+	// browser's echo canceller learns to remove it within seconds.
+	page.MustEval(t, `(document.getElementById("voice-processing").checked = false, true)`, time.Second, new(bool))
+	softphoneDial(t, page, "echo")
+	waitPage(t, page, `softphone.callState === "in call"`, 10*time.Second)
+	t.Logf("registered and answered in %v", time.Since(start))
+	softphoneHears(t, page, "alice", browserToneHz, farToneHz)
+
+	var callID string
+	page.MustEval(t, "softphone.callID", 5*time.Second, &callID)
+	entry := waitVerdict(t, g, callID, bothWays, 5*time.Second)
+	t.Logf("/calls: %s, %v, %v after dialling", entry["anchor"], entry["verdict"], time.Since(start))
+	// The page polls /calls each second; wait until it shows the verdict too.
+	waitPage(t, page, `document.getElementById("verdict").textContent === "`+bothWays+`"`, 5*time.Second)
+	screenshot(t, page)
+
+	page.MustEval(t, "softphone.hangup()", 5*time.Second, nil)
+	waitPage(t, page, `softphone.callState.startsWith("ended")`, 5*time.Second)
+}
+
+// screenshot saves the page to the test's temporary directory, and to
+// docs/softphone.png when UPDATE_SCREENSHOT=1.
+func screenshot(t testing.TB, page *Browser) {
+	t.Helper()
+	paths := []string{filepath.Join(t.TempDir(), "softphone.png")}
+	if os.Getenv("UPDATE_SCREENSHOT") == "1" {
+		paths = append(paths, filepath.Join("..", "docs", "softphone.png"))
+	}
+	for _, p := range paths {
+		if err := page.Screenshot(p); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(p)
+		if err != nil || st.Size() == 0 {
+			t.Fatalf("screenshot %s: %v", p, err)
+		}
+		t.Logf("screenshot: %s (%d bytes)", p, st.Size())
+	}
+}
+
+// TestSoftphoneTwoTabsCallEachOther: zero-config calls. With the embedded
+// defaults (the harness sets only the listen addresses, logging and
+// registrar.auth: false, which a config file would otherwise turn on), two
+// Chromiums on the gateway's page register as alice and bob; alice calls
+// bob, bob answers, and each hears the other's tone.
+func TestSoftphoneTwoTabsCallEachOther(t *testing.T) {
+	bin := NeedSoftphone(t)
+	g := startGatewayBinary(t, bin, openRegistrar)
+	alice := StartSoftphone(t, g, "alice", toneWAV(t, browserToneHz))
+	bob := StartSoftphone(t, g, "bob", toneWAV(t, farToneHz))
+	start := time.Now()
+	softphoneRegister(t, bob, "bob")
+	softphoneRegister(t, alice, "alice")
+	softphoneDial(t, alice, "bob")
+	waitPage(t, bob, `softphone.callState === "incoming"`, 10*time.Second)
+	bob.MustEval(t, "softphone.answer()", 5*time.Second, nil)
+	waitPage(t, alice, `softphone.callState === "in call"`, 10*time.Second)
+	waitPage(t, bob, `softphone.callState === "in call"`, 10*time.Second)
+	t.Logf("registered, rang and answered in %v", time.Since(start))
+	softphoneHears(t, alice, "alice", farToneHz, browserToneHz)
+	softphoneHears(t, bob, "bob", browserToneHz, farToneHz)
+
+	// With the defaults (media.anchor_all off) a WebRTC ⇄ WebRTC call's SDP
+	// passes through: the two Chromiums send media to each other directly
+	// and the call is not in /calls.
+	if calls := getCalls(t, g); len(calls) != 0 {
+		t.Errorf("/calls lists %d calls, want none (not anchored by default): %v", len(calls), calls)
+	}
+
+	alice.MustEval(t, "softphone.hangup()", 5*time.Second, nil)
+	waitPage(t, alice, `softphone.callState.startsWith("ended")`, 5*time.Second)
+	waitPage(t, bob, `softphone.callState.startsWith("ended")`, 5*time.Second)
+}
