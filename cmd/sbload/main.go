@@ -1,11 +1,22 @@
-// Command sbload is switchboard's media load client: it places WebRTC
-// calls through a gateway to RTP echoes it runs itself, and reports loss,
-// round-trip time, added latency and setup time (package loadgen).
+// Command sbload is switchboard's load client (package loadgen). Its modes:
+//
+//   - media (the default) places WebRTC calls through a gateway to RTP
+//     echoes it runs itself, and reports setup time, time to first audio,
+//     loss, round-trip time, jitter and added latency;
+//   - register is a REGISTER storm from -calls WebSocket clients at -rate;
+//   - calls places calls without media (INVITE, 200, ACK, -hold, BYE).
+//
+// For example:
 //
 //	sbload -ws ws://127.0.0.1:8080/ws -udp 127.0.0.1:5060 -calls 100 -duration 10s -json out.json
+//	sbload -mode register -ws wss://gw.example/ws -insecure -calls 50 -rate 500 -count 10000 -password pw
+//	sbload -mode calls -calls 100 -rate 50 -hold 2s -duration 30s
 //
-// The gateway must accept REGISTER and INVITE without authentication, and
-// reach this host's loopback echoes: run sbload on the gateway's host.
+// With -password, callers and phones answer digest challenges; otherwise
+// the gateway must accept them unauthenticated. The media and calls modes
+// register UDP phones that the gateway must reach on this host's loopback:
+// run sbload on the gateway's host. The report goes to stdout, a progress
+// line a second to stderr.
 package main
 
 import (
@@ -29,17 +40,24 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout))
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(ctx context.Context, args []string, out io.Writer) int {
+func run(ctx context.Context, args []string, out, errOut io.Writer) int {
 	fs := flag.NewFlagSet("sbload", flag.ContinueOnError)
-	fs.SetOutput(out)
-	ws := fs.String("ws", "ws://127.0.0.1:8080/ws", "gateway SIP WebSocket URL")
+	fs.SetOutput(errOut)
+	mode := fs.String("mode", "media", "media, calls (no media) or register")
+	ws := fs.String("ws", "ws://127.0.0.1:8080/ws", "gateway SIP WebSocket URL, ws:// or wss://")
+	insecure := fs.Bool("insecure", false, "skip the wss:// certificate check")
+	domain := fs.String("domain", "", "domain users register and call under (default: -udp's IP)")
+	user := fs.String("user", loadgen.DefaultUser, "caller user name; %d is replaced by the caller's number")
+	password := fs.String("password", "", "digest password for callers and phones (default: no auth)")
+	count := fs.Int("count", 0, "calls or REGISTERs to attempt in calls/register mode (0: until -duration)")
+	hold := fs.Duration("hold", loadgen.DefaultHold, "how long each call is held in calls mode")
 	udp := fs.String("udp", "127.0.0.1:5060", "gateway SIP UDP address, where the echoes' phones register")
-	calls := fs.Int("calls", 100, "concurrent calls")
-	duration := fs.Duration("duration", loadgen.DefaultDuration, "steady window, once every call is up")
-	rate := fs.Float64("rate", loadgen.DefaultRate, "calls started per second while ramping up")
+	calls := fs.Int("calls", 100, "concurrent calls, or WebSocket clients in register mode")
+	duration := fs.Duration("duration", loadgen.DefaultDuration, "media: steady window once every call is up; calls/register: how long to start new ones")
+	rate := fs.Float64("rate", loadgen.DefaultRate, "calls or REGISTERs started per second")
 	echoes := fs.Int("echoes", loadgen.DefaultEchoes, "RTP echoes the calls are spread over")
 	baseline := fs.Bool("baseline", true, "first run the same load without the gateway, to report added latency")
 	pids := fs.String("pid", "", "comma-separated gateway PIDs whose CPU is reported (same host)")
@@ -48,33 +66,50 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	cfg, err := config(*ws, *udp, *pids)
+	if err == nil && *mode != "media" && *mode != "calls" && *mode != "register" {
+		err = fmt.Errorf("-mode: %q is not media, calls or register", *mode)
+	}
+	if err != nil {
+		fmt.Fprintln(errOut, "sbload:", err)
+		return 2
+	}
 	if *cpuProfile != "" {
 		stopProfile, err := startProfile(*cpuProfile)
 		if err != nil {
-			fmt.Fprintln(out, "sbload:", err)
+			fmt.Fprintln(errOut, "sbload:", err)
 			return 1
 		}
 		defer stopProfile()
 	}
-	cfg, err := config(*ws, *udp, *pids)
+	cfg.Calls, cfg.Duration, cfg.Rate, cfg.Echoes, cfg.Progress = *calls, *duration, *rate, *echoes, errOut
+	cfg.Domain, cfg.User, cfg.Password, cfg.Insecure, cfg.Count, cfg.Hold = *domain, *user, *password, *insecure, *count, *hold
+	rep, err := measure(ctx, *mode, cfg, *baseline)
 	if err != nil {
-		fmt.Fprintln(out, "sbload:", err)
-		return 2
-	}
-	cfg.Calls, cfg.Duration, cfg.Rate, cfg.Echoes, cfg.Progress = *calls, *duration, *rate, *echoes, out
-	res, err := loadgen.Measure(ctx, cfg, *baseline)
-	if err != nil {
-		fmt.Fprintln(out, "sbload:", err)
+		fmt.Fprintln(errOut, "sbload:", err)
 		return 1
 	}
-	res.WriteText(out)
+	rep.WriteText(out)
 	if *jsonFile != "" {
-		if err := writeJSON(*jsonFile, res); err != nil {
-			fmt.Fprintln(out, "sbload:", err)
+		if err := writeJSON(*jsonFile, rep); err != nil {
+			fmt.Fprintln(errOut, "sbload:", err)
 			return 1
 		}
 	}
 	return 0
+}
+
+// report is what every mode returns.
+type report interface{ WriteText(io.Writer) }
+
+func measure(ctx context.Context, mode string, cfg loadgen.Config, baseline bool) (report, error) {
+	switch mode {
+	case "register":
+		return loadgen.Register(ctx, cfg)
+	case "calls":
+		return loadgen.Calls(ctx, cfg)
+	}
+	return loadgen.Measure(ctx, cfg, baseline)
 }
 
 func config(ws, udp, pids string) (loadgen.Config, error) {

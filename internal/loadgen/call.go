@@ -56,7 +56,7 @@ type gatewayCall struct {
 // offer to echo i mod Echoes, ICE, DTLS, SRTP. It returns the setup time,
 // from the INVITE to the SRTP keys.
 func (r *runner) placeGateway(ctx context.Context, i int) (session, time.Duration, error) {
-	ws, err := siptest.DialWS(ctx, r.cfg.WSURL)
+	ws, err := r.cfg.dialWS(ctx)
 	if err != nil {
 		return nil, 0, &setupError{cause: "websocket", err: err}
 	}
@@ -67,6 +67,7 @@ func (r *runner) placeGateway(ctx context.Context, i int) (session, time.Duratio
 	}
 	c.st = newStream(uint32(i), r.clock, &r.total, c.leg.tap.conn)
 	start := time.Now()
+	c.st.inviteAt = r.clock.now()
 	err = c.setup(ctx, r, i)
 	if err != nil {
 		c.hangup(ctx)
@@ -80,7 +81,7 @@ func (c *gatewayCall) setup(ctx context.Context, r *runner, i int) error {
 	if err != nil {
 		return &setupError{cause: "sdp", err: err}
 	}
-	ua := &siptest.UA{Transport: c.ws, User: fmt.Sprintf("sbload-%d", i), Domain: r.cfg.Domain}
+	ua := &siptest.UA{Transport: c.ws, User: r.cfg.user(i), Password: r.cfg.Password, Domain: r.cfg.Domain}
 	target := sip.Uri{Scheme: "sip", User: echoUser(i % r.cfg.Echoes), Host: r.cfg.Domain}
 	if c.dialog, err = ua.Invite(ctx, target, offer); err != nil {
 		return &setupError{cause: sipCause(ctx, err), err: err}
@@ -99,6 +100,8 @@ func sipCause(ctx context.Context, err error) string {
 		return fmt.Sprintf("sip_%d", se.Response.StatusCode)
 	case ctx.Err() != nil:
 		return "sip_timeout"
+	case errors.Is(err, siptest.ErrClosed):
+		return "websocket_closed"
 	}
 	return "sip"
 }
@@ -140,6 +143,7 @@ func (r *runner) placeDirect(_ context.Context, i int) (session, time.Duration, 
 	}
 	c := &directCall{st: newStream(uint32(i), r.clock, &r.total, conn), done: make(chan struct{})}
 	c.st.dest = r.far.echoes[i%len(r.far.echoes)].Addr()
+	c.st.inviteAt = r.clock.now()
 	if err := c.st.key(selfKeys(baselineProfile), baselineProfile); err != nil {
 		conn.Close()
 		return nil, 0, &setupError{cause: "srtp", err: err}

@@ -1,10 +1,16 @@
 package loadgen
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
+	"strings"
 	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/siptest"
 )
 
 // Defaults applied to zero Config fields.
@@ -14,6 +20,8 @@ const (
 	DefaultEchoes   = 4
 	DefaultDrain    = time.Second
 	DefaultTimeout  = 15 * time.Second
+	DefaultHold     = time.Second
+	DefaultUser     = "sbload-%d"
 )
 
 // Config configures a run.
@@ -47,6 +55,19 @@ type Config struct {
 	GatewayPIDs []int
 	// Progress receives a line a second; nil: none.
 	Progress io.Writer
+
+	// User names caller i: a %d in it is replaced by i. Default "sbload-%d".
+	User string
+	// Password, when set, answers 401 and 407 challenges (digest MD5 or
+	// SHA-256) for every caller and for the echoes' phones. Default: none.
+	Password string
+	// Insecure skips the certificate check of a wss:// WSURL.
+	Insecure bool
+	// Count bounds the REGISTERs (Register) or calls (Calls) attempted;
+	// 0: only Duration bounds the run.
+	Count int
+	// Hold is how long Calls keeps each call up before BYE. Default 1 s.
+	Hold time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -72,6 +93,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SetupTimeout <= 0 {
 		c.SetupTimeout = DefaultTimeout
 	}
+	if c.Hold <= 0 {
+		c.Hold = DefaultHold
+	}
+	if c.User == "" {
+		c.User = DefaultUser
+	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
 	}
@@ -83,4 +110,22 @@ func (c Config) checkGateway() error {
 		return errors.New("loadgen: WSURL and SIPAddr are required")
 	}
 	return nil
+}
+
+// user is caller i's SIP user name.
+func (c Config) user(i int) string {
+	if strings.Contains(c.User, "%d") {
+		return fmt.Sprintf(c.User, i)
+	}
+	return c.User
+}
+
+// dialWS opens a caller's WebSocket to WSURL; for wss:// with Insecure, it
+// does not check the server's certificate.
+func (c Config) dialWS(ctx context.Context) (*siptest.WSClient, error) {
+	var opts []siptest.WSOption
+	if c.Insecure {
+		opts = append(opts, siptest.WithTLSConfig(&tls.Config{InsecureSkipVerify: true}))
+	}
+	return siptest.DialWS(ctx, c.WSURL, opts...)
 }

@@ -47,7 +47,7 @@ func (f *farEnd) add(ctx context.Context, cfg Config, i int, withPhone bool) err
 	}
 	f.phones = append(f.phones, phone)
 	ua := phone.UA(echoUser(i), cfg.SIPAddr)
-	ua.Domain = cfg.Domain
+	ua.Domain, ua.Password = cfg.Domain, cfg.Password
 	res, err := ua.Register(ctx, 3600)
 	if err == nil && res.StatusCode != 200 {
 		err = fmt.Errorf("answered %d %s", res.StatusCode, res.Reason)

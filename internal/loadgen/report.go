@@ -23,6 +23,13 @@ type Report struct {
 	SRTPProfiles map[string]int `json:"srtp_profiles"`
 	// Setup is INVITE sent to SRTP keys derived, in ms; zero in a baseline.
 	Setup Quantiles `json:"setup_ms"`
+	// FirstAudio is INVITE sent to the first echoed packet back, in ms,
+	// over the calls that got one; zero in a baseline.
+	FirstAudio Quantiles `json:"first_audio_ms"`
+	// Jitter is the RFC 3550 interarrival jitter of each call's echoed
+	// stream over the window, in ms: the mean and the worst over calls.
+	Jitter    float64 `json:"jitter_ms"`
+	JitterMax float64 `json:"jitter_max_ms"`
 	// WindowSeconds is the steady window's length.
 	WindowSeconds float64 `json:"window_s"`
 	// Sent and Received count the packets sent in the window and those of
@@ -83,9 +90,19 @@ func (r *runner) report(w0, w1 window) *Report {
 		GatewayCPU:         (w1.gwCPU - w0.gwCPU).Seconds() / secs,
 		PacerLagMaxMillis:  r.pacer.lagMax.Load(),
 	}
-	var rtts, setups []int64
+	var rtts, setups, firsts []int64
+	var jitterSum float64
+	var jitterCalls int
 	for _, s := range r.sessions {
 		st := s.media()
+		if st.firstRx > 0 {
+			firsts = append(firsts, st.firstRx-st.inviteAt)
+		}
+		if st.jitterN > 1 {
+			jitterSum += st.jitter
+			jitterCalls++
+			rep.JitterMax = max(rep.JitterMax, st.jitter/float64(time.Millisecond))
+		}
 		rep.SRTPProfiles[s.profile()]++
 		rep.Sent += st.sent[phaseSteady]
 		rep.Received += st.recv[phaseSteady]
@@ -104,8 +121,12 @@ func (r *runner) report(w0, w1 window) *Report {
 		rep.Loss = 100 * float64(rep.Sent-rep.Received) / float64(rep.Sent)
 	}
 	rep.RTT = quantiles(rtts, time.Microsecond)
+	if jitterCalls > 0 {
+		rep.Jitter = jitterSum / float64(jitterCalls) / float64(time.Millisecond)
+	}
 	if r.mode == "gateway" {
 		rep.Setup = quantiles(setups, time.Millisecond)
+		rep.FirstAudio = quantiles(firsts, time.Millisecond)
 	}
 	if rep.GatewayCPU > 0 {
 		rep.PacketsPerGatewayCore = rep.DeliveredPerSecond / rep.GatewayCPU
@@ -138,11 +159,13 @@ func (rep *Report) WriteText(w io.Writer) {
 	fmt.Fprintln(w)
 	if rep.Mode == "gateway" {
 		fmt.Fprintf(w, "  setup (INVITE → SRTP)  p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", rep.Setup.P50, rep.Setup.P99, rep.Setup.Max)
+		fmt.Fprintf(w, "  first audio (INVITE → first echo)  p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", rep.FirstAudio.P50, rep.FirstAudio.P99, rep.FirstAudio.Max)
 	}
 	fmt.Fprintf(w, "  SRTP: %s\n", counts(rep.SRTPProfiles))
 	fmt.Fprintf(w, "  window %.1f s: sent %d received %d loss %.3f%% (worst call %.2f%%, %d calls lost any) bad %d send errors %d\n",
 		rep.WindowSeconds, rep.Sent, rep.Received, rep.Loss, rep.WorstCallLoss, rep.CallsWithLoss, rep.Bad, rep.SendErrors)
-	fmt.Fprintf(w, "  RTT p50 %.0f µs  p99 %.0f µs  max %.0f µs\n", rep.RTT.P50, rep.RTT.P99, rep.RTT.Max)
+	fmt.Fprintf(w, "  RTT p50 %.0f µs  p99 %.0f µs  max %.0f µs  jitter (RFC 3550) mean %.3f ms  worst call %.3f ms\n",
+		rep.RTT.P50, rep.RTT.P99, rep.RTT.Max, rep.Jitter, rep.JitterMax)
 	fmt.Fprintf(w, "  delivered %.0f packets/s  client CPU %.2f cores  pacer lag max %d ms\n",
 		rep.DeliveredPerSecond, rep.ClientCPU, rep.PacerLagMaxMillis)
 	if rep.GatewayCPU > 0 {

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -16,6 +17,8 @@ import (
 const (
 	frameInterval = 20 * time.Millisecond
 	payloadSize   = 160 // 20 ms of 8 kHz G.711
+	// tick is one RTP timestamp unit of 8 kHz G.711.
+	tick          = time.Second / 8000
 	rtpHeaderSize = 12
 	// PacketSize is the size of every RTP packet sent, before SRTP.
 	PacketSize = rtpHeaderSize + payloadSize
@@ -70,6 +73,13 @@ type stream struct {
 	recv  [phases]int64
 	rtts  []int64 // steady phase, ns
 	bad   int64   // failed to decrypt or not ours
+	// inviteAt is when the call's INVITE was sent, firstRx when its first
+	// packet came back (0: none), in clock ns.
+	inviteAt, firstRx int64
+	// jitter is the RFC 3550 §6.4.1 interarrival jitter of the steady
+	// phase's echoed packets, in ns; transit the last packet's transit time.
+	jitter, transit float64
+	jitterN         int64
 }
 
 func newStream(id uint32, c clock, total *counters, conn *net.UDPConn) *stream {
@@ -140,9 +150,26 @@ func (s *stream) receive(p []byte) {
 	phase := int(pl[16])
 	s.recv[phase]++
 	s.total.recv[phase].Add(1)
+	if s.firstRx == 0 {
+		s.firstRx = now
+	}
 	if phase == phaseSteady {
 		s.rtts = append(s.rtts, now-int64(binary.BigEndian.Uint64(pl[0:])))
+		s.updateJitter(now, s.rxHdr.Timestamp)
 	}
+}
+
+// updateJitter folds a packet that arrived at now with RTP timestamp ts
+// into the interarrival jitter: J += (|D| − J) / 16, where D is the
+// difference of two consecutive packets' transit times (RFC 3550 §6.4.1,
+// A.8), here in ns rather than timestamp units.
+func (s *stream) updateJitter(now int64, ts uint32) {
+	transit := float64(now) - float64(ts)*float64(tick)
+	if s.jitterN > 0 {
+		s.jitter += (math.Abs(transit-s.transit) - s.jitter) / 16
+	}
+	s.transit = transit
+	s.jitterN++
 }
 
 // readLoop receives on the stream's socket until it is closed; for

@@ -1,0 +1,141 @@
+package loadgen
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/gateway"
+)
+
+// startGateway runs a real gateway on loopback ports the kernel picks, as
+// internal/gateway's tests do, and returns a Config aimed at it.
+func startGateway(t *testing.T, mutate func(*config.Config)) Config {
+	t.Helper()
+	cfg := config.Embedded()
+	cfg.Listen = config.Listen{HTTP: "127.0.0.1:0", UDP: "127.0.0.1:0", TCP: "127.0.0.1:0"}
+	cfg.Shutdown.DrainTimeout = time.Second
+	cfg.Limits.RequestsPerSecondPerIP = 0
+	cfg.Media.WebRTCListen = "127.0.0.1:0"
+	if mutate != nil {
+		mutate(cfg)
+	}
+	g, err := gateway.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("gateway.New: %v", err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	a := g.Addrs()
+	return Config{WSURL: "ws://" + a.HTTP.String() + "/ws", SIPAddr: a.UDP, SetupTimeout: 3 * time.Second}
+}
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func withUsers(password string, names ...string) func(*config.Config) {
+	return func(c *config.Config) {
+		c.Registrar.Auth = true
+		for _, n := range names {
+			c.Registrar.Users = append(c.Registrar.Users, config.User{Username: n, Password: password})
+		}
+	}
+}
+
+func TestRegisterStorm(t *testing.T) {
+	checkNoLeaks(t) // here: a subtest's parent is in this package too
+	tests := []struct {
+		name       string
+		gateway    func(*config.Config)
+		password   string
+		wantOK     int
+		wantFailed map[string]int
+	}{
+		{name: "open registrar", wantOK: 20},
+		{name: "digest auth", gateway: withUsers("pw", "sbload-0", "sbload-1", "sbload-2", "sbload-3"), password: "pw", wantOK: 20},
+		{name: "no password", gateway: withUsers("pw", "sbload-0", "sbload-1", "sbload-2", "sbload-3"), wantFailed: map[string]int{"sip_401": 20}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := startGateway(t, tt.gateway)
+			cfg.Calls, cfg.Count, cfg.Rate, cfg.Duration, cfg.Password = 4, 20, 200, 3*time.Second, tt.password
+			rep, err := Register(testContext(t), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Attempted != 20 || rep.OK != tt.wantOK || !sameCounts(rep.Failed, tt.wantFailed) {
+				t.Errorf("got %d attempted, %d ok, failed %v; want 20, %d, %v", rep.Attempted, rep.OK, rep.Failed, tt.wantOK, tt.wantFailed)
+			}
+			if tt.wantOK > 0 && (rep.PerSecond <= 0 || rep.Latency.P50 <= 0 || rep.Latency.P50 > rep.Latency.P99) {
+				t.Errorf("got %.1f/s, latency %+v; want a rate and 0 < p50 ≤ p99", rep.PerSecond, rep.Latency)
+			}
+		})
+	}
+}
+
+func TestCallsWithoutMedia(t *testing.T) {
+	checkNoLeaks(t)
+	cfg := startGateway(t, nil)
+	cfg.Calls, cfg.Count, cfg.Rate, cfg.Hold, cfg.Duration, cfg.Echoes = 5, 15, 50, 200*time.Millisecond, 3*time.Second, 2
+	rep, err := Calls(testContext(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Attempted != 15 || rep.OK != 15 || len(rep.Failed) != 0 {
+		t.Errorf("got %d attempted, %d set up, failed %v; want 15, 15, none", rep.Attempted, rep.OK, rep.Failed)
+	}
+	if rep.Latency.P50 <= 0 || rep.Latency.P50 > rep.Latency.P99 || rep.PerSecond <= 0 {
+		t.Errorf("got setup %+v, %.1f calls/s; want 0 < p50 ≤ p99 and a rate", rep.Latency, rep.PerSecond)
+	}
+}
+
+func TestRunReportsFirstAudioAndJitter(t *testing.T) {
+	checkNoLeaks(t)
+	cfg := startGateway(t, nil)
+	cfg.Calls, cfg.Duration, cfg.Rate, cfg.Echoes = 3, 500*time.Millisecond, 50, 1
+	rep, err := Run(testContext(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Up != 3 || rep.Received == 0 {
+		t.Fatalf("got %d calls up, %d packets back; want 3, some", rep.Up, rep.Received)
+	}
+	if rep.FirstAudio.P50 < rep.Setup.P50 || rep.FirstAudio.P99 <= 0 {
+		t.Errorf("got first audio %+v, setup %+v; want first audio ≥ setup", rep.FirstAudio, rep.Setup)
+	}
+	if rep.Jitter <= 0 || rep.Jitter > rep.JitterMax {
+		t.Errorf("got jitter %.3f ms, worst %.3f ms; want 0 < mean ≤ worst", rep.Jitter, rep.JitterMax)
+	}
+}
+
+func sameCounts(got, want map[string]int) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for k, v := range want {
+		if got[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestUpdateJitter(t *testing.T) {
+	// Packets 20 ms apart in RTP time arriving 20 ms, then 30 ms, apart:
+	// D = 10 ms once, so J = 10/16 ms.
+	s := &stream{}
+	s.updateJitter(0, 0)
+	s.updateJitter(int64(20*time.Millisecond), 160)
+	s.updateJitter(int64(50*time.Millisecond), 320)
+	if want := float64(10*time.Millisecond) / 16; s.jitter != want {
+		t.Errorf("got jitter %v ns, want %v", s.jitter, want)
+	}
+}
