@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -48,8 +47,6 @@ type WebRTCRemote struct {
 type Bridge struct {
 	id       string
 	e        *Engine
-	log      *slog.Logger
-	onEnd    func(reason string)
 	local    Local // the ICE part aside, set by NewBridge and read-only after
 	agent    *ice.Agent
 	rtpConn  *net.UDPConn
@@ -76,19 +73,14 @@ type Bridge struct {
 	ice      iceLocal           // current ICE credentials and candidates; guarded by mu
 	remoteFP remoteFingerprint  // the browser's, from StartWebRTC; guarded by mu
 	started  bool               // guarded by mu
-	closed   bool               // guarded by mu
 	cancel   context.CancelFunc // stops the DTLS session; guarded by mu
 	dtlsConn *dtls.Conn         // guarded by mu
 	role     string             // "client" or "server"; guarded by mu
 	profile  string             // negotiated SRTP profile; guarded by mu
-	inOnEnd  bool               // the monitor is running onEnd; guarded by mu
 
-	stop        chan struct{} // closed by Close
-	ended       atomic.Bool   // end was called
-	endCh       chan string   // the reason, for the monitor
-	monitorDone chan struct{}
-	wg          sync.WaitGroup // readers and the DTLS session
-	closeOnce   sync.Once
+	lifecycle
+	wg        sync.WaitGroup // readers and the DTLS session
+	closeOnce sync.Once
 }
 
 // NewBridge allocates a plain port pair and an ICE agent for one call. onEnd
@@ -107,15 +99,12 @@ func (e *Engine) NewBridge(id string, onEnd func(reason string)) (*Bridge, error
 		return nil, err
 	}
 	b := &Bridge{
-		id: id, e: e, onEnd: onEnd,
-		log:         e.log.With("call_id", id),
-		rtpConn:     rtpConn,
-		rtcpConn:    rtcpConn,
-		dtlsIn:      packetio.NewBuffer(),
-		stop:        make(chan struct{}),
-		endCh:       make(chan string, 1),
-		monitorDone: make(chan struct{}),
+		id: id, e: e,
+		rtpConn:  rtpConn,
+		rtcpConn: rtcpConn,
+		dtlsIn:   packetio.NewBuffer(),
 	}
+	b.lifecycle.init(e.log.With("call_id", id), onEnd)
 	b.dtlsIn.SetLimitSize(dtlsQueueBytes)
 	b.iceState.Store(int32(ice.ConnectionStateNew))
 	b.local = Local{
@@ -294,51 +283,11 @@ func (b *Bridge) SetPlainRemote(rtp, rtcp netip.AddrPort) {
 	b.rtcpLatch.set(rtcp)
 }
 
-// end asks the monitor to report reason through onEnd; only the first call
-// counts.
-func (b *Bridge) end(reason string) {
-	if b.ended.CompareAndSwap(false, true) {
-		b.endCh <- reason
-	}
-}
-
 // monitor watches for the media timeout and calls onEnd. Engine.monitors
 // counts it.
 func (b *Bridge) monitor() {
 	defer b.e.monitors.Done()
-	defer close(b.monitorDone)
-	var tick <-chan time.Time
-	if timeout := b.e.cfg.MediaTimeout; timeout > 0 {
-		t := time.NewTicker(min(max(timeout/5, 10*time.Millisecond), time.Second))
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		select {
-		case <-b.stop:
-			return
-		case reason := <-b.endCh:
-			// Deciding to call onEnd and Close beginning exclude each
-			// other: onEnd never runs after Close began, and Close does
-			// not wait for an onEnd that may be calling it.
-			b.mu.Lock()
-			closed := b.closed
-			b.inOnEnd = !closed
-			b.mu.Unlock()
-			if closed {
-				return
-			}
-			b.log.Info("media ended", "reason", reason)
-			if b.onEnd != nil {
-				b.onEnd(reason)
-			}
-			return
-		case now := <-tick:
-			if b.mediaTimedOut(now) {
-				b.end("media_timeout")
-			}
-		}
-	}
+	b.lifecycle.monitor(b.e.cfg.MediaTimeout, b.mediaTimedOut)
 }
 
 // mediaTimedOut reports whether neither leg sent RTP for MediaTimeout since
@@ -358,12 +307,10 @@ func (b *Bridge) Close() error {
 }
 
 func (b *Bridge) close() {
+	b.beginClose()
 	b.mu.Lock()
-	b.closed = true
-	cancel, dc, inOnEnd := b.cancel, b.dtlsConn, b.inOnEnd
+	cancel, dc := b.cancel, b.dtlsConn
 	b.mu.Unlock()
-
-	close(b.stop)
 	if cancel != nil {
 		cancel()
 	}
@@ -374,9 +321,7 @@ func (b *Bridge) close() {
 	b.agent.GracefulClose()
 	b.closeSockets()
 	b.wg.Wait()
-	if !inOnEnd {
-		<-b.monitorDone
-	}
+	b.waitMonitor()
 	if b.dtlsState.Load() == dtlsConnected {
 		b.dtlsState.Store(dtlsClosed)
 	}

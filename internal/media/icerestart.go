@@ -32,7 +32,7 @@ func (b *Bridge) RestartICE(r WebRTCRemote, newLocal bool) (Local, error) {
 	b.restartMu.Lock()
 	defer b.restartMu.Unlock()
 	b.mu.Lock()
-	closed, started, fp, cur := b.closed, b.started, b.remoteFP, b.ice
+	closed, started, fp, cur := b.isClosed(), b.started, b.remoteFP, b.ice
 	b.mu.Unlock()
 	switch {
 	case closed:

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -15,26 +14,16 @@ import (
 // plain leg; RTP and RTCP cross unchanged (no SSRC rewriting: the two ends
 // see each other's streams), so SRTP with SDES keys crosses too.
 type PlainRelay struct {
-	id    string
-	e     *Engine
-	log   *slog.Logger
-	onEnd func(reason string)
-	legs  [2]relayLeg
+	id   string
+	e    *Engine
+	legs [2]relayLeg
 
 	lastRTP   atomic.Int64 // unix ns of the last RTP from either leg
 	startedAt atomic.Int64 // unix ns of the first time both remotes were known
 
-	// mu guards closed and inOnEnd, as Bridge.mu does.
-	mu      sync.Mutex
-	closed  bool
-	inOnEnd bool
-
-	stop        chan struct{} // closed by Close
-	ended       atomic.Bool
-	endCh       chan string
-	monitorDone chan struct{}
-	wg          sync.WaitGroup // the four readers
-	closeOnce   sync.Once
+	lifecycle
+	wg        sync.WaitGroup // the four readers
+	closeOnce sync.Once
 }
 
 // relayLeg is one plain leg of a PlainRelay: its sockets, the latches that
@@ -59,13 +48,8 @@ func (e *Engine) NewPlainRelay(id string, onEnd func(reason string)) (*PlainRela
 	if closed {
 		return nil, ErrClosed
 	}
-	r := &PlainRelay{
-		id: id, e: e, onEnd: onEnd,
-		log:         e.log.With("call_id", id),
-		stop:        make(chan struct{}),
-		endCh:       make(chan string, 1),
-		monitorDone: make(chan struct{}),
-	}
+	r := &PlainRelay{id: id, e: e}
+	r.lifecycle.init(e.log.With("call_id", id), onEnd)
 	for i := range r.legs {
 		rtp, rtcp, err := e.ports.bind()
 		if err != nil {
@@ -192,49 +176,18 @@ func (l *relayLeg) send(p []byte, dest netip.AddrPort, conn *net.UDPConn, out *c
 	return true
 }
 
-// end asks the monitor to report reason through onEnd; only the first call
-// counts.
-func (r *PlainRelay) end(reason string) {
-	if r.ended.CompareAndSwap(false, true) {
-		r.endCh <- reason
-	}
-}
-
-// monitor watches for the media timeout and calls onEnd, as Bridge.monitor
-// does. Engine.monitors counts it.
+// monitor watches for the media timeout and calls onEnd. Engine.monitors
+// counts it.
 func (r *PlainRelay) monitor() {
 	defer r.e.monitors.Done()
-	defer close(r.monitorDone)
-	var tick <-chan time.Time
-	if timeout := r.e.cfg.MediaTimeout; timeout > 0 {
-		t := time.NewTicker(min(max(timeout/5, 10*time.Millisecond), time.Second))
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		select {
-		case <-r.stop:
-			return
-		case reason := <-r.endCh:
-			r.mu.Lock()
-			closed := r.closed
-			r.inOnEnd = !closed
-			r.mu.Unlock()
-			if closed {
-				return
-			}
-			r.log.Info("media ended", "reason", reason)
-			if r.onEnd != nil {
-				r.onEnd(reason)
-			}
-			return
-		case now := <-tick:
-			since := max(r.startedAt.Load(), r.lastRTP.Load())
-			if r.startedAt.Load() != 0 && now.UnixNano()-since > int64(r.e.cfg.MediaTimeout) {
-				r.end("media_timeout")
-			}
-		}
-	}
+	r.lifecycle.monitor(r.e.cfg.MediaTimeout, r.mediaTimedOut)
+}
+
+// mediaTimedOut reports whether neither leg sent RTP for MediaTimeout since
+// both remotes were known.
+func (r *PlainRelay) mediaTimedOut(now time.Time) bool {
+	since := max(r.startedAt.Load(), r.lastRTP.Load())
+	return r.startedAt.Load() != 0 && now.UnixNano()-since > int64(r.e.cfg.MediaTimeout)
 }
 
 // Close closes both legs' sockets, frees their ports and returns once the
@@ -242,16 +195,10 @@ func (r *PlainRelay) monitor() {
 // waits for). Close is idempotent.
 func (r *PlainRelay) Close() error {
 	r.closeOnce.Do(func() {
-		r.mu.Lock()
-		r.closed = true
-		inOnEnd := r.inOnEnd
-		r.mu.Unlock()
-		close(r.stop)
+		r.beginClose()
 		r.closeSockets(len(r.legs))
 		r.wg.Wait()
-		if !inOnEnd {
-			<-r.monitorDone
-		}
+		r.waitMonitor()
 		r.e.untrack(r)
 	})
 	return nil

@@ -46,7 +46,7 @@ func (b *Bridge) StartWebRTC(r WebRTCRemote) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
-	case b.closed:
+	case b.isClosed():
 		return ErrClosed
 	case b.started:
 		return ErrStarted
@@ -85,7 +85,7 @@ func (b *Bridge) runDTLS(ctx context.Context, conn *ice.Conn, fp remoteFingerpri
 		return
 	}
 	b.mu.Lock()
-	closed := b.closed
+	closed := b.isClosed()
 	if !closed {
 		b.dtlsConn = dc
 	}
