@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 	"github.com/switchboard-gw/switchboard/internal/sipproxy"
 )
 
@@ -25,7 +26,7 @@ type step struct {
 // SDPs and a real engine: whichever message carries an SDP, the call's
 // state decides whether it is an offer or an answer and which way it goes.
 func TestOfferAnswer(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	f := func(name string) []byte { return sdpFile(t, name) }
 	bad := []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nthis is not sdp\r\n")
 	isac := []byte("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 103\r\n" +
@@ -224,7 +225,7 @@ func wantBridge(t *testing.T, st []CallState, codec, remote string) {
 // TestRefusedOfferFreesPorts: a call whose first SDP is refused gives its
 // port pair back, and a call with no port left is answered 503.
 func TestRefusedOfferFreesPorts(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	m, _ := newTestManager(t, 1)
 	if _, err := m.Rewrite(browserToPlain(0, "a", []byte("v=0\r\n"))); sipStatus(err) != 488 {
 		t.Fatalf("malformed offer: got %v, want 488", err)
@@ -242,7 +243,7 @@ func TestRefusedOfferFreesPorts(t *testing.T) {
 // TestEndIdempotent: End releases a call once; ending it again, or a call
 // never seen, does nothing; Close ends what is left.
 func TestEndIdempotent(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	m, _ := newTestManager(t, 2)
 	for _, id := range []string{"one", "two"} {
 		msg := browserToPlain(0, "a", sdpFile(t, "chrome-audio-offer"))

@@ -8,10 +8,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/switchboard-gw/switchboard/internal/media"
 	"github.com/switchboard-gw/switchboard/internal/sdprewrite"
@@ -114,36 +112,6 @@ func attr(sdp []byte, key string) string {
 		}
 	}
 	return ""
-}
-
-// checkNoLeak fails when goroutines or file descriptors opened during the
-// test are still there once it and its cleanups are done. Register it
-// first, so its cleanup runs last.
-func checkNoLeak(t *testing.T) {
-	t.Helper()
-	before, fds := runtime.NumGoroutine(), openFDs(t)
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for (runtime.NumGoroutine() > before || openFDs(t) > fds) && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n := openFDs(t); n > fds {
-			t.Errorf("file descriptors: got %d, want <= %d", n, fds)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Errorf("goroutines: got %d, want <= %d\n%s", n, before, buf)
-		}
-	})
-}
-
-func openFDs(t *testing.T) int {
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(entries)
 }
 
 // sipStatus returns the SIP status err maps to, 0 for none.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/internal/callmedia"
 	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 	"github.com/switchboard-gw/switchboard/internal/rtptest"
 	"github.com/switchboard-gw/switchboard/internal/siptest"
 )
@@ -27,7 +28,7 @@ func anchorAll(c *config.Config) { c.Media.AnchorAll = true }
 // browsers gets a bridge each, back to back; each browser runs ICE and
 // DTLS-SRTP with switchboard, and each hears the other.
 func TestAnchorAllBrowserToBrowser(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, anchorAll)
 	alice, bob := browser(t, g, "alice"), browser(t, g, "bob")
 	register(t, alice)
@@ -98,7 +99,7 @@ func TestAnchorAllBrowserToBrowser(t *testing.T) {
 // plain phones goes through a relay: phone A's RTP, sent where the 200's
 // SDP says, reaches phone B's echo and comes back.
 func TestAnchorAllPhoneToPhone(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, anchorAll)
 	echo, err := rtptest.NewEcho()
 	if err != nil {

@@ -9,11 +9,12 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 	"github.com/switchboard-gw/switchboard/internal/siptest"
 )
 
 func TestMalformedOverWebSocketGets400AndKeepsConnection(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, nil)
 	alice := browser(t, g, "alice")
 	ws := alice.Transport.(*siptest.WSClient)

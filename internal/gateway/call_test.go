@@ -5,11 +5,12 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 	"github.com/switchboard-gw/switchboard/internal/siptest"
 )
 
 func TestBrowserCallsPhone(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, nil)
 	alice := browser(t, g, "alice")
 	register(t, alice)
@@ -30,7 +31,7 @@ func TestBrowserCallsPhone(t *testing.T) {
 }
 
 func TestPhoneCallsBrowser(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, nil)
 	alice := browser(t, g, "alice")
 	register(t, alice)

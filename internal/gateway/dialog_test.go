@@ -5,6 +5,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 	"github.com/switchboard-gw/switchboard/internal/siptest"
 )
 
@@ -12,7 +13,7 @@ import (
 // of a browser ⇄ phone call and checks it reaches the other side and its
 // 200 comes back.
 func TestInDialogRequestsBothWays(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, nil)
 	alice := browser(t, g, "alice")
 	register(t, alice)

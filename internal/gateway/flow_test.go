@@ -6,11 +6,12 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 	"github.com/switchboard-gw/switchboard/internal/siptest"
 )
 
 func TestCancelReachesPhone(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, nil)
 	alice := browser(t, g, "alice")
 	register(t, alice)

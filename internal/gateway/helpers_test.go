@@ -2,12 +2,9 @@ package gateway
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,44 +105,4 @@ func ctx(t testing.TB) context.Context {
 
 func userURI(g *testGateway, user string) sip.Uri {
 	return sip.Uri{Scheme: "sip", User: user, Host: g.domain()}
-}
-
-// checkNoLeak fails when goroutines or file descriptors opened during the
-// test are still there once it and its cleanups are done.
-func checkNoLeak(t *testing.T) {
-	t.Helper()
-	before, fds := runtime.NumGoroutine(), openFDs(t)
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for (runtime.NumGoroutine() > before || openFDs(t) > fds) && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n := openFDs(t); n > fds {
-			t.Errorf("file descriptors: got %d, want <= %d", n, fds)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Errorf("goroutines: got %d, want <= %d\n%s", n, before, summarize(string(buf)))
-		}
-	})
-}
-
-func summarize(stacks string) string {
-	var out []string
-	for _, g := range strings.Split(stacks, "\n\n") {
-		lines := strings.Split(g, "\n")
-		if len(lines) > 2 {
-			out = append(out, lines[0]+" "+strings.TrimSpace(lines[len(lines)-2]))
-		}
-	}
-	return fmt.Sprint(strings.Join(out, "\n"))
-}
-
-func openFDs(t *testing.T) int {
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(entries)
 }

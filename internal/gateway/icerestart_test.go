@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 	"github.com/switchboard-gw/switchboard/internal/siptest"
 )
 
@@ -18,7 +19,7 @@ import (
 // ICE credentials (RFC 8839 §4.4.2.1) and the same DTLS fingerprint, keeps
 // the DTLS-SRTP session, and the echoed audio keeps coming back.
 func TestBrowserICERestartKeepsTheCall(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, nil)
 	c := startMediaCall(t, g)
 	c.connectAndTalk(t, g)
@@ -67,7 +68,7 @@ func TestBrowserICERestartKeepsTheCall(t *testing.T) {
 // then the browser resumes with a=sendrecv. Neither restarts ICE, and the
 // audio flows again after the resume.
 func TestHoldAndResumeKeepTheCall(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, nil)
 	c := startMediaCall(t, g)
 	c.connectAndTalk(t, g)

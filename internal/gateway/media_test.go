@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 	"github.com/switchboard-gw/switchboard/internal/rtptest"
 	"github.com/switchboard-gw/switchboard/internal/siptest"
 )
@@ -17,7 +18,7 @@ import (
 // SIP phone whose RTP is an echo: the browser's SRTP must come back to it,
 // decrypted at switchboard, echoed as plain RTP, and encrypted again.
 func TestBrowserMediaThroughBridge(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, nil)
 	echo, err := rtptest.NewEcho()
 	if err != nil {
@@ -75,7 +76,7 @@ func TestBrowserMediaThroughBridge(t *testing.T) {
 // offers RTP/AVP, switchboard offers ICE-lite and DTLS (actpass) to the
 // browser, and the browser's audio reaches the phone's echo and returns.
 func TestPhoneCallsBrowserWithMedia(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, nil)
 	echo, err := rtptest.NewEcho()
 	if err != nil {
@@ -194,7 +195,7 @@ func startMediaCall(t *testing.T, g *testGateway) *mediaCall {
 }
 
 func TestLostWebSocketEndsTheCall(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, nil)
 	_, phoneSide, _, alice := establishMediaCall(t, g)
 	alice.Transport.(*siptest.WSClient).Close()

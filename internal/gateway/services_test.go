@@ -14,6 +14,7 @@ import (
 	"github.com/pion/sdp/v3"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 	"github.com/switchboard-gw/switchboard/internal/rtptest"
 	"github.com/switchboard-gw/switchboard/internal/siptest"
 )
@@ -72,7 +73,7 @@ func until(t *testing.T, cond func() bool, what func() string) {
 // TestBrowserDialsEcho is the newcomer's first call: a browser dials echo
 // and hears itself, through ICE, DTLS-SRTP and the media bridge.
 func TestBrowserDialsEcho(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, nil)
 	br, d := dialService(t, g, "echo")
 	br.Send()
@@ -87,7 +88,7 @@ func TestBrowserDialsEcho(t *testing.T) {
 }
 
 func TestBrowserDialsTone(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, nil)
 	br, d := dialService(t, g, "tone")
 	br.Send() // the bridge and the services both end silent calls
@@ -118,7 +119,7 @@ func TestPhoneDialsEcho(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkNoLeak(t)
+			leakcheck.Check(t)
 			g := startGateway(t, tt.mutate)
 			_, carol := phone(t, g, "carol")
 			media, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -161,7 +162,7 @@ func TestPhoneDialsEcho(t *testing.T) {
 // sends BYE along the route set the proxy record-routed, and it reaches
 // the browser over its WebSocket; the bridge lets the call go.
 func TestServiceHangsUpThroughTheProxy(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, func(c *config.Config) { c.Services.MaxDuration = 500 * time.Millisecond })
 	br, d := dialService(t, g, "tone")
 	br.Send()
@@ -176,7 +177,7 @@ func TestServiceHangsUpThroughTheProxy(t *testing.T) {
 }
 
 func TestServicesOff(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	g := startGateway(t, func(c *config.Config) { c.Services.Enabled = false })
 	_, carol := phone(t, g, "carol")
 	_, err := carol.Invite(ctx(t), userURI(g, "echo"), siptest.AudioSDP("127.0.0.1", 4000))

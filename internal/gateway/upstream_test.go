@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 	"github.com/switchboard-gw/switchboard/internal/siptest"
 )
 
@@ -14,7 +15,7 @@ import (
 // it with a flow-token Contact and a Path, the PBX's challenge reaches the
 // browser unchanged, and the PBX's INVITE to the token reaches the browser.
 func TestUpstreamMode(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	pbx, err := siptest.NewUDPPeer()
 	if err != nil {
 		t.Fatal(err)

@@ -6,10 +6,12 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 )
 
 func TestPortExhaustionAndReuse(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	e := newTestEngine(t, 2, nil)
 	lo := e.cfg.RTPPorts[0]
 	a, err := e.NewBridge("a", nil)
@@ -45,7 +47,7 @@ func TestPortExhaustionAndReuse(t *testing.T) {
 // state, one in a live call, and checks goroutines and fds return to the
 // baseline.
 func TestEngineCloseLeavesNothing(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	e := newTestEngine(t, 4, nil)
 	idle, err := e.NewBridge("idle", nil)
 	if err != nil {
@@ -75,7 +77,7 @@ func TestEngineCloseLeavesNothing(t *testing.T) {
 // TestMediaTimeout: no RTP after StartWebRTC ends the bridge; onEnd may
 // close the bridge itself.
 func TestMediaTimeout(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	e := newTestEngine(t, 2, func(c *Config) { c.MediaTimeout = 100 * time.Millisecond })
 	ended := make(chan string, 1)
 	var b *Bridge
@@ -129,7 +131,7 @@ func TestNewEngineConfig(t *testing.T) {
 }
 
 func TestPublicAddrsAreAdvertised(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	public := netip.MustParseAddr("203.0.113.5")
 	e := newTestEngine(t, 1, func(c *Config) { c.PublicAddrs = []netip.Addr{public} })
 	b, err := e.NewBridge("nat", nil)

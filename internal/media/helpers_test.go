@@ -1,12 +1,9 @@
 package media
 
 import (
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -120,45 +117,4 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// checkNoLeak fails when goroutines or file descriptors opened during the
-// test are still there once it and its cleanups are done. Register it
-// first, so its cleanup runs last.
-func checkNoLeak(t *testing.T) {
-	t.Helper()
-	before, fds := runtime.NumGoroutine(), openFDs(t)
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for (runtime.NumGoroutine() > before || openFDs(t) > fds) && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n := openFDs(t); n > fds {
-			t.Errorf("file descriptors: got %d, want <= %d", n, fds)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Errorf("goroutines: got %d, want <= %d\n%s", n, before, summarize(string(buf)))
-		}
-	})
-}
-
-func summarize(stacks string) string {
-	var out []string
-	for _, g := range strings.Split(stacks, "\n\n") {
-		lines := strings.Split(g, "\n")
-		if len(lines) > 2 {
-			out = append(out, lines[0]+" "+strings.TrimSpace(lines[len(lines)-2]))
-		}
-	}
-	return fmt.Sprint(strings.Join(out, "\n"))
-}
-
-func openFDs(t *testing.T) int {
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(entries)
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 )
 
 func TestRestartICEKeepsMedia(t *testing.T) {
@@ -21,7 +23,7 @@ func TestRestartICEKeepsMedia(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkNoLeak(t)
+			leakcheck.Check(t)
 			e := newTestEngine(t, 2, nil)
 			c := startCall(t, e, tt.browserOffers, nil)
 			before := c.b.Local()

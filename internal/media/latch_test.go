@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 )
 
 func TestLatch(t *testing.T) {
@@ -92,7 +94,7 @@ func TestLatch(t *testing.T) {
 // source does not take the browser's audio, a NATed PBX that changed port
 // does after three packets.
 func TestLatchingWithBrowser(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	e := newTestEngine(t, 2, nil)
 	c := startCall(t, e, true, nil)
 	c.exchange(t)

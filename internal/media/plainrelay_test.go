@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 )
 
 // relayEnd is a far end of a PlainRelay: an RTP and an RTCP socket.
@@ -32,7 +34,7 @@ func recv(t *testing.T, c *net.UDPConn) []byte {
 // TestPlainRelayBothWays relays RTP and RTCP between two ends, each told
 // to the relay by SDP, unchanged: the SSRC too.
 func TestPlainRelayBothWays(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	e := newTestEngine(t, 2, nil)
 	r, err := e.NewPlainRelay("call", nil)
 	if err != nil {
@@ -82,7 +84,7 @@ func TestPlainRelayBothWays(t *testing.T) {
 // TestPlainRelayLatches: an end behind NAT sends from elsewhere than its
 // SDP said; after latchThreshold packets the relay answers there.
 func TestPlainRelayLatches(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	e := newTestEngine(t, 2, nil)
 	r, err := e.NewPlainRelay("nat", nil)
 	if err != nil {
@@ -109,7 +111,7 @@ func TestPlainRelayLatches(t *testing.T) {
 // TestPlainRelayMediaTimeout: once both ends are known, silence ends the
 // relay; onEnd may close it.
 func TestPlainRelayMediaTimeout(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	e := newTestEngine(t, 2, func(c *Config) { c.MediaTimeout = 100 * time.Millisecond })
 	ended := make(chan string, 1)
 	var r *PlainRelay
@@ -141,7 +143,7 @@ func TestPlainRelayMediaTimeout(t *testing.T) {
 // TestPlainRelayPorts: a relay takes two pairs, gives back the first when
 // there is no second, and Engine.Close closes it.
 func TestPlainRelayPorts(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	e := newTestEngine(t, 3, nil)
 	b, err := e.NewBridge("bridge", nil)
 	if err != nil {

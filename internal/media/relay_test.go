@@ -13,6 +13,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
+
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 )
 
 // fakeBrowser holds the browser's side of fixed SRTP keys: enc protects
@@ -74,7 +76,7 @@ func rtpPacket(ssrc uint32, seq uint16, payload []byte) []byte {
 }
 
 func TestSRTPAuthFailuresAreDropped(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	b, fb := newRelayBridge(t, srtp.ProtectionProfileAeadAes128Gcm, nil)
 	pbx := newPBXSocket(t)
 	b.SetPlainRemote(pbx.addr(), netip.AddrPort{})
@@ -103,7 +105,7 @@ func TestSRTPAuthFailuresAreDropped(t *testing.T) {
 }
 
 func TestPlainToBrowserRewritesSSRC(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	b, fb := newRelayBridge(t, srtp.ProtectionProfileAes128CmHmacSha1_80, nil)
 	src := netip.MustParseAddrPort("127.0.0.1:9")
 	b.SetPlainRemote(src, netip.AddrPort{})

@@ -11,6 +11,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 )
 
 const pbxSSRC = 0x11223344
@@ -46,7 +48,7 @@ func TestWebRTCCall(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkNoLeak(t)
+			leakcheck.Check(t)
 			e := newTestEngine(t, 2, nil)
 			c := startCall(t, e, tt.browserOffers, tt.profiles)
 			c.exchange(t)
@@ -187,7 +189,7 @@ func reportsOn(raw []byte, ssrc uint32) bool {
 }
 
 func TestBridgeEndsWhenBrowserCloses(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	e := newTestEngine(t, 2, nil)
 	c := startCall(t, e, true, nil)
 	c.exchange(t)
@@ -203,7 +205,7 @@ func TestBridgeEndsWhenBrowserCloses(t *testing.T) {
 }
 
 func TestWrongFingerprintFailsDTLS(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	e := newTestEngine(t, 2, nil)
 	p := newPeer(t, nil)
 	ended := make(chan string, 1)

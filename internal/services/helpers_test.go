@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -132,21 +131,4 @@ func hasLine(body []byte, line string) bool {
 		}
 	}
 	return false
-}
-
-// checkNoLeak fails when goroutines started during the test outlive it
-// and its cleanups.
-func checkNoLeak(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(3 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<16)
-			t.Errorf("goroutines: got %d, want <= %d\n%s", n, before, buf[:runtime.Stack(buf, true)])
-		}
-	})
 }

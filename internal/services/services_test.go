@@ -10,11 +10,12 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 	"github.com/switchboard-gw/switchboard/internal/rtptest"
 )
 
 func TestEchoSendsAudioBack(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	s := start(t, Config{})
 	_, ua := caller(t, s)
 	media := rtpSocket(t)
@@ -101,7 +102,7 @@ func TestToneIs440Hz(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkNoLeak(t)
+			leakcheck.Check(t)
 			s := start(t, Config{})
 			_, ua := caller(t, s)
 			media := rtpSocket(t)
@@ -139,7 +140,7 @@ func TestToneIs440Hz(t *testing.T) {
 // TestToneFollowsTheSource: RTP from another address than the SDP's moves
 // the tone there (symmetric RTP).
 func TestToneFollowsTheSource(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	s := start(t, Config{})
 	_, ua := caller(t, s)
 	advertised, actual := rtpSocket(t), rtpSocket(t)
@@ -157,7 +158,7 @@ func TestToneFollowsTheSource(t *testing.T) {
 }
 
 func TestStatelessAnswers(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	s := start(t, Config{})
 	p, ua := caller(t, s)
 	savpf := []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
@@ -201,7 +202,7 @@ func TestStatelessAnswers(t *testing.T) {
 // TestRetransmissions: the 2xx is sent again until the ACK; a
 // retransmitted INVITE gets it again; after the ACK, silence.
 func TestRetransmissions(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	s := start(t, Config{T1: 20 * time.Millisecond})
 	p, ua := caller(t, s)
 	req := ua.NewRequest(sip.INVITE, uri(s, Echo))
@@ -251,7 +252,7 @@ func TestRetransmissions(t *testing.T) {
 // TestUnACKedAnswerEndsWithBye is RFC 3261 §13.3.1.4: no ACK within 64·T1,
 // and the services hang up.
 func TestUnACKedAnswerEndsWithBye(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	s := start(t, Config{T1: 10 * time.Millisecond})
 	p, ua := caller(t, s)
 	req := ua.NewRequest(sip.INVITE, uri(s, Echo))
@@ -292,7 +293,7 @@ func TestServiceHangsUpThroughTheRouteSet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkNoLeak(t)
+			leakcheck.Check(t)
 			s := start(t, tt.cfg)
 			_, ua := caller(t, s)
 			req := ua.NewRequest(sip.INVITE, uri(s, Echo))
@@ -336,7 +337,7 @@ func TestServiceHangsUpThroughTheRouteSet(t *testing.T) {
 }
 
 func TestCancelBeforeAnswer(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	s := start(t, Config{AnswerDelay: time.Minute})
 	_, ua := caller(t, s)
 	call, err := ua.InviteAsync(uri(s, Echo), offer(rtpSocket(t), "0"))
@@ -357,7 +358,7 @@ func TestCancelBeforeAnswer(t *testing.T) {
 }
 
 func TestReInviteMirrorsDirection(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	s := start(t, Config{})
 	_, ua := caller(t, s)
 	media := rtpSocket(t)
@@ -389,7 +390,7 @@ func TestReInviteMirrorsDirection(t *testing.T) {
 // TestLateOffer: an INVITE without SDP gets the services' offer in the
 // 2xx, and the ACK's answer sets the media.
 func TestLateOffer(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	s := start(t, Config{})
 	p, ua := caller(t, s)
 	media := rtpSocket(t)
@@ -428,7 +429,7 @@ func TestLateOffer(t *testing.T) {
 }
 
 func TestCloseEndsCalls(t *testing.T) {
-	checkNoLeak(t)
+	leakcheck.Check(t)
 	s, err := Listen(Config{})
 	if err != nil {
 		t.Fatal(err)
