@@ -15,7 +15,18 @@ count=0
 while IFS=: read -r file name; do
 	pkg=./$(dirname "$file")
 	echo "fuzz: $pkg $name ($fuzztime)"
-	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg"
+	log=$(mktemp)
+	if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tee "$log"; then
+		# Go's fuzzing coordinator sometimes reports its own time limit as a
+		# failure ("context deadline exceeded") with no failing input: that
+		# is the engine, not a finding. Anything else fails the run.
+		if grep -q 'Failing input written' "$log" || ! grep -q 'context deadline exceeded' "$log"; then
+			rm -f "$log"
+			exit 1
+		fi
+		echo "fuzz: $name: the fuzzing engine hit its own deadline with no failing input; not a finding"
+	fi
+	rm -f "$log"
 	count=$((count + 1))
 done < <(grep -rEo --include='*_test.go' --exclude-dir=testdata --exclude-dir=vendor \
 	--exclude-dir=node_modules --exclude-dir=.git \
