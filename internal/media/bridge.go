@@ -66,6 +66,12 @@ type Bridge struct {
 	dtlsState        atomic.Int32
 	dtlsFailures     atomic.Uint64
 
+	// directUpdMu orders updateDirect calls; directAddr and directOff are
+	// guarded by the engine's directMu.
+	directUpdMu sync.Mutex
+	directAddr  netip.AddrPort
+	directOff   bool
+
 	// restartMu orders ICE restarts; taken before mu.
 	restartMu sync.Mutex
 
@@ -174,7 +180,10 @@ func (b *Bridge) newAgent() error {
 		return fmt.Errorf("media: ICE agent: %w", err)
 	}
 	b.agent = agent
-	if err = agent.OnConnectionStateChange(b.onICEState); err != nil {
+	if err = agent.OnConnectionStateChange(b.onICEState); err == nil {
+		err = agent.OnSelectedCandidatePairChange(func(ice.Candidate, ice.Candidate) { b.updateDirect() })
+	}
+	if err != nil {
 		err = fmt.Errorf("media: ICE agent: %w", err)
 	} else {
 		b.ice, err = b.gather()
@@ -318,6 +327,7 @@ func (b *Bridge) close() {
 		dc.Close()
 	}
 	b.dtlsIn.Close()
+	b.e.clearDirect(b)
 	b.agent.GracefulClose()
 	b.closeSockets()
 	b.wg.Wait()

@@ -53,6 +53,11 @@ type Engine struct {
 	fingerprint string
 	ports       *portPool
 
+	// direct maps a browser leg's remote address to its bridge once SRTP
+	// is up, for the mux reader's direct relay (direct.go).
+	directMu sync.RWMutex
+	direct   map[netip.AddrPort]*Bridge // guarded by directMu
+
 	mu     sync.Mutex
 	closed bool                   // guarded by mu
 	live   map[callMedia]struct{} // bridges and relays; guarded by mu
@@ -92,7 +97,9 @@ func NewEngine(cfg Config) (*Engine, error) {
 		fingerprint: fingerprint(cert.Certificate[0]),
 		ports:       newPortPool(cfg.RTPAddr, cfg.RTPPorts),
 		live:        map[callMedia]struct{}{},
+		direct:      map[netip.AddrPort]*Bridge{},
 	}
+	e.sock.relay = e.relayDirect
 	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{
 		UDPConn: e.sock,
 		Logger:  e.pion.NewLogger("udpmux"),

@@ -16,10 +16,15 @@ type muxSocket struct {
 	conn       *net.UDPConn
 	readerOnce sync.Once
 	readerDone chan struct{}
+
+	// relay, when set, relays a packet inline and reports whether it did
+	// (Engine.relayDirect); sc is the mux reader's scratch for it.
+	relay func(p []byte, src netip.AddrPort, sc *scratch) bool
+	sc    *scratch
 }
 
 func newMuxSocket(conn *net.UDPConn) *muxSocket {
-	return &muxSocket{conn: conn, readerDone: make(chan struct{})}
+	return &muxSocket{conn: conn, readerDone: make(chan struct{}), sc: newScratch()}
 }
 
 // waitReader waits until a read failed for good after Close, or at most a
@@ -38,11 +43,18 @@ func (s *muxSocket) noteErr(err error) {
 }
 
 // ReadFromAddrPort and WriteToAddrPort keep the mux on its allocation-free
-// path (ice.AddrPortReaderWriter).
+// path (ice.AddrPortReaderWriter). ReadFromAddrPort, which only pion's
+// mux reader calls, relays established browser media itself and returns
+// only what pion must see.
 func (s *muxSocket) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	n, addr, err := s.conn.ReadFromUDPAddrPort(b)
-	s.noteErr(err)
-	return n, addr, err
+	for {
+		n, addr, err := s.conn.ReadFromUDPAddrPort(b)
+		if err == nil && s.relay != nil && s.relay(b[:n], addr, s.sc) {
+			continue
+		}
+		s.noteErr(err)
+		return n, addr, err
+	}
 }
 
 func (s *muxSocket) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {

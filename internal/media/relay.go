@@ -74,7 +74,9 @@ func (b *Bridge) browserRTP(p []byte, sc *scratch) {
 		b.browser.dropped.Add(1)
 		return
 	}
+	s.decMu.Lock()
 	out, err := s.dec.DecryptRTP(sc.out, p, &sc.rtp)
+	s.decMu.Unlock()
 	if err != nil {
 		b.srtpFailed(err)
 		return
@@ -102,7 +104,9 @@ func (b *Bridge) browserRTCP(p []byte, sc *scratch) {
 		b.browser.dropped.Add(1)
 		return
 	}
+	s.decMu.Lock()
 	out, err := s.dec.DecryptRTCP(sc.out, p, &sc.rtcp)
+	s.decMu.Unlock()
 	if err != nil {
 		b.srtpFailed(err)
 		return

@@ -168,6 +168,7 @@ func (b *Bridge) startSRTP(dc *dtls.Conn, conn *ice.Conn, client bool) error {
 	b.profile = name
 	b.mu.Unlock()
 	b.sess.Store(s)
+	b.updateDirect()
 	b.dtlsState.Store(dtlsConnected)
 	b.log.Info("DTLS-SRTP up", "role", b.role, "srtp_profile", name)
 	return nil
@@ -206,13 +207,16 @@ func (b *Bridge) drainDTLS(ctx context.Context, dc *dtls.Conn) {
 // session is the SRTP state of an established browser leg.
 //
 // An srtp.Context works one way and is not safe for concurrent use, so:
-// dec (SRTP and SRTCP from the browser) belongs to the browser reader;
+// dec (SRTP and SRTCP from the browser) is used by the browser reader and
+// the mux reader's direct relay under decMu (uncontended but for the
+// packets already queued in the ice.Conn when the direct relay starts);
 // encRTP belongs to the plain RTP reader; encRTCP is shared by both plain
 // readers (RTCP may arrive multiplexed on the RTP port) under rtcpMu. The
 // two encrypting contexts share the master key but never the same
 // direction and kind, so no keystream is used twice (RFC 3711 §9.1).
 type session struct {
-	dec    *srtp.Context
+	decMu  sync.Mutex
+	dec    *srtp.Context // guarded by decMu
 	encRTP *srtp.Context
 
 	rtcpMu  sync.Mutex

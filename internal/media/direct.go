@@ -1,0 +1,79 @@
+package media
+
+import "net/netip"
+
+// Direct relay: SRTP and SRTCP from an established browser leg are relayed
+// in the shared socket's read loop (muxSocket.ReadFromAddrPort), saving the
+// copy into the call's ice.Conn and the wake-up of its reader. The engine
+// maps the selected pair's remote address to the bridge once the bridge
+// has its SRTP session. Everything else (STUN, DTLS, media before the
+// session or from another address) still goes to pion. STUN consent checks
+// keep reaching the ICE agent, which is what keeps a lite agent connected
+// (see newAgent).
+
+// relayDirect relays p inline if it is RTP or RTCP from a mapped remote
+// address, and reports whether it did. Only the mux reader calls it; sc
+// is its scratch.
+func (e *Engine) relayDirect(p []byte, src netip.AddrPort, sc *scratch) bool {
+	k := classify(p)
+	if k != kindRTP && k != kindRTCP {
+		return false
+	}
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	e.directMu.RLock()
+	b := e.direct[src]
+	e.directMu.RUnlock()
+	if b == nil {
+		return false
+	}
+	if k == kindRTP {
+		b.browserRTP(p, sc)
+	} else {
+		b.browserRTCP(p, sc)
+	}
+	return true
+}
+
+// setDirect maps addr (none if invalid) to b, replacing b's previous
+// address. It does nothing once clearDirect ran for b.
+func (e *Engine) setDirect(b *Bridge, addr netip.AddrPort) {
+	e.directMu.Lock()
+	defer e.directMu.Unlock()
+	if b.directOff {
+		return
+	}
+	if b.directAddr.IsValid() && e.direct[b.directAddr] == b {
+		delete(e.direct, b.directAddr)
+	}
+	b.directAddr = addr
+	if addr.IsValid() {
+		e.direct[addr] = b
+	}
+}
+
+// clearDirect removes b's mapping for good.
+func (e *Engine) clearDirect(b *Bridge) {
+	e.directMu.Lock()
+	defer e.directMu.Unlock()
+	b.directOff = true
+	if b.directAddr.IsValid() && e.direct[b.directAddr] == b {
+		delete(e.direct, b.directAddr)
+	}
+	b.directAddr = netip.AddrPort{}
+}
+
+// updateDirect maps the ICE selected pair's remote address to b once b has
+// its SRTP session, or unmaps b when there is no selected pair (after an
+// ICE restart).
+func (b *Bridge) updateDirect() {
+	b.directUpdMu.Lock()
+	defer b.directUpdMu.Unlock()
+	if b.sess.Load() == nil {
+		return
+	}
+	var addr netip.AddrPort
+	if pair, err := b.agent.GetSelectedCandidatePair(); err == nil && pair != nil {
+		addr = candidateAddr(pair.Remote)
+	}
+	b.e.setDirect(b, addr)
+}
