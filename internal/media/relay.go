@@ -69,46 +69,20 @@ func (b *Bridge) fromBrowser(p []byte, sc *scratch) {
 }
 
 func (b *Bridge) browserRTP(p []byte, sc *scratch) {
-	s := b.sess.Load()
-	if s == nil {
-		b.browser.dropped.Add(1)
-		return
-	}
-	s.decMu.Lock()
-	out, err := s.dec.DecryptRTP(sc.out, p, &sc.rtp)
-	s.decMu.Unlock()
-	if err != nil {
-		b.srtpFailed(err)
+	out, ok := b.decrypt(p, sc, false)
+	if !ok {
 		return
 	}
 	now := time.Now().UnixNano()
 	b.browser.rtpIn.add(len(p))
 	b.browser.lastIn.Store(now)
 	b.lastRTP.Store(now)
-	dest := b.rtpLatch.destination()
-	if !dest.IsValid() {
-		b.browser.dropped.Add(1)
-		return
-	}
-	if _, err := b.rtpConn.WriteToUDPAddrPort(out, dest); err != nil {
-		b.plain.dropped.Add(1)
-		return
-	}
-	b.plain.rtpOut.add(len(out))
-	b.plain.lastOut.Store(now)
+	b.toPlain(b.rtpConn, out, b.rtpLatch.destination(), &b.plain.rtpOut, now)
 }
 
 func (b *Bridge) browserRTCP(p []byte, sc *scratch) {
-	s := b.sess.Load()
-	if s == nil {
-		b.browser.dropped.Add(1)
-		return
-	}
-	s.decMu.Lock()
-	out, err := s.dec.DecryptRTCP(sc.out, p, &sc.rtcp)
-	s.decMu.Unlock()
-	if err != nil {
-		b.srtpFailed(err)
+	out, ok := b.decrypt(p, sc, true)
+	if !ok {
 		return
 	}
 	now := time.Now().UnixNano()
@@ -120,18 +94,49 @@ func (b *Bridge) browserRTCP(p []byte, sc *scratch) {
 		mapRTCPSource(out, b.local.SSRC, ssrc)
 	}
 	dest, conn := b.rtcpLatch.destination(), b.rtcpConn
+	if dest.IsValid() && dest == b.rtpLatch.destination() {
+		conn = b.rtpConn // the plain side multiplexes RTCP (RFC 5761)
+	}
+	b.toPlain(conn, out, dest, &b.plain.rtcpOut, now)
+}
+
+// decrypt turns SRTP (or SRTCP) from the browser into RTP (RTCP) in
+// sc.out; false means the packet was dropped, and counted. The lock is
+// uncontended but for the moment a leg moves from its reader to the mux
+// reader's direct path (direct.go).
+func (b *Bridge) decrypt(p []byte, sc *scratch, rtcp bool) ([]byte, bool) {
+	s := b.sess.Load()
+	if s == nil {
+		b.browser.dropped.Add(1)
+		return nil, false
+	}
+	var out []byte
+	var err error
+	s.decMu.Lock()
+	if rtcp {
+		out, err = s.dec.DecryptRTCP(sc.out, p, &sc.rtcp)
+	} else {
+		out, err = s.dec.DecryptRTP(sc.out, p, &sc.rtp)
+	}
+	s.decMu.Unlock()
+	if err != nil {
+		b.srtpFailed(err)
+		return nil, false
+	}
+	return out, true
+}
+
+// toPlain sends a decrypted packet to the plain side and counts it in sent.
+func (b *Bridge) toPlain(conn *net.UDPConn, out []byte, dest netip.AddrPort, sent *counter, now int64) {
 	if !dest.IsValid() {
 		b.browser.dropped.Add(1)
 		return
-	}
-	if dest == b.rtpLatch.destination() {
-		conn = b.rtpConn // the plain side multiplexes RTCP (RFC 5761)
 	}
 	if _, err := conn.WriteToUDPAddrPort(out, dest); err != nil {
 		b.plain.dropped.Add(1)
 		return
 	}
-	b.plain.rtcpOut.add(len(out))
+	sent.add(len(out))
 	b.plain.lastOut.Store(now)
 }
 
