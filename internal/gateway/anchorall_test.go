@@ -101,11 +101,7 @@ func TestAnchorAllBrowserToBrowser(t *testing.T) {
 func TestAnchorAllPhoneToPhone(t *testing.T) {
 	leakcheck.Check(t)
 	g := startGateway(t, anchorAll)
-	echo, err := rtptest.NewEcho()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer echo.Close()
+	echo := newEcho(t)
 	_, bob := phone(t, g, "bob", siptest.WithAutoAnswer(siptest.AudioSDP("127.0.0.1", int(echo.Addr().Port()))))
 	register(t, bob)
 	a, _ := phone(t, g, "alice")
@@ -167,16 +163,6 @@ func TestAnchorAllOffPassesThrough(t *testing.T) {
 		t.Errorf("anchored calls: got %d, want 0", n)
 	}
 	_, _ = d.Bye(ctx(t))
-}
-
-func newBrowser(t *testing.T) *rtptest.Browser {
-	t.Helper()
-	br, err := rtptest.NewBrowser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { br.Close() })
-	return br
 }
 
 // waitAudio polls done until wait ends.

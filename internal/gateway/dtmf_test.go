@@ -27,11 +27,7 @@ func TestDTMFReachesTheBrowser(t *testing.T) {
 	register(t, bob)
 	alice := browser(t, g, "alice")
 	register(t, alice)
-	br, err := rtptest.NewBrowser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer br.Close()
+	br := newBrowser(t)
 	offer, err := br.Offer()
 	if err != nil {
 		t.Fatal(err)

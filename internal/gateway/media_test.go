@@ -20,21 +20,13 @@ import (
 func TestBrowserMediaThroughBridge(t *testing.T) {
 	leakcheck.Check(t)
 	g := startGateway(t, nil)
-	echo, err := rtptest.NewEcho()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer echo.Close()
+	echo := newEcho(t)
 	_, bob := phone(t, g, "bob", siptest.WithAutoAnswer(siptest.AudioSDP("127.0.0.1", int(echo.Addr().Port()))))
 	register(t, bob)
 	alice := browser(t, g, "alice")
 	register(t, alice)
 
-	br, err := rtptest.NewBrowser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer br.Close()
+	br := newBrowser(t)
 	offer, err := br.Offer()
 	if err != nil {
 		t.Fatal(err)
@@ -46,23 +38,7 @@ func TestBrowserMediaThroughBridge(t *testing.T) {
 	if err := br.SetAnswer(d.Response.Body()); err != nil {
 		t.Fatalf("browser refused switchboard's answer: %v\n%s", err, d.Response.Body())
 	}
-	wait, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := br.WaitConnected(wait); err != nil {
-		t.Fatalf("ICE/DTLS with switchboard: %v", err)
-	}
-	br.Send()
-	for {
-		if _, matching := br.Received(); matching >= 10 {
-			break
-		}
-		select {
-		case <-wait.Done():
-			all, matching := br.Received()
-			t.Fatalf("echoed audio: got %d packets (%d with the payload), echo saw %d\n%+v", all, matching, echo.Received(), g.calls.Snapshot())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	hearEcho(t, g, br, 10)
 	if st := g.calls.Snapshot(); len(st) != 1 || st[0].Verdict != "audio flowed both ways" {
 		t.Errorf("call state: got %+v", st)
 	}
@@ -78,19 +54,11 @@ func TestBrowserMediaThroughBridge(t *testing.T) {
 func TestPhoneCallsBrowserWithMedia(t *testing.T) {
 	leakcheck.Check(t)
 	g := startGateway(t, nil)
-	echo, err := rtptest.NewEcho()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer echo.Close()
+	echo := newEcho(t)
 	alice := browser(t, g, "alice")
 	register(t, alice)
 	p, _ := phone(t, g, "bob")
-	br, err := rtptest.NewBrowser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer br.Close()
+	br := newBrowser(t)
 
 	answered := make(chan error, 1)
 	go func() {
@@ -110,22 +78,7 @@ func TestPhoneCallsBrowserWithMedia(t *testing.T) {
 	if err := <-answered; err != nil {
 		t.Fatalf("browser answering switchboard's offer: %v", err)
 	}
-	wait, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := br.WaitConnected(wait); err != nil {
-		t.Fatalf("ICE/DTLS with switchboard as offerer: %v", err)
-	}
-	br.Send()
-	for {
-		if _, matching := br.Received(); matching >= 10 {
-			break
-		}
-		select {
-		case <-wait.Done():
-			t.Fatalf("echoed audio never came back: %+v", g.calls.Snapshot())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	hearEcho(t, g, br, 10) // switchboard offered here
 	serving, stop := context.WithCancel(context.Background())
 	defer stop()
 	go func() { _ = alice.Serve(serving) }() // answers the BYE
@@ -157,20 +110,12 @@ func startMediaCall(t *testing.T, g *testGateway) *mediaCall {
 	t.Helper()
 	c := &mediaCall{}
 	var err error
-	c.echo, err = rtptest.NewEcho()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.echo.Close() })
+	c.echo = newEcho(t)
 	c.phone, c.bob = phone(t, g, "bob")
 	register(t, c.bob)
 	c.alice = browser(t, g, "alice")
 	register(t, c.alice)
-	c.br, err = rtptest.NewBrowser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.br.Close() })
+	c.br = newBrowser(t)
 	offer, err := c.br.Offer()
 	if err != nil {
 		t.Fatal(err)
@@ -226,20 +171,12 @@ func TestMediaTimeoutEndsBothLegs(t *testing.T) {
 // is translated and the browser's audio flows before the 200.
 func TestEarlyMediaReachesBrowserBeforeAnswer(t *testing.T) {
 	g := startGateway(t, nil)
-	echo, err := rtptest.NewEcho()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer echo.Close()
+	echo := newEcho(t)
 	_, bob := phone(t, g, "bob")
 	register(t, bob)
 	alice := browser(t, g, "alice")
 	register(t, alice)
-	br, err := rtptest.NewBrowser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer br.Close()
+	br := newBrowser(t)
 	offer, err := br.Offer()
 	if err != nil {
 		t.Fatal(err)
@@ -265,22 +202,7 @@ func TestEarlyMediaReachesBrowserBeforeAnswer(t *testing.T) {
 	if err := br.SetAnswer(early.Body()); err != nil {
 		t.Fatalf("browser refused the early answer: %v", err)
 	}
-	wait, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := br.WaitConnected(wait); err != nil {
-		t.Fatal(err)
-	}
-	br.Send()
-	for {
-		if _, matching := br.Received(); matching >= 5 {
-			break
-		}
-		select {
-		case <-wait.Done():
-			t.Fatalf("no early media: %+v", g.calls.Snapshot())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	hearEcho(t, g, br, 5) // early media, before the 200
 	go func() { _, _ = in.Answer(ctx(t), sdp) }()
 	d, err := call.Wait(ctx(t))
 	if err != nil {

@@ -24,11 +24,7 @@ import (
 func dialService(t *testing.T, g *testGateway, service string) (*rtptest.Browser, *siptest.Dialog) {
 	t.Helper()
 	alice := browser(t, g, "alice")
-	br, err := rtptest.NewBrowser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { br.Close() })
+	br := newBrowser(t)
 	offer, err := br.Offer()
 	if err != nil {
 		t.Fatal(err)
