@@ -19,6 +19,8 @@ type forwardOpts struct {
 	recordRoute bool
 	// rewrite edits each response before it is relayed.
 	rewrite func(*sip.Response)
+	// loop is the request's loop hash from validate, for its branches.
+	loop string
 }
 
 // call is the response context of one proxied request, RFC 3261 §16.7: its
@@ -59,7 +61,7 @@ type branch struct {
 // forward starts one branch per target, RFC 3261 §16.6. out is a clone of
 // the received request; it is cloned again for every branch after the first.
 func (p *Proxy) forward(tx *siptx.ServerTx, out *sip.Request, targets []target, opts forwardOpts) error {
-	c := &call{p: p, tx: tx, opts: opts, branch: p.newBranch(tx.Request), invite: tx.Request.Method == sip.INVITE,
+	c := &call{p: p, tx: tx, opts: opts, branch: p.branchFor(opts.loop), invite: tx.Request.Method == sip.INVITE,
 		initial: !hasToTag(tx.Request)}
 	if err := p.rewriteRequest(out, tx.Conn, targets[0].conn); err != nil {
 		return err
@@ -137,7 +139,7 @@ func (b *branch) send(i int) {
 	}
 	branch := c.branch
 	if i > 0 {
-		branch = c.p.newBranch(c.tx.Request)
+		branch = c.p.branchFor(c.opts.loop)
 	}
 	c.p.prepare(b.req, b.t, branch, c.opts.recordRoute, c.tx.Conn)
 	if _, err := c.p.layer.Request(b.req, b.t.conn, b); err != nil {

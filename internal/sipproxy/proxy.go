@@ -137,7 +137,7 @@ func (p *Proxy) HandleRequest(tx *siptx.ServerTx) {
 
 // HandleAck forwards an ACK for a 2xx statelessly, RFC 3261 §16.11.
 func (p *Proxy) HandleAck(req *sip.Request, from siptransport.Conn) {
-	if p.validate(req) != nil {
+	if _, err := p.validate(req); err != nil {
 		return
 	}
 	out := req.Clone()

@@ -15,7 +15,8 @@ import (
 // everything here works on a clone.
 func (p *Proxy) route(tx *siptx.ServerTx) error {
 	req := tx.Request
-	if err := p.validate(req); err != nil {
+	loop, err := p.validate(req)
+	if err != nil {
 		return err
 	}
 	if req.Method == sip.REGISTER && p.up == nil && !hasToTag(req) {
@@ -38,7 +39,7 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 		if err != nil {
 			return err
 		}
-		if err := p.forward(tx, out, []target{t}, forwardOpts{}); err != nil {
+		if err := p.forward(tx, out, []target{t}, forwardOpts{loop: loop}); err != nil {
 			return err
 		}
 		p.dialogs.sawRequest(req)
@@ -53,7 +54,7 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 	}
 	switch {
 	case req.Method == sip.REGISTER && p.up != nil:
-		return p.relayRegister(tx, out)
+		return p.relayRegister(tx, out, loop)
 	case req.Method == sip.OPTIONS && req.Recipient.User == "" && p.net.IsLocal(req.Recipient.Host, req.Recipient.Port):
 		return p.options(tx)
 	}
@@ -61,7 +62,7 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 	if err != nil {
 		return err
 	}
-	return p.forward(tx, out, targets, forwardOpts{recordRoute: createsDialog(req.Method)})
+	return p.forward(tx, out, targets, forwardOpts{recordRoute: createsDialog(req.Method), loop: loop})
 }
 
 // targets finds where an out-of-dialog request goes, RFC 3261 §16.5.

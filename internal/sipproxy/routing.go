@@ -15,13 +15,15 @@ import (
 // cookie, then "sb", then the loop-detection hash (RFC 3261 §16.6 step 8).
 const branchPrefix = "z9hG4bKsb"
 
-// validate is RFC 3261 §16.3 steps 3 and 4: Max-Forwards and loops.
-func (p *Proxy) validate(req *sip.Request) error {
+// validate is RFC 3261 §16.3 steps 3 and 4: Max-Forwards and loops. It
+// returns the request's loop hash, which the branches it is forwarded on
+// carry (none for ACK and CANCEL, which are not checked for loops).
+func (p *Proxy) validate(req *sip.Request) (string, error) {
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
-		return errTooManyHops
+		return "", errTooManyHops
 	}
 	if req.Method == sip.ACK || req.Method == sip.CANCEL {
-		return nil
+		return "", nil
 	}
 	hash := loopHash(req)
 	for _, h := range req.GetHeaders("Via") {
@@ -30,10 +32,10 @@ func (p *Proxy) validate(req *sip.Request) error {
 			continue
 		}
 		if b, _ := via.Params.Get("branch"); strings.HasPrefix(b, branchPrefix+hash+".") {
-			return errLoop
+			return "", errLoop
 		}
 	}
-	return nil
+	return hash, nil
 }
 
 // loopHash digests the fields a looping request keeps and a spiral changes,
@@ -49,8 +51,12 @@ func loopHash(req *sip.Request) string {
 }
 
 // newBranch returns a branch for a request forwarded now, RFC 3261 §16.6 step 8.
-func (p *Proxy) newBranch(req *sip.Request) string {
-	return branchPrefix + loopHash(req) + "." + strconv.FormatUint(p.branch.Add(1), 36)
+func (p *Proxy) newBranch(req *sip.Request) string { return p.branchFor(loopHash(req)) }
+
+// branchFor returns a new branch carrying the loop hash of the request it
+// is for.
+func (p *Proxy) branchFor(loop string) string {
+	return branchPrefix + loop + "." + strconv.FormatUint(p.branch.Add(1), 36)
 }
 
 // hops is what route preprocessing learned from the Route entries that

@@ -102,7 +102,7 @@ func (u *upstream) restoreContacts(res *sip.Response) {
 
 // relayRegister sends a browser's REGISTER to the PBX with its Contacts
 // replaced by tokens of switchboard's (and a Path, when the PBX takes it).
-func (p *Proxy) relayRegister(tx *siptx.ServerTx, out *sip.Request) error {
+func (p *Proxy) relayRegister(tx *siptx.ServerTx, out *sip.Request, loop string) error {
 	transport := transportOf(&p.up.uri)
 	ep, ok := p.net.Endpoint(transport)
 	if !ok {
@@ -124,7 +124,7 @@ func (p *Proxy) relayRegister(tx *siptx.ServerTx, out *sip.Request) error {
 		out.PrependHeader(sip.NewHeader("Path", "<"+pathURI.String()+">"))
 	}
 	t := p.upstreamTarget(out.Recipient)
-	return p.forward(tx, out, []target{t}, forwardOpts{rewrite: p.up.restoreContacts})
+	return p.forward(tx, out, []target{t}, forwardOpts{rewrite: p.up.restoreContacts, loop: loop})
 }
 
 // upstreamTargets sends a browser's request to the PBX, and the PBX's
