@@ -256,6 +256,10 @@ type Media struct {
 	// letting their SDP pass through. The default is false: only WebRTC ⇄
 	// plain calls, which need it, are anchored.
 	AnchorAll bool `yaml:"anchor_all"`
+	// Workers is how many goroutines relay media packets, each reading
+	// its share of the calls' sockets. The default, 0, is half the CPUs
+	// Go may use, at least one.
+	Workers int `yaml:"workers"`
 }
 
 // Services configures the built-in services: "echo" answers and sends

@@ -475,4 +475,7 @@ func (l *errorList) checkMedia(m *Media) {
 		l.addf("media.rtp_port_min", "the range %d-%d must lie within 1024-65535 and hold two port pairs at least", m.RTPPortMin, m.RTPPortMax)
 	}
 	l.nonNegative("media.timeout", m.Timeout)
+	if m.Workers < 0 || m.Workers > 256 {
+		l.addf("media.workers", "%d is not between 0 (automatic) and 256", m.Workers)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
-	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -49,8 +48,8 @@ type Bridge struct {
 	e        *Engine
 	local    Local // the ICE part aside, set by NewBridge and read-only after
 	agent    *ice.Agent
-	rtpConn  *net.UDPConn
-	rtcpConn *net.UDPConn
+	rtpConn  *udpSock
+	rtcpConn *udpSock
 	dtlsIn   *packetio.Buffer // DTLS records from the browser reader to the DTLS conn
 
 	rtpLatch, rtcpLatch latch
@@ -67,10 +66,12 @@ type Bridge struct {
 	dtlsFailures     atomic.Uint64
 
 	// directUpdMu orders updateDirect calls; directAddr and directOff are
-	// guarded by the engine's directMu.
+	// guarded by the engine's directMu. directTo is directAddr for the
+	// relay towards the browser, nil when there is none.
 	directUpdMu sync.Mutex
 	directAddr  netip.AddrPort
 	directOff   bool
+	directTo    atomic.Pointer[netip.AddrPort]
 
 	// restartMu orders ICE restarts; taken before mu.
 	restartMu sync.Mutex
@@ -85,7 +86,7 @@ type Bridge struct {
 	profile  string             // negotiated SRTP profile; guarded by mu
 
 	lifecycle
-	wg        sync.WaitGroup // readers and the DTLS session
+	wg        sync.WaitGroup // the browser reader and the DTLS session
 	closeOnce sync.Once
 }
 
@@ -116,9 +117,11 @@ func (e *Engine) NewBridge(id string, onEnd func(reason string)) (*Bridge, error
 	b.local = Local{
 		Fingerprint: e.fingerprint,
 		SSRC:        randomSSRC(),
-		RTP:         rtpConn.LocalAddr().(*net.UDPAddr).AddrPort(),
-		RTCP:        rtcpConn.LocalAddr().(*net.UDPAddr).AddrPort(),
+		RTP:         rtpConn.local,
+		RTCP:        rtcpConn.local,
 	}
+	rtpConn.handle = func(p []byte, src netip.AddrPort, sc *scratch) { b.fromPlain(p, src, false, sc) }
+	rtcpConn.handle = func(p []byte, src netip.AddrPort, sc *scratch) { b.fromPlain(p, src, true, sc) }
 	if err := b.newAgent(); err != nil {
 		b.closeSockets()
 		return nil, err
@@ -128,10 +131,13 @@ func (e *Engine) NewBridge(id string, onEnd func(reason string)) (*Bridge, error
 		b.closeSockets()
 		return nil, ErrClosed
 	}
+	if err := e.pollSockets(rtpConn, rtcpConn); err != nil {
+		e.untrack(b)
+		b.agent.GracefulClose()
+		b.closeSockets()
+		return nil, err
+	}
 	e.monitors.Add(1)
-	b.wg.Add(2)
-	go b.readPlain(rtpConn, false)
-	go b.readPlain(rtcpConn, true)
 	go b.monitor()
 	return b, nil
 }
@@ -340,8 +346,8 @@ func (b *Bridge) close() {
 
 // closeSockets closes the plain sockets and returns their ports to the pool.
 func (b *Bridge) closeSockets() {
-	b.rtpConn.Close()
-	b.rtcpConn.Close()
+	b.rtpConn.close()
+	b.rtcpConn.close()
 	b.e.ports.release(int(b.local.RTP.Port()))
 }
 

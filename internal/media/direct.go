@@ -48,6 +48,9 @@ func (e *Engine) setDirect(b *Bridge, addr netip.AddrPort) {
 	b.directAddr = addr
 	if addr.IsValid() {
 		e.direct[addr] = b
+		b.directTo.Store(&addr)
+	} else {
+		b.directTo.Store(nil)
 	}
 }
 
@@ -60,6 +63,20 @@ func (e *Engine) clearDirect(b *Bridge) {
 		delete(e.direct, b.directAddr)
 	}
 	b.directAddr = netip.AddrPort{}
+	b.directTo.Store(nil)
+}
+
+// toBrowser sends SRTP or SRTCP to the browser: straight from the shared
+// socket to the selected pair's remote address once the direct relay has
+// it, else through the ice.Conn. Writing past pion/ice costs it nothing it
+// needs: a lite agent sends no keepalives, so it never looks at when we
+// last sent.
+func (b *Bridge) toBrowser(s *session, p []byte, sc *scratch) error {
+	if to := b.directTo.Load(); to != nil {
+		return b.e.sock.sock.sendTo(p, *to, &sc.addr)
+	}
+	_, err := s.out.Write(p)
+	return err
 }
 
 // updateDirect maps the ICE selected pair's remote address to b once b has

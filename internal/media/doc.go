@@ -15,8 +15,14 @@
 // SDP is not this package's business: the caller translates it and hands a
 // Bridge plain parameters (Local, WebRTCRemote, SetPlainRemote).
 //
-// Every goroutine has an owner: the Bridge owns its readers, its DTLS
-// session and its monitor, and Bridge.Close waits for them (PlainRelay
-// likewise); Engine.Close closes every Bridge and PlainRelay and waits for
-// all of them.
+// Media packets are read by pollers (poller_linux.go), not by a goroutine
+// per socket: each call's sockets are registered with one of the engine's
+// pollers, and the first poller also reads the shared browser-leg socket.
+// The socket layer uses epoll and is Linux-only.
+//
+// Every goroutine has an owner: the Bridge owns its browser reader (for
+// what pion's ice.Conn delivers), its DTLS session and its monitor, and
+// Bridge.Close waits for them (PlainRelay likewise for its monitor); the
+// Engine owns its pollers; Engine.Close closes every Bridge and
+// PlainRelay and waits for all of them.
 package media

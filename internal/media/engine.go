@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -36,6 +37,10 @@ type Config struct {
 	// from either leg for this long after StartWebRTC. Default 60 s;
 	// negative disables it.
 	MediaTimeout time.Duration
+	// Workers is how many goroutines relay packets (pollers), each
+	// reading its share of the calls' sockets. Default: half of GOMAXPROCS,
+	// at least one.
+	Workers int
 	// Logger receives the engine's and pion's logs. Default: discarded.
 	Logger *slog.Logger
 }
@@ -52,6 +57,8 @@ type Engine struct {
 	cert        tls.Certificate
 	fingerprint string
 	ports       *portPool
+	pollers     []*poller
+	nextPoller  atomic.Uint32
 
 	// direct maps a browser leg's remote address to its bridge once SRTP
 	// is up, for the mux reader's direct relay (direct.go).
@@ -83,7 +90,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: certificate: %w", err)
 	}
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(cfg.WebRTCAddr))
+	sock, err := listenUDPSock(cfg.WebRTCAddr)
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
@@ -91,15 +98,34 @@ func NewEngine(cfg Config) (*Engine, error) {
 		cfg:         cfg,
 		log:         cfg.Logger,
 		pion:        pionLogs{log: cfg.Logger},
-		sock:        newMuxSocket(conn),
-		addr:        conn.LocalAddr().(*net.UDPAddr).AddrPort(),
+		sock:        newMuxSocket(sock),
+		addr:        sock.local,
 		cert:        cert,
 		fingerprint: fingerprint(cert.Certificate[0]),
 		ports:       newPortPool(cfg.RTPAddr, cfg.RTPPorts),
 		live:        map[callMedia]struct{}{},
 		direct:      map[netip.AddrPort]*Bridge{},
 	}
-	e.sock.relay = e.relayDirect
+	for range cfg.Workers {
+		p, err := newPoller()
+		if err != nil {
+			e.closePollers()
+			sock.close()
+			return nil, err
+		}
+		e.pollers = append(e.pollers, p)
+	}
+	sock.handle = func(p []byte, src netip.AddrPort, sc *scratch) {
+		if !e.relayDirect(p, src, sc) {
+			e.sock.queue(p, src)
+		}
+	}
+	sock.drain = true
+	if err := e.pollers[0].add(sock); err != nil {
+		e.closePollers()
+		sock.close()
+		return nil, err
+	}
 	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{
 		UDPConn: e.sock,
 		Logger:  e.pion.NewLogger("udpmux"),
@@ -135,6 +161,9 @@ func withDefaults(cfg Config) (Config, error) {
 	if cfg.MediaTimeout == 0 {
 		cfg.MediaTimeout = DefaultMediaTimeout
 	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = max(1, runtime.GOMAXPROCS(0)/2)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -169,7 +198,26 @@ func (e *Engine) Close() error {
 	err := e.mux.Close()
 	e.sock.waitReader()
 	e.monitors.Wait()
+	e.closePollers()
 	return err
+}
+
+func (e *Engine) closePollers() {
+	for _, p := range e.pollers {
+		p.close()
+	}
+}
+
+// pollSockets has the next poller in turn read a call's sockets, whose
+// handlers must be set.
+func (e *Engine) pollSockets(socks ...*udpSock) error {
+	p := e.pollers[int(e.nextPoller.Add(1))%len(e.pollers)]
+	for _, s := range socks {
+		if err := p.add(s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // track registers a new bridge or relay; false once the engine is closed.

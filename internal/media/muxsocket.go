@@ -3,31 +3,58 @@ package media
 import (
 	"net"
 	"net/netip"
-	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// muxSocket is the browser-leg UDP socket as the ICE UDPMux sees it. It
-// exists so Engine.Close can wait for the mux's reader goroutine, which
-// pion starts and does not join: the reader's last act is a read that
-// fails once the socket is closed.
+// muxQueue bounds the datagrams waiting for pion's mux reader: STUN, DTLS
+// and media from legs not yet on the direct relay. Beyond it they are
+// dropped, as on a congested link.
+const muxQueue = 1024
+
+// muxSocket is the browser-leg socket as pion's ICE UDPMux sees it. The
+// engine's first poller reads the socket; media of established legs is
+// relayed there and then (direct.go), and everything else is queued for
+// the mux's reader goroutine, which pion starts and does not join:
+// waitReader lets Engine.Close wait for it.
 type muxSocket struct {
-	conn       *net.UDPConn
+	sock   *udpSock
+	local  *net.UDPAddr
+	in     chan muxPacket
+	closed chan struct{}
+
+	closeOnce  sync.Once
 	readerOnce sync.Once
 	readerDone chan struct{}
-
-	// relay, when set, relays a packet inline and reports whether it did
-	// (Engine.relayDirect); sc is the mux reader's scratch for it.
-	relay func(p []byte, src netip.AddrPort, sc *scratch) bool
-	sc    *scratch
+	dropped    atomic.Uint64 // queue full
 }
 
-func newMuxSocket(conn *net.UDPConn) *muxSocket {
-	return &muxSocket{conn: conn, readerDone: make(chan struct{}), sc: newScratch()}
+type muxPacket struct {
+	data []byte
+	src  netip.AddrPort
 }
 
-// waitReader waits until a read failed for good after Close, or at most a
+func newMuxSocket(sock *udpSock) *muxSocket {
+	return &muxSocket{
+		sock:       sock,
+		local:      net.UDPAddrFromAddrPort(sock.local),
+		in:         make(chan muxPacket, muxQueue),
+		closed:     make(chan struct{}),
+		readerDone: make(chan struct{}),
+	}
+}
+
+// queue hands a copy of p to the mux reader; the poller calls it.
+func (s *muxSocket) queue(p []byte, src netip.AddrPort) {
+	select {
+	case s.in <- muxPacket{data: append([]byte(nil), p...), src: src}:
+	default:
+		s.dropped.Add(1)
+	}
+}
+
+// waitReader waits until the mux reader saw the socket closed, or at most a
 // second in case the mux never started reading.
 func (s *muxSocket) waitReader() {
 	select {
@@ -36,40 +63,55 @@ func (s *muxSocket) waitReader() {
 	}
 }
 
-func (s *muxSocket) noteErr(err error) {
-	if err != nil && !os.IsTimeout(err) {
-		s.readerOnce.Do(func() { close(s.readerDone) })
-	}
-}
-
 // ReadFromAddrPort and WriteToAddrPort keep the mux on its allocation-free
-// path (ice.AddrPortReaderWriter). ReadFromAddrPort, which only pion's
-// mux reader calls, relays established browser media itself and returns
-// only what pion must see.
+// path (ice.AddrPortReaderWriter).
 func (s *muxSocket) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	for {
-		n, addr, err := s.conn.ReadFromUDPAddrPort(b)
-		if err == nil && s.relay != nil && s.relay(b[:n], addr, s.sc) {
-			continue
-		}
-		s.noteErr(err)
-		return n, addr, err
+	select {
+	case pkt := <-s.in:
+		return copy(b, pkt.data), pkt.src, nil
+	case <-s.closed:
+		s.readerOnce.Do(func() { close(s.readerDone) })
+		return 0, netip.AddrPort{}, net.ErrClosed
 	}
 }
 
 func (s *muxSocket) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
-	return s.conn.WriteToUDPAddrPort(b, addr)
+	if err := s.sock.sendTo(b, addr, nil); err != nil {
+		return 0, &net.OpError{Op: "write", Net: "udp", Source: s.local, Addr: net.UDPAddrFromAddrPort(addr), Err: err}
+	}
+	return len(b), nil
 }
 
 func (s *muxSocket) ReadFrom(b []byte) (int, net.Addr, error) {
-	n, addr, err := s.conn.ReadFrom(b)
-	s.noteErr(err)
-	return n, addr, err
+	n, addr, err := s.ReadFromAddrPort(b)
+	if err != nil {
+		return 0, nil, err
+	}
+	return n, net.UDPAddrFromAddrPort(addr), nil
 }
 
-func (s *muxSocket) WriteTo(b []byte, addr net.Addr) (int, error) { return s.conn.WriteTo(b, addr) }
-func (s *muxSocket) Close() error                                 { return s.conn.Close() }
-func (s *muxSocket) LocalAddr() net.Addr                          { return s.conn.LocalAddr() }
-func (s *muxSocket) SetDeadline(t time.Time) error                { return s.conn.SetDeadline(t) }
-func (s *muxSocket) SetReadDeadline(t time.Time) error            { return s.conn.SetReadDeadline(t) }
-func (s *muxSocket) SetWriteDeadline(t time.Time) error           { return s.conn.SetWriteDeadline(t) }
+func (s *muxSocket) WriteTo(b []byte, addr net.Addr) (int, error) {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return 0, &net.OpError{Op: "write", Net: "udp", Source: s.local, Addr: addr, Err: net.UnknownNetworkError(addr.Network())}
+	}
+	return s.WriteToAddrPort(b, ua.AddrPort())
+}
+
+// Close closes the socket; the mux reader's next read fails.
+func (s *muxSocket) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		err = s.sock.close()
+	})
+	return err
+}
+
+func (s *muxSocket) LocalAddr() net.Addr { return s.local }
+
+// Writes never block and reads end at Close, so deadlines have nothing to
+// do; pion sets a write deadline only to abort a blocked write on close.
+func (s *muxSocket) SetDeadline(time.Time) error      { return nil }
+func (s *muxSocket) SetReadDeadline(time.Time) error  { return nil }
+func (s *muxSocket) SetWriteDeadline(time.Time) error { return nil }

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -22,7 +21,6 @@ type PlainRelay struct {
 	startedAt atomic.Int64 // unix ns of the first time both remotes were known
 
 	lifecycle
-	wg        sync.WaitGroup // the four readers
 	closeOnce sync.Once
 }
 
@@ -30,7 +28,7 @@ type PlainRelay struct {
 // say where its far end is, and its counters. In counts what the far end
 // sent us, Out what we sent it.
 type relayLeg struct {
-	rtpConn, rtcpConn   *net.UDPConn
+	rtpConn, rtcpConn   *udpSock
 	local               netip.AddrPort // the RTP socket's address
 	rtpLatch, rtcpLatch latch
 	counters            legCounters
@@ -56,18 +54,22 @@ func (e *Engine) NewPlainRelay(id string, onEnd func(reason string)) (*PlainRela
 			r.closeSockets(i)
 			return nil, err
 		}
-		r.legs[i] = relayLeg{rtpConn: rtp, rtcpConn: rtcp, local: rtp.LocalAddr().(*net.UDPAddr).AddrPort()}
+		r.legs[i] = relayLeg{rtpConn: rtp, rtcpConn: rtcp, local: rtp.local}
+		rtp.handle = func(p []byte, src netip.AddrPort, sc *scratch) { r.relay(i, p, src, false, sc) }
+		rtcp.handle = func(p []byte, src netip.AddrPort, sc *scratch) { r.relay(i, p, src, true, sc) }
 	}
 	if !e.track(r) {
 		r.closeSockets(len(r.legs))
 		return nil, ErrClosed
 	}
-	e.monitors.Add(1)
-	r.wg.Add(2 * len(r.legs))
 	for i := range r.legs {
-		go r.read(i, false)
-		go r.read(i, true)
+		if err := e.pollSockets(r.legs[i].rtpConn, r.legs[i].rtcpConn); err != nil {
+			e.untrack(r)
+			r.closeSockets(len(r.legs))
+			return nil, err
+		}
 	}
+	e.monitors.Add(1)
 	go r.monitor()
 	return r, nil
 }
@@ -93,30 +95,9 @@ func (r *PlainRelay) SetRemote(i int, rtp, rtcp netip.AddrPort) {
 	}
 }
 
-// read relays what leg i's far end sends to its RTP (rtcpPort false) or
-// RTCP socket, until the socket closes.
-func (r *PlainRelay) read(i int, rtcpPort bool) {
-	defer r.wg.Done()
-	conn := r.legs[i].rtpConn
-	if rtcpPort {
-		conn = r.legs[i].rtcpConn
-	}
-	buf := make([]byte, maxPacket)
-	for {
-		n, src, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if isClosed(err) {
-				return
-			}
-			continue
-		}
-		r.relay(i, buf[:n], netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), rtcpPort)
-	}
-}
-
 // relay forwards one packet from leg i's far end to the other leg's far
 // end, unchanged.
-func (r *PlainRelay) relay(i int, p []byte, src netip.AddrPort, rtcpPort bool) {
+func (r *PlainRelay) relay(i int, p []byte, src netip.AddrPort, rtcpPort bool, sc *scratch) {
 	from, to := &r.legs[i], &r.legs[1-i]
 	switch kind := plainKind(p); {
 	case kind == kindRTP && !rtcpPort:
@@ -127,11 +108,11 @@ func (r *PlainRelay) relay(i int, p []byte, src netip.AddrPort, rtcpPort bool) {
 		from.counters.rtpIn.add(len(p))
 		from.counters.lastIn.Store(now)
 		r.lastRTP.Store(now)
-		if !to.send(p, to.rtpLatch.destination(), to.rtpConn, &to.counters.rtpOut, now) {
+		if !to.send(p, to.rtpLatch.destination(), to.rtpConn, &to.counters.rtpOut, now, sc) {
 			from.counters.dropped.Add(1)
 		}
 	case kind == kindRTCP:
-		r.relayRTCP(from, to, p, src, rtcpPort)
+		r.relayRTCP(from, to, p, src, rtcpPort, sc)
 	default:
 		from.counters.dropped.Add(1)
 	}
@@ -140,7 +121,7 @@ func (r *PlainRelay) relay(i int, p []byte, src netip.AddrPort, rtcpPort bool) {
 // relayRTCP forwards RTCP to the other far end's RTCP address, from its
 // RTP socket when that end multiplexes. RTCP on the RTP port (RFC 5761) is
 // taken only from the latched RTP source and never moves a latch.
-func (r *PlainRelay) relayRTCP(from, to *relayLeg, p []byte, src netip.AddrPort, rtcpPort bool) {
+func (r *PlainRelay) relayRTCP(from, to *relayLeg, p []byte, src netip.AddrPort, rtcpPort bool, sc *scratch) {
 	if rtcpPort {
 		if !from.rtcpLatch.accept(src, rtcpSSRC(p)) {
 			return
@@ -156,7 +137,7 @@ func (r *PlainRelay) relayRTCP(from, to *relayLeg, p []byte, src netip.AddrPort,
 	if dest == to.rtpLatch.destination() {
 		conn = to.rtpConn
 	}
-	if !to.send(p, dest, conn, &to.counters.rtcpOut, now) {
+	if !to.send(p, dest, conn, &to.counters.rtcpOut, now, sc) {
 		from.counters.dropped.Add(1)
 	}
 }
@@ -164,11 +145,11 @@ func (r *PlainRelay) relayRTCP(from, to *relayLeg, p []byte, src netip.AddrPort,
 // send writes p to the leg's far end at dest from conn and counts it in
 // out. It reports false when the leg has nowhere to send yet (no SDP, or a
 // hold to 0.0.0.0) or the write failed.
-func (l *relayLeg) send(p []byte, dest netip.AddrPort, conn *net.UDPConn, out *counter, now int64) bool {
+func (l *relayLeg) send(p []byte, dest netip.AddrPort, conn *udpSock, out *counter, now int64, sc *scratch) bool {
 	if !dest.IsValid() || dest.Addr().IsUnspecified() {
 		return false
 	}
-	if _, err := conn.WriteToUDPAddrPort(p, dest); err != nil {
+	if err := conn.sendTo(p, dest, &sc.addr); err != nil {
 		return false
 	}
 	out.add(len(p))
@@ -197,7 +178,6 @@ func (r *PlainRelay) Close() error {
 	r.closeOnce.Do(func() {
 		r.beginClose()
 		r.closeSockets(len(r.legs))
-		r.wg.Wait()
 		r.waitMonitor()
 		r.e.untrack(r)
 	})
@@ -209,8 +189,8 @@ func (r *PlainRelay) Close() error {
 func (r *PlainRelay) closeSockets(n int) {
 	for i := range n {
 		l := &r.legs[i]
-		l.rtpConn.Close()
-		l.rtcpConn.Close()
+		l.rtpConn.close()
+		l.rtcpConn.close()
 		r.e.ports.release(int(l.local.Port()))
 	}
 }

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"net"
 	"net/netip"
 	"sync"
 )
@@ -34,7 +33,7 @@ func (p *portPool) pairs() int {
 
 // bind binds the next free pair. Pairs that another process holds are
 // skipped; ErrNoPorts when none is left.
-func (p *portPool) bind() (rtp, rtcp *net.UDPConn, err error) {
+func (p *portPool) bind() (rtp, rtcp *udpSock, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := p.pairs()
@@ -57,14 +56,14 @@ func (p *portPool) bind() (rtp, rtcp *net.UDPConn, err error) {
 	return nil, nil, ErrNoPorts
 }
 
-func (p *portPool) listenPair(port int) (rtp, rtcp *net.UDPConn, err error) {
-	rtp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.addr, uint16(port))))
+func (p *portPool) listenPair(port int) (rtp, rtcp *udpSock, err error) {
+	rtp, err = listenUDPSock(netip.AddrPortFrom(p.addr, uint16(port)))
 	if err != nil {
 		return nil, nil, err
 	}
-	rtcp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.addr, uint16(port+1))))
+	rtcp, err = listenUDPSock(netip.AddrPortFrom(p.addr, uint16(port+1)))
 	if err != nil {
-		rtp.Close()
+		rtp.close()
 		return nil, nil, err
 	}
 	return rtp, rtcp, nil

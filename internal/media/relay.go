@@ -30,6 +30,7 @@ type scratch struct {
 	out  []byte
 	rtp  rtp.Header
 	rtcp rtcp.Header
+	addr rawAddr // the socket address of a read or send
 }
 
 func newScratch() *scratch {
@@ -77,7 +78,7 @@ func (b *Bridge) browserRTP(p []byte, sc *scratch) {
 	b.browser.rtpIn.add(len(p))
 	b.browser.lastIn.Store(now)
 	b.lastRTP.Store(now)
-	b.toPlain(b.rtpConn, out, b.rtpLatch.destination(), &b.plain.rtpOut, now)
+	b.toPlain(b.rtpConn, out, b.rtpLatch.destination(), &b.plain.rtpOut, now, sc)
 }
 
 func (b *Bridge) browserRTCP(p []byte, sc *scratch) {
@@ -97,7 +98,7 @@ func (b *Bridge) browserRTCP(p []byte, sc *scratch) {
 	if dest.IsValid() && dest == b.rtpLatch.destination() {
 		conn = b.rtpConn // the plain side multiplexes RTCP (RFC 5761)
 	}
-	b.toPlain(conn, out, dest, &b.plain.rtcpOut, now)
+	b.toPlain(conn, out, dest, &b.plain.rtcpOut, now, sc)
 }
 
 // decrypt turns SRTP (or SRTCP) from the browser into RTP (RTCP) in
@@ -127,12 +128,12 @@ func (b *Bridge) decrypt(p []byte, sc *scratch, rtcp bool) ([]byte, bool) {
 }
 
 // toPlain sends a decrypted packet to the plain side and counts it in sent.
-func (b *Bridge) toPlain(conn *net.UDPConn, out []byte, dest netip.AddrPort, sent *counter, now int64) {
+func (b *Bridge) toPlain(conn *udpSock, out []byte, dest netip.AddrPort, sent *counter, now int64, sc *scratch) {
 	if !dest.IsValid() {
 		b.browser.dropped.Add(1)
 		return
 	}
-	if _, err := conn.WriteToUDPAddrPort(out, dest); err != nil {
+	if err := conn.sendTo(out, dest, &sc.addr); err != nil {
 		b.plain.dropped.Add(1)
 		return
 	}
@@ -149,23 +150,6 @@ func (b *Bridge) srtpFailed(err error) {
 		return
 	}
 	b.browser.dropped.Add(1)
-}
-
-// readPlain relays what the plain side sends to one of our two sockets.
-func (b *Bridge) readPlain(conn *net.UDPConn, rtcpPort bool) {
-	defer b.wg.Done()
-	sc := newScratch()
-	for {
-		n, src, err := conn.ReadFromUDPAddrPort(sc.in)
-		if err != nil {
-			if isClosed(err) {
-				return
-			}
-			continue
-		}
-		p := sc.in[:n]
-		b.fromPlain(p, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), rtcpPort, sc)
-	}
 }
 
 // isClosed reports whether a read failed because its socket or agent was
@@ -208,7 +192,7 @@ func (b *Bridge) plainRTP(p []byte, src netip.AddrPort, sc *scratch) {
 		b.plain.dropped.Add(1)
 		return
 	}
-	if _, err := s.out.Write(out); err != nil {
+	if err := b.toBrowser(s, out, sc); err != nil {
 		b.browser.dropped.Add(1)
 		return
 	}
@@ -244,7 +228,7 @@ func (b *Bridge) plainRTCP(p []byte, src netip.AddrPort, rtcpPort bool, sc *scra
 		b.plain.dropped.Add(1)
 		return
 	}
-	if _, err := s.out.Write(out); err != nil {
+	if err := b.toBrowser(s, out, sc); err != nil {
 		b.browser.dropped.Add(1)
 		return
 	}
