@@ -66,17 +66,28 @@ func (e *Engine) clearDirect(b *Bridge) {
 	b.directTo.Store(nil)
 }
 
-// toBrowser sends SRTP or SRTCP to the browser: straight from the shared
-// socket to the selected pair's remote address once the direct relay has
-// it, else through the ice.Conn. Writing past pion/ice costs it nothing it
-// needs: a lite agent sends no keepalives, so it never looks at when we
-// last sent.
-func (b *Bridge) toBrowser(s *session, p []byte, sc *scratch) error {
-	if to := b.directTo.Load(); to != nil {
-		return b.e.sock.sock.sendTo(p, *to, &sc.addr)
+// toBrowser sends SRTP or SRTCP to the browser and counts it in sent:
+// straight from the shared socket to the selected pair's remote address
+// once the direct relay has it (queued in a poller's outbox, sent at the
+// end of its round), else through the ice.Conn. Writing past pion/ice
+// costs it nothing it needs: a lite agent sends no keepalives, so it never
+// looks at when we last sent.
+func (b *Bridge) toBrowser(s *session, p []byte, sent *counter, now int64, sc *scratch) {
+	var err error
+	if to := b.directTo.Load(); to == nil {
+		_, err = s.out.Write(p)
+	} else if sc.tx != nil {
+		sc.tx.queue(b.e.sock.sock, p, *to, sent, &b.browser, now)
+		return
+	} else {
+		err = b.e.sock.sock.sendTo(p, *to, &sc.addr)
 	}
-	_, err := s.out.Write(p)
-	return err
+	if err != nil {
+		b.browser.dropped.Add(1)
+		return
+	}
+	sent.add(len(p))
+	b.browser.lastOut.Store(now)
 }
 
 // updateDirect maps the ICE selected pair's remote address to b once b has

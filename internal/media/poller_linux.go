@@ -108,6 +108,8 @@ func (p *poller) close() {
 func (p *poller) run() {
 	defer close(p.done)
 	sc := newScratch()
+	sc.rx = newMmsgBatch(maxPacket)
+	sc.tx = newOutbox()
 	events := make([]unix.EpollEvent, maxEvents)
 	for {
 		var n int
@@ -120,6 +122,7 @@ func (p *poller) run() {
 		}
 		for n > 0 {
 			p.dispatch(events[:n], sc)
+			sc.tx.flush()
 			n = p.poll(events)
 		}
 	}
@@ -136,9 +139,9 @@ func (p *poller) poll(events []unix.EpollEvent) int {
 }
 
 // dispatch reads each ready socket and hands what it read to the socket's
-// handler: one datagram, or for a drain socket up to drainMax, so that a
-// round costs no read that finds nothing. What is left is reported again
-// in the next round.
+// handler: one datagram, so that a round costs no read that finds
+// nothing, or from a drain socket up to drainMax, mmsgLen a system call.
+// What is left is reported again in the next round.
 func (p *poller) dispatch(events []unix.EpollEvent, sc *scratch) {
 	for i := range events {
 		fd := int(*(*int32)(unsafe.Pointer(&events[i].Fd)))
@@ -151,16 +154,30 @@ func (p *poller) dispatch(events []unix.EpollEvent, sc *scratch) {
 		if s == nil {
 			continue
 		}
-		reads := 1
 		if s.drain {
-			reads = drainMax
+			p.drain(s, sc)
+			continue
 		}
-		for range reads {
-			n, src, err := s.recvFrom(sc.in, &sc.addr)
-			if err != nil {
-				break
-			}
+		if n, src, err := s.recvFrom(sc.in, &sc.addr); err == nil {
 			s.handle(sc.in[:n], src, sc)
 		}
+	}
+}
+
+// drain reads s a batch at a time until it is empty, or drainMax.
+func (p *poller) drain(s *udpSock, sc *scratch) {
+	rx := sc.rx
+	for read := 0; read < drainMax; {
+		n, err := s.recvBatch(rx)
+		if err != nil {
+			return
+		}
+		for i := range n {
+			s.handle(rx.bufs[i][:rx.hdrs[i].n], rx.addrs[i].get(), sc)
+		}
+		if n < mmsgLen {
+			return
+		}
+		read += n
 	}
 }

@@ -188,3 +188,68 @@ func TestPollerReadsEverySocket(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchedSendAndReceive sends more than one batch through an outbox
+// and reads it back with recvmmsg, checking order, sources and counters,
+// and that a datagram the socket cannot send is counted as dropped.
+func TestBatchedSendAndReceive(t *testing.T) {
+	leakcheck.Check(t)
+	from, err := listenUDPSock(netip.MustParseAddrPort("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer from.close()
+	to, err := listenUDPSock(netip.MustParseAddrPort("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer to.close()
+
+	const total = mmsgLen + 8
+	o := newOutbox()
+	var sent counter
+	var leg legCounters
+	for i := range total {
+		p := fmt.Appendf(o.buf()[:0], "packet %d", i)
+		o.queue(from, p, to.local, &sent, &leg, int64(i+1))
+	}
+	o.queue(from, []byte("nowhere"), netip.MustParseAddrPort("[::1]:9"), &sent, &leg, 0)
+	o.flush()
+	if got := sent.packets.Load(); got != total {
+		t.Errorf("sent counts %d packets, want %d", got, total)
+	}
+	if got := leg.dropped.Load(); got != 1 {
+		t.Errorf("dropped = %d, want 1 (the IPv6 destination)", got)
+	}
+	if got := leg.lastOut.Load(); got != total {
+		t.Errorf("lastOut = %d, want the last packet's %d", got, total)
+	}
+
+	var got []string
+	rx := newMmsgBatch(maxPacket)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < total && time.Now().Before(deadline) {
+		n, err := to.recvBatch(rx)
+		if isWouldBlock(err) {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			if src := rx.addrs[i].get(); src != from.local {
+				t.Errorf("datagram %d from %v, want %v", len(got), src, from.local)
+			}
+			got = append(got, string(rx.bufs[i][:rx.hdrs[i].n]))
+		}
+	}
+	if len(got) != total {
+		t.Fatalf("received %d datagrams, want %d", len(got), total)
+	}
+	for i, g := range got {
+		if want := fmt.Sprintf("packet %d", i); g != want {
+			t.Fatalf("datagram %d is %q, want %q", i, g, want)
+		}
+	}
+}

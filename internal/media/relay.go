@@ -31,10 +31,24 @@ type scratch struct {
 	rtp  rtp.Header
 	rtcp rtcp.Header
 	addr rawAddr // the socket address of a read or send
+
+	// A poller's scratch also batches: rx for reading the browser socket,
+	// tx for what a round sends towards browsers (nil elsewhere).
+	rx *mmsgBatch
+	tx *outbox
 }
 
 func newScratch() *scratch {
 	return &scratch{in: make([]byte, maxPacket), out: make([]byte, maxPacket+srtpOverhead)}
+}
+
+// browserBuf is where to encrypt a packet for the browser: the outbox's
+// next slot when there is one, so that queueing it copies nothing.
+func (sc *scratch) browserBuf() []byte {
+	if sc.tx != nil {
+		return sc.tx.buf()
+	}
+	return sc.out
 }
 
 // readBrowser relays what the browser sends until the ICE agent closes.
@@ -187,17 +201,12 @@ func (b *Bridge) plainRTP(p []byte, src netip.AddrPort, sc *scratch) {
 		return
 	}
 	binary.BigEndian.PutUint32(p[8:12], b.local.SSRC)
-	out, err := s.encRTP.EncryptRTP(sc.out, p, &sc.rtp)
+	out, err := s.encRTP.EncryptRTP(sc.browserBuf(), p, &sc.rtp)
 	if err != nil {
 		b.plain.dropped.Add(1)
 		return
 	}
-	if err := b.toBrowser(s, out, sc); err != nil {
-		b.browser.dropped.Add(1)
-		return
-	}
-	b.browser.rtpOut.add(len(out))
-	b.browser.lastOut.Store(now)
+	b.toBrowser(s, out, &b.browser.rtpOut, now, sc)
 }
 
 // plainRTCP relays RTCP from the plain side as SRTCP, its sender SSRC
@@ -223,15 +232,10 @@ func (b *Bridge) plainRTCP(p []byte, src netip.AddrPort, rtcpPort bool, sc *scra
 	setRTCPSender(p, b.local.SSRC)
 	s.rtcpMu.Lock()
 	defer s.rtcpMu.Unlock()
-	out, err := s.encRTCP.EncryptRTCP(sc.out, p, &sc.rtcp)
+	out, err := s.encRTCP.EncryptRTCP(sc.browserBuf(), p, &sc.rtcp)
 	if err != nil {
 		b.plain.dropped.Add(1)
 		return
 	}
-	if err := b.toBrowser(s, out, sc); err != nil {
-		b.browser.dropped.Add(1)
-		return
-	}
-	b.browser.rtcpOut.add(len(out))
-	b.browser.lastOut.Store(now)
+	b.toBrowser(s, out, &b.browser.rtcpOut, now, sc)
 }
