@@ -174,6 +174,7 @@ func (b *Bridge) newAgent() error {
 		ice.WithCandidateTypes([]ice.CandidateType{ice.CandidateTypeHost}),
 		ice.WithNetworkTypes([]ice.NetworkType{ice.NetworkTypeUDP4, ice.NetworkTypeUDP6}),
 		ice.WithUDPMux(b.e.mux),
+		ice.WithNet(b.e.net),
 		ice.WithIncludeLoopback(),
 		ice.WithMulticastDNSMode(ice.MulticastDNSModeDisabled),
 		ice.WithLoggerFactory(b.e.pion),

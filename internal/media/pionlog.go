@@ -2,16 +2,20 @@ package media
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/pion/logging"
 )
 
 // pionLogs routes pion's loggers into slog. Pion is chatty: its trace, debug
-// and info lines become Debug, its warnings Info (it warns on every normal
-// close, "Failed to read from candidate ... closed pipe"), and its errors,
-// which concern one peer and never the process, Warn.
+// and info lines become Debug, its warnings Info, and its errors, which
+// concern one peer and never the process, Warn. The warning pion/ice writes
+// at every normal close ("Failed to read from candidate ...: io: read/write
+// on closed pipe") becomes Debug: it was a log line per call.
 type pionLogs struct{ log *slog.Logger }
 
 func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
@@ -37,6 +41,23 @@ func (l pionLogger) Debugf(format string, args ...any) { l.emitf(slog.LevelDebug
 func (l pionLogger) Info(msg string)                   { l.emit(slog.LevelDebug, msg) }
 func (l pionLogger) Infof(format string, args ...any)  { l.emitf(slog.LevelDebug, format, args) }
 func (l pionLogger) Warn(msg string)                   { l.emit(slog.LevelInfo, msg) }
-func (l pionLogger) Warnf(format string, args ...any)  { l.emitf(slog.LevelInfo, format, args) }
+func (l pionLogger) Warnf(format string, args ...any) {
+	level := slog.LevelInfo
+	if strings.HasPrefix(format, "Failed to read from candidate") && closedPipe(args) {
+		level = slog.LevelDebug
+	}
+	l.emitf(level, format, args)
+}
 func (l pionLogger) Error(msg string)                  { l.emit(slog.LevelWarn, msg) }
 func (l pionLogger) Errorf(format string, args ...any) { l.emitf(slog.LevelWarn, format, args) }
+
+// closedPipe reports whether one of args is the error of a read on a
+// closed pipe, which is how pion/ice's candidate reader learns of a close.
+func closedPipe(args []any) bool {
+	for _, a := range args {
+		if err, ok := a.(error); ok && errors.Is(err, io.ErrClosedPipe) {
+			return true
+		}
+	}
+	return false
+}
