@@ -104,7 +104,7 @@ func newStreamHarness() *streamHarness {
 	h.c.queue = NewWriteQueue(sendQueueLen, func(b []byte) error {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		h.wire = append(h.wire, b)
+		h.wire = append(h.wire, bytes.Clone(b)) // b goes back to a pool once written
 		return nil
 	}, func(error) {})
 	return h

@@ -154,7 +154,7 @@ func (c *streamConn) Transport() string          { return c.l.transport }
 func (c *streamConn) LocalAddr() netip.AddrPort  { return c.l.local }
 func (c *streamConn) RemoteAddr() netip.AddrPort { return c.remote }
 func (c *streamConn) FlowID() string             { return c.flowID }
-func (c *streamConn) Send(msg sip.Message) error { return c.queue.Push(Marshal(msg)) }
+func (c *streamConn) Send(msg sip.Message) error { return c.queue.PushMessage(msg) }
 
 func (c *streamConn) write(b []byte) error {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
@@ -169,8 +169,15 @@ func (c *streamConn) readLoop() {
 	buf := make([]byte, 4096)
 	for {
 		n, err := c.nc.Read(buf)
-		if n > 0 && !c.consume(f, buf[:n]) {
-			return
+		if n > 0 {
+			// What the messages read call for on this connection is
+			// written here, after their dispatch (WriteQueue.Hold).
+			c.queue.Hold()
+			ok := c.consume(f, buf[:n])
+			c.queue.Flush()
+			if !ok {
+				return
+			}
 		}
 		if err != nil {
 			return // EOF or reset: routine for a stream; ConnClosed tells the owner

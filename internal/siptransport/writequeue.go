@@ -1,43 +1,84 @@
 package siptransport
 
 import (
+	"bytes"
 	"sync"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // WriteQueue serializes writes to one connection without making senders wait
 // for the peer: Push queues the bytes and a short-lived goroutine drains the
 // queue. A peer that stops reading fills the queue and gets disconnected
 // instead of stalling whoever sends to it.
+//
+// The connection's read goroutine can hold the queue while it dispatches
+// what it read (Hold, then Flush): the responses that dispatch sends back
+// on the same connection are then written by the read goroutine itself once
+// the dispatch is over and it holds no lock, rather than by a new goroutine
+// on another thread. Only that connection's own reading waits for its peer.
 type WriteQueue struct {
 	write   func([]byte) error
 	onError func(error)
 	max     int
 
 	// mu guards the fields below.
-	mu      sync.Mutex
-	pending [][]byte
+	mu sync.Mutex
+	// pending[head:] are the messages waiting, oldest first.
+	pending []queued
+	head    int
+	// writing is set while a writer owns the queue: a drain goroutine, or
+	// the goroutine that holds it.
 	writing bool
+	held    bool
 	closed  bool
 	drained sync.WaitGroup
 }
 
+// queued is one message waiting; buf, when set, holds b and goes back to
+// the pool once b is written.
+type queued struct {
+	b   []byte
+	buf *bytes.Buffer
+}
+
+// keptQueueCap is the largest backing array an empty queue keeps, so that a
+// burst does not pin memory on an idle connection.
+const keptQueueCap = 16
+
 // NewWriteQueue returns a queue of at most max messages that writes with
-// write and reports a failed write to onError once.
+// write and reports a failed write to onError once. write must not keep
+// the slice it is given: the bytes of PushMessage are reused afterwards.
 func NewWriteQueue(max int, write func([]byte) error, onError func(error)) *WriteQueue {
 	return &WriteQueue{write: write, onError: onError, max: max}
 }
 
 // Push queues b, which must not be modified afterwards.
-func (q *WriteQueue) Push(b []byte) error {
+func (q *WriteQueue) Push(b []byte) error { return q.push(queued{b: b}) }
+
+// PushMessage renders msg and queues it. The bytes live in a pooled buffer
+// until they are written, rather than in a copy made for each message.
+func (q *WriteQueue) PushMessage(msg sip.Message) error {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	msg.StringWrite(buf)
+	err := q.push(queued{b: buf.Bytes(), buf: buf})
+	if err != nil {
+		bufPool.Put(buf)
+	}
+	return err
+}
+
+func (q *WriteQueue) push(m queued) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
 		return ErrClosed
 	}
-	if len(q.pending) >= q.max {
+	if len(q.pending)-q.head >= q.max {
 		return ErrQueueFull
 	}
-	q.pending = append(q.pending, b)
+	q.pending = append(q.pending, m)
 	if !q.writing {
 		q.writing = true
 		q.drained.Add(1)
@@ -46,20 +87,58 @@ func (q *WriteQueue) Push(b []byte) error {
 	return nil
 }
 
+// Hold makes the calling goroutine the queue's writer until it calls Flush,
+// unless a drain goroutine is running already: what is pushed meanwhile
+// waits for Flush instead of starting a goroutine. Only the connection's
+// read goroutine may hold the queue, and it must call Flush before it reads
+// again.
+func (q *WriteQueue) Hold() {
+	q.mu.Lock()
+	if !q.writing && !q.closed {
+		q.writing = true
+		q.held = true
+	}
+	q.mu.Unlock()
+}
+
+// Flush writes, on the calling goroutine, what was pushed since Hold, and
+// ends the hold. A failed write closes the queue and is reported to onError,
+// as in a drain goroutine.
+func (q *WriteQueue) Flush() {
+	q.mu.Lock()
+	held := q.held
+	q.mu.Unlock()
+	if held {
+		q.writeAll()
+	}
+}
+
 func (q *WriteQueue) drain() {
 	defer q.drained.Done()
+	q.writeAll()
+}
+
+// writeAll writes until the queue is empty or closed, then gives up the
+// writer's role.
+func (q *WriteQueue) writeAll() {
 	for {
 		q.mu.Lock()
-		if len(q.pending) == 0 || q.closed {
+		if q.head == len(q.pending) || q.closed {
 			q.writing = false
+			q.held = false
+			q.resetLocked()
 			q.mu.Unlock()
 			return
 		}
-		b := q.pending[0]
-		q.pending[0] = nil
-		q.pending = q.pending[1:]
+		m := q.pending[q.head]
+		q.pending[q.head] = queued{}
+		q.head++
 		q.mu.Unlock()
-		if err := q.write(b); err != nil {
+		err := q.write(m.b)
+		if m.buf != nil {
+			bufPool.Put(m.buf)
+		}
+		if err != nil {
 			q.Close()
 			q.onError(err)
 			return
@@ -67,11 +146,22 @@ func (q *WriteQueue) drain() {
 	}
 }
 
+// resetLocked empties the queue, keeping a small backing array for reuse.
+func (q *WriteQueue) resetLocked() {
+	clear(q.pending[q.head:])
+	q.head = 0
+	if cap(q.pending) > keptQueueCap || q.closed {
+		q.pending = nil
+	} else {
+		q.pending = q.pending[:0]
+	}
+}
+
 // Close drops what is queued and refuses further pushes.
 func (q *WriteQueue) Close() {
 	q.mu.Lock()
 	q.closed = true
-	q.pending = nil
+	q.resetLocked()
 	q.mu.Unlock()
 }
 

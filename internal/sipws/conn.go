@@ -31,6 +31,10 @@ type Conn struct {
 	queue     *siptransport.WriteQueue
 	release   func()
 
+	// touched is when the read deadline was last pushed forward; only
+	// the read goroutine uses it.
+	touched time.Time
+
 	// mu guards pinger and done.
 	mu     sync.Mutex
 	pinger *time.Timer
@@ -65,7 +69,7 @@ func (c *Conn) FlowID() string { return c.flowID }
 
 // Send queues msg as one text message (RFC 7118 §5: one SIP message per
 // WebSocket message).
-func (c *Conn) Send(msg sip.Message) error { return c.queue.Push(siptransport.Marshal(msg)) }
+func (c *Conn) Send(msg sip.Message) error { return c.queue.PushMessage(msg) }
 
 func (c *Conn) write(b []byte) error {
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
@@ -99,7 +103,11 @@ func (c *Conn) readLoop() {
 		_, err = buf.ReadFrom(r)
 		if err == nil {
 			c.touch()
+			// Responses to this message are written here, after the
+			// dispatch, rather than by a goroutine started for each.
+			c.queue.Hold()
 			c.s.in.Message(buf.Bytes(), c)
+			c.queue.Flush()
 		}
 		readBufPool.Put(buf)
 		if err != nil {
@@ -126,10 +134,27 @@ func isTimeout(err error) bool {
 }
 
 // touch pushes the idle deadline forward; it runs on the read goroutine.
+// Moving a deadline costs a timer update, so touch moves it at most once
+// per idleGrain, to idleGrain past IdleTimeout: a silent connection is
+// closed after between IdleTimeout and IdleTimeout+idleGrain, never sooner.
 func (c *Conn) touch() {
-	if c.s.cfg.IdleTimeout > 0 {
-		_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+	idle := c.s.cfg.IdleTimeout
+	if idle <= 0 {
+		return
 	}
+	grain := idleGrain(idle)
+	now := time.Now()
+	if !c.touched.IsZero() && now.Sub(c.touched) < grain {
+		return
+	}
+	c.touched = now
+	_ = c.ws.SetReadDeadline(now.Add(idle + grain))
+}
+
+// idleGrain is how far touch may let the idle deadline lag: 1/64 of the
+// idle timeout, at most a second.
+func idleGrain(idle time.Duration) time.Duration {
+	return min(idle/64, time.Second)
 }
 
 func (c *Conn) schedulePing() {
