@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -154,6 +155,14 @@ type Registrar struct {
 	// included until Sweep removes them.
 	byUser map[string][]*entry
 	seq    uint64
+
+	// date is the Date header value of the last 200, for its second.
+	date atomic.Pointer[formattedDate]
+}
+
+type formattedDate struct {
+	sec   int64
+	value string
 }
 
 // New returns a Registrar with no bindings.
@@ -200,12 +209,12 @@ func (r *Registrar) Register(req *sip.Request, flow Flow) (res *sip.Response, us
 	}
 	now := r.cfg.Now()
 	r.mu.Lock()
-	bindings, err := r.applyLocked(reg, flow, now)
+	live, err := r.applyLocked(reg, flow, now)
 	r.mu.Unlock()
 	if err != nil {
 		return err.response(req), ""
 	}
-	return r.accept(req, reg, bindings, now), reg.user
+	return r.accept(req, reg, live, now), reg.user
 }
 
 // authenticate implements RFC 3261 §10.3 step 3. It returns a response
@@ -231,8 +240,8 @@ func (r *Registrar) authenticate(req *sip.Request) (string, *sip.Response) {
 // applyLocked carries out RFC 3261 §10.3 steps 6 and 7 on a copy of the
 // user's entries and commits the copy only if the result is acceptable,
 // so a REGISTER changes all its bindings or none. It returns the AOR's
-// live bindings afterwards.
-func (r *Registrar) applyLocked(reg *registration, flow Flow, now time.Time) ([]Binding, *statusError) {
+// live entries afterwards, in liveEntries' order.
+func (r *Registrar) applyLocked(reg *registration, flow Flow, now time.Time) ([]*entry, *statusError) {
 	entries := slices.Clone(r.byUser[reg.user])
 	if reg.wildcard {
 		entries = slices.DeleteFunc(entries, func(e *entry) bool {
@@ -242,8 +251,8 @@ func (r *Registrar) applyLocked(reg *registration, flow Flow, now time.Time) ([]
 	for i := range reg.contacts {
 		entries = r.applyContactLocked(entries, reg, &reg.contacts[i], flow, now)
 	}
-	bindings := liveBindings(entries, reg.aor, now)
-	if len(bindings) > r.cfg.MaxContacts {
+	live := liveEntries(entries, reg.aor, now)
+	if len(live) > r.cfg.MaxContacts {
 		return nil, errTooManyContacts
 	}
 	if len(entries) == 0 {
@@ -251,7 +260,7 @@ func (r *Registrar) applyLocked(reg *registration, flow Flow, now time.Time) ([]
 	} else {
 		r.byUser[reg.user] = entries
 	}
-	return bindings, nil
+	return live, nil
 }
 
 // applyContactLocked adds, refreshes or removes the binding of one contact
@@ -305,11 +314,17 @@ func (reg *registration) outOfOrder(b *Binding) bool {
 	return b.CallID == reg.callID && reg.cseq <= b.CSeq
 }
 
-// accept builds the 200 of RFC 3261 §10.3 step 8.
-func (r *Registrar) accept(req *sip.Request, reg *registration, bindings []Binding, now time.Time) *sip.Response {
+// accept builds the 200 of RFC 3261 §10.3 step 8. The live entries are
+// read without the lock: stored entries are never modified.
+func (r *Registrar) accept(req *sip.Request, reg *registration, live []*entry, now time.Time) *sip.Response {
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-	for _, b := range bindings {
-		h := &sip.ContactHeader{Address: *b.Contact, Params: b.Params}
+	for _, e := range live {
+		b := &e.b
+		// The URI is shared with the binding (the response only renders
+		// it); the parameters get expires, so they are a copy.
+		params := make(sip.HeaderParams, len(b.Params), len(b.Params)+1)
+		copy(params, b.Params)
+		h := &sip.ContactHeader{Address: *b.Contact, Params: params}
 		h.Params.Add("expires", strconv.FormatInt(seconds(b.Expires.Sub(now)), 10))
 		res.AppendHeader(h)
 	}
@@ -323,8 +338,19 @@ func (r *Registrar) accept(req *sip.Request, reg *registration, bindings []Bindi
 			res.AppendHeader(sip.NewHeader("Path", p))
 		}
 	}
-	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(dateFormat)))
+	res.AppendHeader(sip.NewHeader("Date", r.dateValue(now)))
 	return res
+}
+
+// dateValue is now as a SIP-date, formatted once per second.
+func (r *Registrar) dateValue(now time.Time) string {
+	sec := now.Unix()
+	if d := r.date.Load(); d != nil && d.sec == sec {
+		return d.value
+	}
+	d := &formattedDate{sec: sec, value: now.UTC().Format(dateFormat)}
+	r.date.Store(d)
+	return d.value
 }
 
 // Lookup returns copies of the live bindings of aor ("user@host", the host
@@ -417,6 +443,17 @@ func (r *Registrar) removeLocked(match func(*entry) bool) []Binding {
 // liveBindings returns copies of the live entries of aor ("" for any),
 // best q first, then most recent first.
 func liveBindings(entries []*entry, aor string, now time.Time) []Binding {
+	live := liveEntries(entries, aor, now)
+	out := make([]Binding, len(live))
+	for i, e := range live {
+		out[i] = e.b.clone()
+	}
+	return out
+}
+
+// liveEntries returns the live entries of aor ("" for any), best q first,
+// then most recent first.
+func liveEntries(entries []*entry, aor string, now time.Time) []*entry {
 	var live []*entry
 	for _, e := range entries {
 		if e.live(now) && (aor == "" || e.b.AOR == aor) {
@@ -426,9 +463,5 @@ func liveBindings(entries []*entry, aor string, now time.Time) []Binding {
 	slices.SortFunc(live, func(a, b *entry) int {
 		return cmp.Or(cmp.Compare(b.b.Q, a.b.Q), cmp.Compare(b.seq, a.seq))
 	})
-	out := make([]Binding, len(live))
-	for i, e := range live {
-		out[i] = e.b.clone()
-	}
-	return out
+	return live
 }

@@ -2,6 +2,7 @@ package registrar
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,10 +67,9 @@ func parseRegistration(req *sip.Request, cfg *Config) (*registration, *statusErr
 	if reg.user, reg.aor, err = addressOfRecord(req, cfg.Domain); err != nil {
 		return nil, err
 	}
-	supported := optionTags(req, "Supported", "k")
-	reg.supportsPath = supported["path"]
+	reg.supportsPath = hasOptionTag(req, "path", "Supported", "k")
 	reg.path = headerList(req, "Path")
-	if err := reg.parseContacts(req, cfg, supported["outbound"]); err != nil {
+	if err := reg.parseContacts(req, cfg, hasOptionTag(req, "outbound", "Supported", "k")); err != nil {
 		return nil, err
 	}
 	return reg, nil
@@ -78,9 +78,17 @@ func parseRegistration(req *sip.Request, cfg *Config) (*registration, *statusErr
 // checkRequire implements RFC 3261 §10.3 step 2 (and §8.2.2.3).
 func checkRequire(req *sip.Request) *statusError {
 	var unsupported []string
-	for tag := range optionTags(req, "Require") {
-		if !supportedExtensions[tag] {
-			unsupported = append(unsupported, tag)
+	for _, h := range req.Headers() {
+		if !isHeader(h, "Require") {
+			continue
+		}
+		for v := h.Value(); v != ""; {
+			var tag string
+			tag, v, _ = strings.Cut(v, ",")
+			tag = strings.ToLower(strings.TrimSpace(tag))
+			if tag != "" && !supportedExtensions[tag] && !slices.Contains(unsupported, tag) {
+				unsupported = append(unsupported, tag)
+			}
 		}
 	}
 	if len(unsupported) == 0 {
@@ -250,11 +258,13 @@ func contactHeaders(req *sip.Request) ([]*sip.ContactHeader, *statusError) {
 
 // expiresHeader returns the first Expires header field's value.
 func expiresHeader(req *sip.Request) (time.Duration, bool) {
-	h := req.GetHeader("Expires")
-	if h == nil {
-		return 0, false
+	// Not GetHeader: it allocates for every header name it lower-cases.
+	for _, h := range req.Headers() {
+		if isHeader(h, "Expires") {
+			return parseExpires(h.Value()), true
+		}
 	}
-	return parseExpires(h.Value()), true
+	return 0, false
 }
 
 // parseExpires parses delta-seconds (RFC 3261 §20.19), capping it at
@@ -276,34 +286,41 @@ func seconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)
 }
 
-// optionTags returns the lower-cased option tags listed in the named headers.
-func optionTags(req *sip.Request, names ...string) map[string]bool {
-	tags := make(map[string]bool)
+// hasOptionTag reports whether one of the named headers lists the option
+// tag (RFC 3261 §19.2), compared case-insensitively.
+func hasOptionTag(req *sip.Request, tag string, names ...string) bool {
 	for _, h := range req.Headers() {
 		if !isHeader(h, names...) {
 			continue
 		}
-		for _, t := range strings.Split(h.Value(), ",") {
-			if t = strings.ToLower(strings.TrimSpace(t)); t != "" {
-				tags[t] = true
+		for v := h.Value(); v != ""; {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.TrimSpace(t), tag) {
+				return true
 			}
 		}
 	}
-	return tags
+	return false
 }
 
-// headerList returns the comma-separated values of the named headers, in order.
+// headerList returns the comma-separated values of the named header, in order.
 func headerList(req *sip.Request, name string) []string {
 	var out []string
-	for _, h := range req.GetHeaders(name) {
-		out = append(out, splitList(h.Value())...)
+	for _, h := range req.Headers() {
+		if isHeader(h, name) {
+			out = append(out, splitList(h.Value())...)
+		}
 	}
 	return out
 }
 
 func isHeader(h sip.Header, names ...string) bool {
+	name := h.Name()
 	for _, n := range names {
-		if strings.EqualFold(h.Name(), n) {
+		// Header names are ASCII tokens: the length check spares EqualFold
+		// the names that cannot match.
+		if len(name) == len(n) && strings.EqualFold(name, n) {
 			return true
 		}
 	}

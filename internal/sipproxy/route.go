@@ -25,6 +25,9 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 		}
 		return p.register(tx) // the registrar only reads the request: no clone
 	}
+	if loop == "" {
+		loop = loopHash(req) // for the branches: validate had no need of it
+	}
 	out := req.Clone()
 	hops, err := p.popRoutes(out, tx.Conn)
 	if err != nil {

@@ -1,7 +1,6 @@
 package sipproxy
 
 import (
-	"hash/fnv"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -17,7 +16,10 @@ const branchPrefix = "z9hG4bKsb"
 
 // validate is RFC 3261 §16.3 steps 3 and 4: Max-Forwards and loops. It
 // returns the request's loop hash, which the branches it is forwarded on
-// carry (none for ACK and CANCEL, which are not checked for loops).
+// carry, if it needed it: only a request that passed switchboard before,
+// with one of its branches in a Via, can be looping, so for any other it
+// returns "" and leaves the hash to whoever forwards the request (ACK and
+// CANCEL are not checked for loops).
 func (p *Proxy) validate(req *sip.Request) (string, error) {
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
 		return "", errTooManyHops
@@ -25,13 +27,21 @@ func (p *Proxy) validate(req *sip.Request) (string, error) {
 	if req.Method == sip.ACK || req.Method == sip.CANCEL {
 		return "", nil
 	}
-	hash := loopHash(req)
-	for _, h := range req.GetHeaders("Via") {
+	hash := ""
+	for _, h := range req.Headers() { // not GetHeaders, which allocates for every header it lower-cases
 		via, ok := h.(*sip.ViaHeader)
+		if !ok {
+			continue
+		}
+		b, _ := via.Params.Get("branch")
+		ours, ok := strings.CutPrefix(b, branchPrefix)
 		if !ok || !p.net.IsLocal(via.Host, via.Port) {
 			continue
 		}
-		if b, _ := via.Params.Get("branch"); strings.HasPrefix(b, branchPrefix+hash+".") {
+		if hash == "" {
+			hash = loopHash(req)
+		}
+		if rest, ok := strings.CutPrefix(ours, hash); ok && strings.HasPrefix(rest, ".") {
 			return "", errLoop
 		}
 	}
@@ -41,13 +51,41 @@ func (p *Proxy) validate(req *sip.Request) (string, error) {
 // loopHash digests the fields a looping request keeps and a spiral changes,
 // RFC 3261 §16.6 step 8.
 func loopHash(req *sip.Request) string {
-	h := fnv.New32a()
-	h.Write([]byte(req.Recipient.String()))
-	h.Write([]byte(req.CallID().Value()))
+	h := newFNV32a()
+	req.Recipient.StringWrite(&h)
+	h.WriteString(req.CallID().Value())
 	ftag, _ := req.From().Params.Get("tag")
 	ttag, _ := req.To().Params.Get("tag")
-	h.Write([]byte(ftag + "|" + ttag + "|" + strconv.FormatUint(uint64(req.CSeq().SeqNo), 10)))
-	return strconv.FormatUint(uint64(h.Sum32()), 36)
+	h.WriteString(ftag)
+	h.WriteString("|")
+	h.WriteString(ttag)
+	h.WriteString("|")
+	var seq [10]byte
+	h.write(strconv.AppendUint(seq[:0], uint64(req.CSeq().SeqNo), 10))
+	return strconv.FormatUint(uint64(h), 36)
+}
+
+// fnv32a is the 32-bit FNV-1a hash of hash/fnv as an io.StringWriter, so
+// that a URI is hashed as it is rendered, without a string in between.
+type fnv32a uint32
+
+func newFNV32a() fnv32a { return 2166136261 }
+
+func (h *fnv32a) WriteString(s string) (int, error) {
+	x := *h
+	for i := 0; i < len(s); i++ {
+		x = (x ^ fnv32a(s[i])) * 16777619
+	}
+	*h = x
+	return len(s), nil
+}
+
+func (h *fnv32a) write(b []byte) {
+	x := *h
+	for _, c := range b {
+		x = (x ^ fnv32a(c)) * 16777619
+	}
+	*h = x
 }
 
 // newBranch returns a branch for a request forwarded now, RFC 3261 §16.6 step 8.

@@ -1,7 +1,9 @@
 package sipproxy
 
 import (
+	"hash/fnv"
 	"net/netip"
+	"strconv"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -72,6 +74,23 @@ func TestLoopHashIgnoresViaButNotRequestURI(t *testing.T) {
 	}
 	if a == c {
 		t.Errorf("retargeted request: hash %s unchanged (a spiral would look like a loop)", a)
+	}
+}
+
+// The loop hash is FNV-1a over the rendered Request-URI, Call-ID, tags and
+// CSeq number; computing it without rendering must not change it.
+func TestLoopHashIsFNVOfFields(t *testing.T) {
+	raw := "INVITE sip:bob@192.0.2.1:5070;transport=tcp;lr SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+		"From: <sip:a@x>;tag=ft\r\nTo: <sip:b@x>;tag=tt\r\nCall-ID: abc@host\r\nCSeq: 2147483647 INVITE\r\nContent-Length: 0\r\n\r\n"
+	m, err := sip.ParseMessage([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := m.(*sip.Request)
+	h := fnv.New32a()
+	h.Write([]byte(req.Recipient.String() + "abc@host" + "ft|tt|2147483647"))
+	if got, want := loopHash(req), strconv.FormatUint(uint64(h.Sum32()), 36); got != want {
+		t.Errorf("got %s, want %s", got, want)
 	}
 }
 

@@ -153,8 +153,16 @@ func (in *Inbound) countHeaders(msg sip.Message) string {
 // RFC 3581 §4, so that responses find their way back through NAT.
 func stampVia(req *sip.Request, remote netip.AddrPort) {
 	via := req.Via()
-	ip := remote.Addr().Unmap().String()
-	req.SetSource(remote.String())
+	source := remote.String()
+	req.SetSource(source)
+	// The IP and port are cut from source rather than rendered again,
+	// unless the IP is IPv4-mapped: received carries it unmapped.
+	var ip, port string
+	if i := strings.LastIndexByte(source, ':'); i > 0 && !remote.Addr().Is4In6() {
+		ip, port = strings.TrimSuffix(strings.TrimPrefix(source[:i], "["), "]"), source[i+1:]
+	} else {
+		ip, port = remote.Addr().Unmap().String(), strconv.Itoa(int(remote.Port()))
+	}
 	if via.Params == nil {
 		via.Params = sip.NewParams()
 	}
@@ -162,7 +170,7 @@ func stampVia(req *sip.Request, remote netip.AddrPort) {
 		via.Params.Add("received", ip)
 	}
 	if v, ok := via.Params.Get("rport"); ok && v == "" {
-		via.Params.Add("rport", strconv.Itoa(int(remote.Port())))
+		via.Params.Add("rport", port)
 	}
 }
 

@@ -2,6 +2,7 @@ package siptransport
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -95,5 +96,31 @@ func TestStampVia(t *testing.T) {
 	}
 	if got, _ := via.Params.Get("rport"); got != "40000" {
 		t.Errorf("rport: got %q, want 40000", got)
+	}
+}
+
+// stampVia cuts received and rport from the source address it renders; they
+// must read as netip renders them on their own.
+func TestStampViaAddresses(t *testing.T) {
+	for _, remote := range []string{"192.0.2.1:5060", "[2001:db8::1]:5070", "[::ffff:192.0.2.7]:40000", "[fe80::1%eth0]:5062"} {
+		t.Run(remote, func(t *testing.T) {
+			ap := netip.MustParseAddrPort(remote)
+			m, err := sip.ParseMessage([]byte(validOptions))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := m.(*sip.Request)
+			stampVia(req, ap)
+			via := req.Via()
+			if got, want := via.Params.GetOr("received", ""), ap.Addr().Unmap().String(); got != want {
+				t.Errorf("received: got %q, want %q", got, want)
+			}
+			if got, want := via.Params.GetOr("rport", ""), strconv.Itoa(int(ap.Port())); got != want {
+				t.Errorf("rport: got %q, want %q", got, want)
+			}
+			if got, want := req.Source(), ap.String(); got != want {
+				t.Errorf("source: got %q, want %q", got, want)
+			}
+		})
 	}
 }
