@@ -162,7 +162,7 @@ func mediaConfig(m config.Media) (media.Config, error) {
 	if err != nil {
 		return media.Config{}, fmt.Errorf("media.webrtc_listen: %w", err)
 	}
-	mc := media.Config{WebRTCAddr: addr, RTPPorts: [2]int{m.RTPPortMin, m.RTPPortMax}, MediaTimeout: m.Timeout}
+	mc := media.Config{WebRTCAddr: addr, RTPPorts: [2]int{m.RTPPortMin, m.RTPPortMax}, MediaTimeout: m.Timeout, Workers: m.Workers}
 	if m.Timeout == 0 {
 		mc.MediaTimeout = -1 // off
 	}
