@@ -163,7 +163,7 @@ func TestLoadFull(t *testing.T) {
 		},
 		Media: Media{
 			WebRTCListen: "0.0.0.0:10000", PublicIPs: []string{"203.0.113.5"}, RTPIP: "203.0.113.5",
-			RTPPortMin: 30000, RTPPortMax: 30999, Timeout: 30 * time.Second, AnchorAll: true,
+			RTPPortMin: 30000, RTPPortMax: 30999, Timeout: 30 * time.Second, AnchorAll: true, Workers: 2,
 		},
 		Services:  Services{Enabled: false, MaxDuration: 5 * time.Minute},
 		Softphone: Softphone{Enabled: false},
@@ -389,6 +389,8 @@ func TestValidate(t *testing.T) {
 		{"upstream uri without host", func(c *Config) { c.Upstream.URI = "sip:" },
 			[]string{`upstream.uri: "sip:" is not a sip: or sips: URI`}},
 		{"upstream uri transport in capitals", func(c *Config) { c.Upstream.URI = "sips:pbx;transport=TLS" }, nil},
+		{"negative media workers", func(c *Config) { c.Media.Workers = -1 },
+			[]string{"media.workers: -1 is not between 0 (automatic) and 256"}},
 		{"listen port out of range", func(c *Config) { c.Listen.UDP = "127.0.0.1:70000" },
 			[]string{`listen.udp: port "70000" is not a number from 0 to 65535`}},
 		{"listen port by name", func(c *Config) { c.Listen.UDP = "127.0.0.1:sip" },
