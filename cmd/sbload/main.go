@@ -4,7 +4,10 @@
 //     echoes it runs itself, and reports setup time, time to first audio,
 //     loss, round-trip time, jitter and added latency;
 //   - register is a REGISTER storm from -calls WebSocket clients at -rate;
-//   - calls places calls without media (INVITE, 200, ACK, -hold, BYE).
+//   - calls places calls without media (INVITE, 200, ACK, -hold, BYE) from
+//     -calls WebSocket clients, all connected before the first call, and
+//     reports the rate achieved, the share of calls completed (INVITE and
+//     BYE answered 200) and the failures by cause.
 //
 // For example:
 //
@@ -15,8 +18,10 @@
 // With -password, callers and phones answer digest challenges; otherwise
 // the gateway must accept them unauthenticated. The media and calls modes
 // register UDP phones that the gateway must reach on this host's loopback:
-// run sbload on the gateway's host. The report goes to stdout, a progress
-// line a second to stderr.
+// run sbload on the gateway's host. With -pid, every mode also reports
+// the CPU time of those processes: per call or REGISTER in the calls and
+// register modes, in cores over the steady window in media mode. The
+// report goes to stdout, a progress line a second to stderr.
 package main
 
 import (

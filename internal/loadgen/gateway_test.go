@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -85,15 +86,24 @@ func TestCallsWithoutMedia(t *testing.T) {
 	checkNoLeaks(t)
 	cfg := startGateway(t, nil)
 	cfg.Calls, cfg.Count, cfg.Rate, cfg.Hold, cfg.Duration, cfg.Echoes = 5, 15, 50, 200*time.Millisecond, 3*time.Second, 2
+	cfg.GatewayPIDs = []int{os.Getpid()} // the gateway runs in this process
 	rep, err := Calls(testContext(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Attempted != 15 || rep.OK != 15 || len(rep.Failed) != 0 {
-		t.Errorf("got %d attempted, %d set up, failed %v; want 15, 15, none", rep.Attempted, rep.OK, rep.Failed)
+	if rep.Attempted != 15 || rep.OK != 15 || rep.Completed != 15 || len(rep.Failed) != 0 {
+		t.Errorf("got %d attempted, %d set up, %d completed, failed %v; want 15, 15, 15, none", rep.Attempted, rep.OK, rep.Completed, rep.Failed)
 	}
 	if rep.Latency.P50 <= 0 || rep.Latency.P50 > rep.Latency.P99 || rep.PerSecond <= 0 {
 		t.Errorf("got setup %+v, %.1f calls/s; want 0 < p50 ≤ p99 and a rate", rep.Latency, rep.PerSecond)
+	}
+	// 5 clients, each holding its call 200 ms, start about 25 calls a
+	// second (the first 5 at once): below the 50/s asked for.
+	if rep.CompletedPercent != 100 || rep.StartedPerSecond < 10 || rep.StartedPerSecond > 40 {
+		t.Errorf("got %.1f%% completed, started %.1f/s; want 100%%, 10–40/s", rep.CompletedPercent, rep.StartedPerSecond)
+	}
+	if rep.GatewayCPU <= 0 || rep.GatewayCPUPerOK <= 0 {
+		t.Errorf("got gateway CPU %.3f s, %.1f µs per call; want both above 0", rep.GatewayCPU, rep.GatewayCPUPerOK)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -26,6 +27,10 @@ import (
 // translates for it as for a browser, and may reject a plain RTP/AVP offer
 // from a WebSocket client. No ICE check or DTLS follows, so keep cfg.Hold
 // under the gateway's ICE or media timeout.
+//
+// Every client's WebSocket is opened before the first call (dialAll), so
+// that neither the rate nor the gateway's CPU per call includes WebSocket
+// handshakes.
 func Calls(ctx context.Context, cfg Config) (*SignalReport, error) {
 	cfg, err := cfg.signalDefaults()
 	if err == nil {
@@ -49,15 +54,34 @@ func Calls(ctx context.Context, cfg Config) (*SignalReport, error) {
 	}
 	defer far.close()
 	o := &offerer{id: id, sink: sink.LocalAddr().(*net.UDPAddr).AddrPort()}
+	clients := dialAll(ctx, cfg)
 	t := newTally()
-	runWorkers(ctx, cfg, t, "calls", func(w int, jobs <-chan int) {
-		c := &client{cfg: cfg, user: cfg.user(w)}
+	return t.run(ctx, cfg, "calls", func(w int, jobs <-chan int) {
+		c := clients[w]
 		defer c.close(false)
 		for i := range jobs {
 			c.call(ctx, t, o, i)
 		}
 	})
-	return t.report("calls", cfg), nil
+}
+
+// dialAll makes cfg.Calls clients and opens their WebSockets, 64 at a
+// time. A client whose dial failed dials again at its first call, which
+// then counts a "websocket" failure if it fails again.
+func dialAll(ctx context.Context, cfg Config) []*client {
+	clients := make([]*client, cfg.Calls)
+	sem := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	for w := range clients {
+		clients[w] = &client{cfg: cfg, user: cfg.user(w)}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			_, _ = clients[w].connect(ctx)
+		})
+	}
+	wg.Wait()
+	return clients
 }
 
 // offerer writes signalling-only WebRTC offers.
@@ -122,5 +146,7 @@ func (c *client) call(ctx context.Context, t *tally, o *offerer, i int) {
 		t.failure("bye_" + c.sipCause(bctx, err))
 	case res.StatusCode != 200:
 		t.failure(fmt.Sprintf("bye_%d", res.StatusCode))
+	default:
+		t.complete()
 	}
 }

@@ -23,14 +23,13 @@ func Register(ctx context.Context, cfg Config) (*SignalReport, error) {
 		return nil, err
 	}
 	t := newTally()
-	runWorkers(ctx, cfg, t, "register", func(w int, jobs <-chan int) {
+	return t.run(ctx, cfg, "register", func(w int, jobs <-chan int) {
 		c := &client{cfg: cfg, user: cfg.user(w)}
 		defer c.close(true)
 		for range jobs {
 			c.register(ctx, t)
 		}
 	})
-	return t.report("register", cfg), nil
 }
 
 func (c *client) register(ctx context.Context, t *tally) {
@@ -51,6 +50,7 @@ func (c *client) register(ctx context.Context, t *tally) {
 		t.failure(fmt.Sprintf("sip_%d", res.StatusCode))
 	default:
 		t.success(time.Since(start))
+		t.complete()
 		c.registered = true
 	}
 }

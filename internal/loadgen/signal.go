@@ -32,13 +32,26 @@ type SignalReport struct {
 	// Latency is REGISTER sent to its final 200 (through any digest
 	// challenge), or INVITE sent to its 200, in ms.
 	Latency Quantiles `json:"latency_ms"`
+	// Completed counts what ended as it should: a REGISTER answered 200,
+	// or a call set up and hung up (its BYE answered 200).
+	// CompletedPercent is Completed over Attempted, in percent.
+	Completed        int     `json:"completed"`
+	CompletedPercent float64 `json:"completed_percent"`
+	// StartedPerSecond is Attempted over the time requests were started
+	// in: below TargetRate when every client was busy (see dispatch).
+	StartedPerSecond float64 `json:"started_per_second"`
+	// GatewayCPU is the CPU time of Config.GatewayPIDs from the first
+	// request until every client was done, in seconds, and
+	// GatewayCPUPerOK the same per OK, in µs; both 0 without PIDs.
+	GatewayCPU      float64 `json:"gateway_cpu_s"`
+	GatewayCPUPerOK float64 `json:"gateway_cpu_us_per_ok"`
 }
 
 // WriteText writes the report for people.
 func (rep *SignalReport) WriteText(w io.Writer) {
-	what, latency := "registers", "REGISTER → 200"
+	what, latency, perOK := "registers", "REGISTER → 200", "REGISTER answered 200"
 	if rep.Mode == "calls" {
-		what, latency = "calls", "setup (INVITE → 200)"
+		what, latency, perOK = "calls", "setup (INVITE → 200)", "call set up"
 	}
 	fmt.Fprintf(w, "%s: %d clients, %d/%d %s ok in %.1f s: %.1f %s/s (target %.1f/s)\n",
 		rep.Mode, rep.Clients, rep.OK, rep.Attempted, what, rep.Seconds, rep.PerSecond, what, rep.TargetRate)
@@ -46,23 +59,54 @@ func (rep *SignalReport) WriteText(w io.Writer) {
 	if len(rep.Failed) > 0 {
 		fmt.Fprintf(w, "  failed: %s\n", counts(rep.Failed))
 	}
+	if rep.Mode == "calls" {
+		fmt.Fprintf(w, "  completed (INVITE and BYE answered 200) %d/%d (%.2f%%), started %.1f calls/s\n",
+			rep.Completed, rep.Attempted, rep.CompletedPercent, rep.StartedPerSecond)
+	}
+	if rep.GatewayCPU > 0 {
+		fmt.Fprintf(w, "  gateway CPU %.2f s: %.1f µs per %s\n", rep.GatewayCPU, rep.GatewayCPUPerOK, perOK)
+	}
 }
 
 // tally collects a signalling run's outcomes from its workers.
 type tally struct {
-	start  time.Time
+	start  time.Time // reset by run before the first request
 	ok     atomic.Int64
 	failed atomic.Int64
 	active atomic.Int64 // calls up now (Calls only)
+	// Set by run once every worker is done: how long requests were
+	// started for, and the gateway's CPU time over the run (gwCPUSet: PIDs
+	// were given).
+	started  time.Duration
+	gwCPU    time.Duration
+	gwCPUSet bool
 
 	mu        sync.Mutex
 	attempted int            // guarded by mu
+	completed int            // guarded by mu
 	latencies []int64        // ns; guarded by mu
 	causes    map[string]int // guarded by mu
 	last      time.Time      // last 200; guarded by mu
 }
 
 func newTally() *tally { return &tally{start: time.Now(), causes: map[string]int{}} }
+
+// run runs cfg.Calls copies of work, fed by dispatch, measures the
+// gateway's CPU time over them and reports.
+func (t *tally) run(ctx context.Context, cfg Config, mode string, work func(w int, jobs <-chan int)) (*SignalReport, error) {
+	cpu0, err := cpuOf(cfg.GatewayPIDs)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: gateway CPU: %w", err)
+	}
+	t.start = time.Now()
+	t.started = runWorkers(ctx, cfg, t, mode, work)
+	cpu1, err := cpuOf(cfg.GatewayPIDs)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: gateway CPU: %w", err)
+	}
+	t.gwCPU, t.gwCPUSet = cpu1-cpu0, len(cfg.GatewayPIDs) > 0
+	return t.report(mode, cfg), nil
+}
 
 func (t *tally) attempt() {
 	t.mu.Lock()
@@ -76,6 +120,13 @@ func (t *tally) success(d time.Duration) {
 	t.last = time.Now()
 	t.mu.Unlock()
 	t.ok.Add(1)
+}
+
+// complete counts an operation that ended as it should.
+func (t *tally) complete() {
+	t.mu.Lock()
+	t.completed++
+	t.mu.Unlock()
 }
 
 func (t *tally) failure(cause string) {
@@ -95,6 +146,19 @@ func (t *tally) report(mode string, cfg Config) *SignalReport {
 	}
 	if rep.Seconds > 0 {
 		rep.PerSecond = float64(rep.OK) / rep.Seconds
+	}
+	rep.Completed = t.completed
+	if rep.Attempted > 0 {
+		rep.CompletedPercent = 100 * float64(rep.Completed) / float64(rep.Attempted)
+	}
+	if t.started > 0 {
+		rep.StartedPerSecond = float64(rep.Attempted) / t.started.Seconds()
+	}
+	if t.gwCPUSet {
+		rep.GatewayCPU = t.gwCPU.Seconds()
+		if rep.OK > 0 {
+			rep.GatewayCPUPerOK = float64(t.gwCPU.Microseconds()) / float64(rep.OK)
+		}
 	}
 	return rep
 }
@@ -118,9 +182,11 @@ func (t *tally) progress(w io.Writer, mode string, stop <-chan struct{}) {
 }
 
 // dispatch hands job numbers 0, 1, ... to jobs at cfg.Rate per second
-// until cfg.Count jobs, cfg.Duration or ctx, then closes jobs. When every
-// worker is busy it waits for one and does not catch up afterwards, so the
-// rate achieved tells a saturated target.
+// until cfg.Count jobs, cfg.Duration or ctx, then closes jobs. A job its
+// timer woke it for late (this process short of CPU) goes at once and the
+// schedule stands, so the rate offered is cfg.Rate. But when every worker is
+// busy it waits for one and starts the schedule again from then, without
+// catching up, so the rate achieved tells a saturated target.
 func dispatch(ctx context.Context, cfg Config, jobs chan<- int) {
 	defer close(jobs)
 	end := time.NewTimer(cfg.Duration)
@@ -128,32 +194,55 @@ func dispatch(ctx context.Context, cfg Config, jobs chan<- int) {
 	gap := time.Duration(float64(time.Second) / cfg.Rate)
 	next := time.Now()
 	for i := 0; cfg.Count == 0 || i < cfg.Count; i++ {
-		wait := time.NewTimer(time.Until(next))
-		select {
-		case <-ctx.Done():
-			wait.Stop()
+		if !waitUntil(ctx, end.C, next) {
 			return
-		case <-end.C:
-			wait.Stop()
-			return
-		case <-wait.C:
 		}
 		select {
 		case jobs <- i:
-		case <-ctx.Done():
-			return
-		case <-end.C:
-			return
-		}
-		if next = next.Add(gap); next.Before(time.Now()) {
+		default:
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			case <-end.C:
+				return
+			}
 			next = time.Now()
 		}
+		next = next.Add(gap)
+	}
+}
+
+// waitUntil waits until t and reports whether it got there before ctx was
+// done or end fired.
+func waitUntil(ctx context.Context, end <-chan time.Time, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-end:
+			return false
+		default:
+			return true
+		}
+	}
+	wait := time.NewTimer(d)
+	defer wait.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-end:
+		return false
+	case <-wait.C:
+		return true
 	}
 }
 
 // runWorkers runs cfg.Calls copies of work, fed by dispatch, and a
-// progress line a second, and returns once all are done.
-func runWorkers(ctx context.Context, cfg Config, t *tally, mode string, work func(w int, jobs <-chan int)) {
+// progress line a second, and returns once all are done, with how long
+// dispatch ran.
+func runWorkers(ctx context.Context, cfg Config, t *tally, mode string, work func(w int, jobs <-chan int)) time.Duration {
 	jobs := make(chan int)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -162,8 +251,11 @@ func runWorkers(ctx context.Context, cfg Config, t *tally, mode string, work fun
 	for w := range cfg.Calls {
 		workers.Go(func() { work(w, jobs) })
 	}
+	start := time.Now()
 	dispatch(ctx, cfg, jobs)
+	started := time.Since(start)
 	workers.Wait()
 	close(stop)
 	wg.Wait()
+	return started
 }
