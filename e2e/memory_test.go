@@ -14,24 +14,37 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/siptest"
 )
 
-// BenchmarkIdleClientMemory measures how much resident memory the real
-// gateway process holds per idle, registered WebSocket client: it opens
-// 2,000 clients, registers each, lets the gateway settle and compares the
-// process's RSS with the RSS before. Run it with -benchtime=1x.
+// BenchmarkIdleClientMemory measures how much memory a gateway holds per
+// idle, registered WebSocket client: it opens SB_BENCH_CLIENTS clients
+// (default 2,000), registers each, lets the gateway settle and compares its
+// proportional set size (PSS) with the PSS before. Run it with
+// -benchtime=1x.
+//
+// By default it starts the switchboard binary; with SB_BENCH_WS,
+// SB_BENCH_UDP and SB_BENCH_PIDS set it measures that gateway instead (see
+// throughput_test.go), summing over the listed processes. PSS, from
+// /proc/PID/smaps_rollup, counts a page shared by n processes as 1/n in
+// each, so the sum over Kamailio's processes counts its shared memory
+// once, where a sum of RSS would count it in every process. For one
+// process with nothing shared, as switchboard, PSS is its RSS.
 func BenchmarkIdleClientMemory(b *testing.B) {
-	const clients = 2000
+	clients := 2000
+	if n, err := strconv.Atoi(os.Getenv("SB_BENCH_CLIENTS")); err == nil && n > 0 {
+		clients = n
+	}
+	config := fmt.Sprintf("registrar:\n  auth: false\nlimits:\n  requests_per_second_per_ip: 0\n  max_connections_per_ip: %d\n", clients+100)
 	for i := 0; i < b.N; i++ {
-		g := StartGateway(b, "registrar:\n  auth: false\nlimits:\n  requests_per_second_per_ip: 0\n  max_connections_per_ip: 10000\n")
-		before := settledRSS(b, g.Pid())
+		g := startBenchTarget(b, config)
+		before := settledPSS(b, g.pids)
 		conns := make([]*siptest.WSClient, 0, clients)
 		for n := range clients {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			ws, err := siptest.DialWS(ctx, g.WSURL())
+			ws, err := siptest.DialWS(ctx, g.wsURL)
 			if err != nil {
 				cancel()
 				b.Fatalf("client %d: %v", n, err)
 			}
-			ua := &siptest.UA{Transport: ws, User: fmt.Sprintf("u%d", n), Domain: g.Domain(),
+			ua := &siptest.UA{Transport: ws, User: fmt.Sprintf("u%d", n), Domain: g.domain,
 				InstanceID: fmt.Sprintf("<urn:uuid:00000000-0000-4000-8000-%012d>", n), RegID: 1}
 			if res, err := ua.Register(ctx, 3600); err != nil || res.StatusCode != 200 {
 				cancel()
@@ -40,19 +53,19 @@ func BenchmarkIdleClientMemory(b *testing.B) {
 			cancel()
 			conns = append(conns, ws)
 		}
-		after := settledRSS(b, g.Pid())
-		b.ReportMetric(float64(after-before)/clients, "bytes/client")
-		b.ReportMetric(float64(after)/(1<<20), "MiB-rss")
+		after := settledPSS(b, g.pids)
+		b.ReportMetric(float64(after-before)/float64(clients), "bytes/client")
+		b.ReportMetric(float64(after)/(1<<20), "MiB-pss")
 		for _, ws := range conns {
 			ws.Close()
 		}
-		g.Stop(b)
 	}
 }
 
-// settle is how long the gateway is left alone before its RSS is read. The
-// Go runtime forces a collection every two minutes even when idle, which
-// shrinks goroutine stacks grown while serving; SETTLE=130s waits for it.
+// settle is how long the gateway is left alone before its memory is read.
+// The Go runtime forces a collection every two minutes even when idle,
+// which shrinks goroutine stacks grown while serving; SETTLE=130s waits for
+// it.
 var settle = func() time.Duration {
 	if d, err := time.ParseDuration(os.Getenv("SETTLE")); err == nil {
 		return d
@@ -60,23 +73,42 @@ var settle = func() time.Duration {
 	return 2 * time.Second
 }()
 
-// settledRSS reads VmRSS after the gateway has been left alone for settle.
-func settledRSS(b *testing.B, pid int) int64 {
+// settledPSS is the summed PSS of pids after the gateway has been left
+// alone for settle.
+func settledPSS(b *testing.B, pids []int) int64 {
 	b.Helper()
 	runtime.GC()
 	time.Sleep(settle)
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	var total int64
+	for _, pid := range pids {
+		pss, err := processPSS(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += pss
+	}
+	return total
+}
+
+// processPSS reads the Pss line of /proc/PID/smaps_rollup, in bytes.
+func processPSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	if err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
+		if v, ok := strings.CutPrefix(sc.Text(), "Pss:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("/proc/%d/smaps_rollup: %w", pid, err)
+			}
+			return kb << 10, nil
 		}
 	}
-	b.Fatal("no VmRSS")
-	return 0
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("/proc/%d/smaps_rollup: no Pss line", pid)
 }

@@ -31,7 +31,7 @@ const benchClients = 32
 const benchConfig = "registrar:\n  auth: false\nlimits:\n  requests_per_second_per_ip: 0\n"
 
 func BenchmarkRegisterThroughBinary(b *testing.B) {
-	g := startBenchTarget(b)
+	g := startBenchTarget(b, benchConfig)
 	uas := benchBrowsers(b, g)
 	runParallel(b, g, uas, "registers", func(ctx context.Context, ua *siptest.UA) error {
 		res, err := ua.Register(ctx, 300)
@@ -43,7 +43,7 @@ func BenchmarkRegisterThroughBinary(b *testing.B) {
 }
 
 func BenchmarkCallThroughBinary(b *testing.B) {
-	g := startBenchTarget(b)
+	g := startBenchTarget(b, benchConfig)
 	phone, err := siptest.NewUDPPeer(siptest.WithAutoAnswer(nil))
 	if err != nil {
 		b.Fatal(err)
@@ -74,12 +74,13 @@ type benchTarget struct {
 	pids   []int          // processes whose CPU time is the gateway's
 }
 
-// startBenchTarget starts the switchboard binary, or returns the external
-// gateway that SB_BENCH_WS, SB_BENCH_UDP and SB_BENCH_PIDS name.
-func startBenchTarget(b *testing.B) benchTarget {
+// startBenchTarget starts the switchboard binary with config, or returns
+// the external gateway that SB_BENCH_WS, SB_BENCH_UDP and SB_BENCH_PIDS
+// name.
+func startBenchTarget(b *testing.B, config string) benchTarget {
 	ws, udp, pids := os.Getenv("SB_BENCH_WS"), os.Getenv("SB_BENCH_UDP"), os.Getenv("SB_BENCH_PIDS")
 	if ws == "" && udp == "" && pids == "" {
-		g := StartGateway(b, benchConfig)
+		g := StartGateway(b, config)
 		return benchTarget{wsURL: g.WSURL(), udp: g.UDP, domain: g.Domain(), pids: []int{g.Pid()}}
 	}
 	addr, err := netip.ParseAddrPort(udp)

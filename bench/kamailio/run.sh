@@ -109,6 +109,12 @@ start() {
 		exit 1
 	fi
 	mkdir -p "$state"
+	# A file descriptor per WebSocket connection (tcp_max_connections in
+	# kamailio.cfg), per rtpengine port and more: raise the open-files limit
+	# when it is lower and we may.
+	if (($(ulimit -n) < 65536)); then
+		ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+	fi
 	local defs=()
 	if [[ -n $with_rtpengine ]]; then
 		start_rtpengine
