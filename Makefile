@@ -25,12 +25,13 @@ run: build ## Build, then run the gateway with its embedded default config.
 	./$(BIN)
 
 .PHONY: test
-test: web ## The whole suite, as CI runs it: web build, deps, vet, unit (-race -short), e2e, fuzzing.
+test: web ## The whole suite, as CI runs it: web build, deps, vet, unit (-race -short), e2e, fuzzing, bench smoke.
 	scripts/test-deps.sh
 	$(GO) vet ./...
 	$(GO) test -race -short ./...
 	$(GO) test -count=1 ./e2e/...
 	scripts/fuzz-brief.sh
+	scripts/bench-smoke.sh
 
 .PHONY: test-deps
 test-deps: ## Install the programs the tests drive (sipp, ...); needs root.
@@ -43,6 +44,10 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 5s).
 .PHONY: sipp-check
 sipp-check: ## Run each sipp scenario against its partner, no gateway (after editing them).
 	scripts/check-sipp-scenarios.sh
+
+.PHONY: bench-smoke
+bench-smoke: ## bench/run.sh with small loads: every side-by-side figure for both gateways (needs root).
+	scripts/bench-smoke.sh
 
 .PHONY: bench
 bench: ## Run all benchmarks, with allocations.
