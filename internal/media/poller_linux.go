@@ -111,21 +111,20 @@ func (p *poller) run() {
 	sc.rx = newMmsgBatch(maxPacket)
 	sc.tx = newOutbox()
 	events := make([]unix.EpollEvent, maxEvents)
-	for {
-		var n int
-		err := p.raw.Read(func(uintptr) bool {
-			n = p.poll(events)
-			return n > 0
-		})
-		if err != nil {
-			return // closed
-		}
-		for n > 0 {
+	// The rounds run inside Read's callback, so that the epoll descriptor
+	// stays open (os.File's own reference) for as long as they use it. The
+	// callback returns false, and Read parks, once a round finds nothing;
+	// Read returns only when close closed the file.
+	p.raw.Read(func(uintptr) bool {
+		for {
+			n := p.poll(events)
+			if n == 0 {
+				return false
+			}
 			p.dispatch(events[:n], sc)
 			sc.tx.flush()
-			n = p.poll(events)
 		}
-	}
+	})
 }
 
 // poll returns how many sockets are ready, without blocking.
