@@ -3,7 +3,7 @@ package media
 import "net/netip"
 
 // Direct relay: SRTP and SRTCP from an established browser leg are relayed
-// in the shared socket's read loop (muxSocket.ReadFromAddrPort), saving the
+// by the poller that reads the shared socket, as it reads them, saving the
 // copy into the call's ice.Conn and the wake-up of its reader. The engine
 // maps the selected pair's remote address to the bridge once the bridge
 // has its SRTP session. Everything else (STUN, DTLS, media before the
@@ -12,8 +12,8 @@ import "net/netip"
 // (see newAgent).
 
 // relayDirect relays p inline if it is RTP or RTCP from a mapped remote
-// address, and reports whether it did. Only the mux reader calls it; sc
-// is its scratch.
+// address, and reports whether it did. Only the shared socket's poller
+// calls it; sc is its scratch.
 func (e *Engine) relayDirect(p []byte, src netip.AddrPort, sc *scratch) bool {
 	k := classify(p)
 	if k != kindRTP && k != kindRTCP {
