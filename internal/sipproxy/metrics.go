@@ -2,17 +2,18 @@ package sipproxy
 
 import (
 	"strconv"
-	"sync"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-gw/switchboard/internal/promchild"
 )
 
 // Metrics counts what the proxy decides. A nil *Metrics counts nothing.
 type Metrics struct {
-	requests  children[sip.RequestMethod, prometheus.Counter]
-	rejects   children[int, prometheus.Counter]
-	registers children[int, prometheus.Counter]
+	requests  promchild.Cache[sip.RequestMethod, prometheus.Counter]
+	rejects   promchild.Cache[int, prometheus.Counter]
+	registers promchild.Cache[int, prometheus.Counter]
 	strays    prometheus.Counter
 }
 
@@ -36,11 +37,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	})
 	reg.MustRegister(requests, rejects, registers, strays)
 	return &Metrics{
-		requests: children[sip.RequestMethod, prometheus.Counter]{make: func(m sip.RequestMethod) prometheus.Counter {
+		requests: promchild.Cache[sip.RequestMethod, prometheus.Counter]{Make: func(m sip.RequestMethod) prometheus.Counter {
 			return requests.WithLabelValues(string(m))
 		}},
-		rejects:   children[int, prometheus.Counter]{make: byCode(rejects)},
-		registers: children[int, prometheus.Counter]{make: byCode(registers)},
+		rejects:   promchild.Cache[int, prometheus.Counter]{Make: byCode(rejects)},
+		registers: promchild.Cache[int, prometheus.Counter]{Make: byCode(registers)},
 		strays:    strays,
 	}
 }
@@ -51,19 +52,19 @@ func byCode(vec *prometheus.CounterVec) func(int) prometheus.Counter {
 
 func (m *Metrics) request(method sip.RequestMethod) {
 	if m != nil {
-		m.requests.get(method).Inc()
+		m.requests.Get(method).Inc()
 	}
 }
 
 func (m *Metrics) rejected(code int) {
 	if m != nil {
-		m.rejects.get(code).Inc()
+		m.rejects.Get(code).Inc()
 	}
 }
 
 func (m *Metrics) registered(code int) {
 	if m != nil {
-		m.registers.get(code).Inc()
+		m.registers.Get(code).Inc()
 	}
 }
 
@@ -71,35 +72,4 @@ func (m *Metrics) stray() {
 	if m != nil {
 		m.strays.Inc()
 	}
-}
-
-// children caches the children of a metric vector by their label values,
-// so that counting costs a map lookup rather than WithLabelValues'
-// validation, hashing and locking. A child is made on first use, as
-// WithLabelValues would, so what is exposed does not change.
-type children[K comparable, M any] struct {
-	make func(K) M
-
-	// mu guards m.
-	mu sync.RWMutex
-	m  map[K]M
-}
-
-func (c *children[K, M]) get(k K) M {
-	c.mu.RLock()
-	m, ok := c.m[k]
-	c.mu.RUnlock()
-	if ok {
-		return m
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if m, ok = c.m[k]; !ok {
-		if c.m == nil {
-			c.m = make(map[K]M)
-		}
-		m = c.make(k)
-		c.m[k] = m
-	}
-	return m
 }

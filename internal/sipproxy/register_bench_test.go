@@ -72,10 +72,10 @@ func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 // registerMsg is one user's REGISTER, rewritten in place for each send
 // with a new branch and the next CSeq, as a UA refreshing its binding.
 type registerMsg struct {
-	buf       []byte
-	branchAt  int
-	cseqAt    int
-	seq, brno uint64
+	buf      []byte
+	branchAt int
+	cseqAt   int
+	seq      uint64
 }
 
 const counterWidth = 10

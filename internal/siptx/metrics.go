@@ -2,17 +2,18 @@ package siptx
 
 import (
 	"strconv"
-	"sync"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-gw/switchboard/internal/promchild"
 )
 
 // Metrics counts transactions. A nil *Metrics counts nothing.
 type Metrics struct {
-	starts  children[sideMethod, prometheus.Counter]
-	live    children[string, prometheus.Gauge]
-	answers children[methodClass, prometheus.Counter]
+	starts  promchild.Cache[sideMethod, prometheus.Counter]
+	live    promchild.Cache[string, prometheus.Gauge]
+	answers promchild.Cache[methodClass, prometheus.Counter]
 }
 
 type sideMethod struct {
@@ -41,13 +42,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}, []string{"method", "class"})
 	reg.MustRegister(starts, live, answers)
 	return &Metrics{
-		starts: children[sideMethod, prometheus.Counter]{make: func(k sideMethod) prometheus.Counter {
+		starts: promchild.Cache[sideMethod, prometheus.Counter]{Make: func(k sideMethod) prometheus.Counter {
 			return starts.WithLabelValues(k.side, string(k.method))
 		}},
-		live: children[string, prometheus.Gauge]{make: func(side string) prometheus.Gauge {
+		live: promchild.Cache[string, prometheus.Gauge]{Make: func(side string) prometheus.Gauge {
 			return live.WithLabelValues(side)
 		}},
-		answers: children[methodClass, prometheus.Counter]{make: func(k methodClass) prometheus.Counter {
+		answers: promchild.Cache[methodClass, prometheus.Counter]{Make: func(k methodClass) prometheus.Counter {
 			return answers.WithLabelValues(string(k.method), strconv.Itoa(k.class)+"xx")
 		}},
 	}
@@ -57,49 +58,18 @@ func (m *Metrics) started(side string, method sip.RequestMethod) {
 	if m == nil {
 		return
 	}
-	m.starts.get(sideMethod{side, method}).Inc()
-	m.live.get(side).Inc()
+	m.starts.Get(sideMethod{side, method}).Inc()
+	m.live.Get(side).Inc()
 }
 
 func (m *Metrics) ended(side string) {
 	if m != nil {
-		m.live.get(side).Dec()
+		m.live.Get(side).Dec()
 	}
 }
 
 func (m *Metrics) answered(method sip.RequestMethod, code int) {
 	if m != nil {
-		m.answers.get(methodClass{method, code / 100}).Inc()
+		m.answers.Get(methodClass{method, code / 100}).Inc()
 	}
-}
-
-// children caches the children of a metric vector by their label values,
-// so that counting costs a map lookup rather than WithLabelValues'
-// validation, hashing and locking. A child is made on first use, as
-// WithLabelValues would, so what is exposed does not change.
-type children[K comparable, M any] struct {
-	make func(K) M
-
-	// mu guards m.
-	mu sync.RWMutex
-	m  map[K]M
-}
-
-func (c *children[K, M]) get(k K) M {
-	c.mu.RLock()
-	m, ok := c.m[k]
-	c.mu.RUnlock()
-	if ok {
-		return m
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if m, ok = c.m[k]; !ok {
-		if c.m == nil {
-			c.m = make(map[K]M)
-		}
-		m = c.make(k)
-		c.m[k] = m
-	}
-	return m
 }
