@@ -1,6 +1,10 @@
 package rtptest
 
-import "math"
+import (
+	"math"
+
+	"github.com/switchboard-gw/switchboard/internal/g711"
+)
 
 // SampleRate is the G.711 clock rate, in samples per second, that the tone
 // helpers assume.
@@ -61,7 +65,7 @@ func NewToneDetector(freqHz float64) *ToneDetector {
 // Add feeds one RTP payload of G.711 μ-law (PCMU) audio.
 func (d *ToneDetector) Add(payload []byte) {
 	for _, u := range payload {
-		d.sample(float64(ULawDecode(u)))
+		d.sample(float64(g711.ULawLinear(u)))
 	}
 }
 
@@ -91,39 +95,6 @@ func (d *ToneDetector) Score() float64 {
 	return 2 * power / (float64(d.n) * d.energy)
 }
 
-// ULawDecode returns the linear value of one G.711 μ-law code word (ITU-T
-// G.711 §3, Table 2a): the word is stored inverted; its bits are sign,
-// a 3-bit segment (exponent) and a 4-bit step (mantissa), and the magnitude
-// is ((2·step + 33) << segment) − 33, here scaled by 4 to 16 bits, so the
-// result lies in ±32124.
-func ULawDecode(u byte) int16 {
-	u = ^u
-	segment := (u >> 4) & 0x07
-	step := int32(u & 0x0f)
-	magnitude := ((step<<3 + 0x84) << segment) - 0x84
-	if u&0x80 != 0 {
-		return int16(-magnitude)
-	}
-	return int16(magnitude)
-}
-
-// ULawEncode encodes one 16-bit sample as G.711 μ-law (ITU-T G.711).
-func ULawEncode(s int16) byte {
-	const bias, clip = 0x84, 32635
-	x := int(s)
-	sign := 0
-	if x < 0 {
-		x, sign = -x, 0x80
-	}
-	x = min(x, clip) + bias
-	exp := 7
-	for mask := 0x4000; x&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
-	}
-	mantissa := (x >> (exp + 3)) & 0x0f
-	return ^byte(sign | exp<<4 | mantissa)
-}
-
 // ToneFrames returns n 20 ms PCMU frames of a sine at freqHz, continuous
 // across frames, at a moderate level.
 func ToneFrames(freqHz float64, n int) [][]byte {
@@ -132,7 +103,7 @@ func ToneFrames(freqHz float64, n int) [][]byte {
 		frame := make([]byte, 160)
 		for i := range frame {
 			t := float64(f*160+i) / 8000
-			frame[i] = ULawEncode(int16(8000 * math.Sin(2*math.Pi*freqHz*t)))
+			frame[i] = g711.ULaw(int16(8000 * math.Sin(2*math.Pi*freqHz*t)))
 		}
 		frames[f] = frame
 	}

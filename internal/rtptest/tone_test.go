@@ -6,27 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// ulawEncode is the G.711 μ-law encoder (ITU-T G.711 §3, Table 2a), written
-// independently of ULawDecode so the tests check one against the other:
-// clip to 32635, add the bias 0x84, find the segment from the highest set
-// bit, keep four bits of step, invert.
-func ulawEncode(x int16) byte {
-	const bias, clip = 0x84, 32635
-	v := int32(x)
-	sign := byte(0)
-	if v < 0 {
-		v, sign = -v, 0x80
-	}
-	v = min(v, clip) + bias
-	segment := byte(7)
-	for mask := int32(0x4000); v&mask == 0 && segment > 0; mask >>= 1 {
-		segment--
-	}
-	step := byte(v>>(segment+3)) & 0x0f
-	return ^(sign | segment<<4 | step)
-}
+	"github.com/switchboard-gw/switchboard/internal/g711"
+)
 
 // pcmuTone returns seconds of a sine at freqHz and amplitude amp (0..1),
 // μ-law encoded.
@@ -34,40 +16,9 @@ func pcmuTone(freqHz, amp, seconds float64) []byte {
 	b := make([]byte, int(seconds*SampleRate))
 	for i := range b {
 		x := amp * math.MaxInt16 * math.Sin(2*math.Pi*freqHz*float64(i)/SampleRate)
-		b[i] = ulawEncode(int16(x))
+		b[i] = g711.ULaw(int16(x))
 	}
 	return b
-}
-
-func TestULawDecode(t *testing.T) {
-	tests := []struct {
-		name string
-		in   byte
-		want int16
-	}{
-		{name: "positive zero", in: 0xff, want: 0},
-		{name: "negative zero", in: 0x7f, want: 0},
-		{name: "positive full scale", in: 0x80, want: 32124},
-		{name: "negative full scale", in: 0x00, want: -32124},
-		{name: "segment 0 step 15", in: 0xf0, want: 120},
-		{name: "segment 1 step 0", in: 0xef, want: 132},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := ULawDecode(tt.in); got != tt.want {
-				t.Errorf("ULawDecode(%#02x) = %d, want %d", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestULawRoundTrip(t *testing.T) {
-	for u := range 256 {
-		x := ULawDecode(byte(u))
-		if got := ULawDecode(ulawEncode(x)); got != x {
-			t.Errorf("decode(encode(decode(%#02x) = %d)) = %d, want %d", u, x, got, x)
-		}
-	}
 }
 
 func TestDetectTone(t *testing.T) {
