@@ -152,14 +152,14 @@ func (tx *ClientTx) receive(res *sip.Response) {
 	default:
 		tx.state = clientCompleted
 		tx.retrans.stop()
+		wait := unlessReliable(reliable, t.T4) // timer K
 		if tx.invite {
 			tx.ack = ackFor(tx.Request, res)
 			_ = tx.Conn.Send(tx.ack)
-			tx.timeout.reset(&tx.mu, unlessReliable(reliable, 32*time.Second), tx.terminateLocked) // timer D
-		} else {
-			tx.timeout.reset(&tx.mu, unlessReliable(reliable, t.T4), tx.terminateLocked) // timer K
+			wait = unlessReliable(reliable, 32*time.Second) // timer D
 		}
 		tx.h.OnResponse(tx, res)
+		tx.timeout.resetOrNow(&tx.mu, wait, tx.terminateLocked)
 	}
 }
 

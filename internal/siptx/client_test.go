@@ -227,6 +227,38 @@ func TestClientInviteAck(t *testing.T) {
 	})
 }
 
+// RFC 3261 §17.1.1.2, §17.1.2.2: over a reliable transport timers D and K
+// are zero, so a final response ends the transaction at once, after the
+// TU has it (and, for an INVITE, after the ACK went out).
+func TestClientReliableEndsAtFinal(t *testing.T) {
+	for _, m := range []sip.RequestMethod{sip.INVITE, sip.BYE} {
+		t.Run(string(m), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l, _ := newTestLayer()
+				conn := newConn(siptransport.WS, "ws-1")
+				h := &fakeClient{}
+				req := request(t, m, "z9hG4bKc1")
+				if _, err := l.Request(req, conn, h); err != nil {
+					t.Fatal(err)
+				}
+				checkLen(t, l, 1)
+				l.HandleMessage(response(req, 486), conn)
+				checkLen(t, l, 0)
+				if got := h.codes(); !slices.Equal(got, []int{486}) {
+					t.Errorf("OnResponse got %v, want [486]", got)
+				}
+				wantAcks := 0
+				if m == sip.INVITE {
+					wantAcks = 1
+				}
+				if got := len(conn.messages(method(sip.ACK))); got != wantAcks {
+					t.Errorf("sent %d ACKs, want %d", got, wantAcks)
+				}
+			})
+		})
+	}
+}
+
 // RFC 6026 §8.4: timer M keeps the Accepted transaction for 64*T1, so that
 // retransmitted 2xx reach the TU; afterwards they are strays.
 func TestClientInviteAccepted(t *testing.T) {

@@ -82,7 +82,7 @@ func (tx *ServerTx) Respond(res *sip.Response) error {
 		tx.timeout.reset(&tx.mu, 64*t.T1, tx.terminateLocked) // timer H
 	default:
 		tx.state = serverCompleted
-		tx.terminateAfterLocked(unlessReliable(reliable, 64*t.T1)) // timer J
+		tx.timeout.resetOrNow(&tx.mu, unlessReliable(reliable, 64*t.T1), tx.terminateLocked) // timer J
 	}
 	return err
 }
@@ -127,7 +127,7 @@ func (tx *ServerTx) ack() bool {
 	case serverCompleted:
 		tx.state = serverConfirmed
 		tx.retrans.stop()
-		tx.terminateAfterLocked(unlessReliable(siptransport.Reliable(tx.Conn), tx.l.timers.T4)) // timer I
+		tx.timeout.resetOrNow(&tx.mu, unlessReliable(siptransport.Reliable(tx.Conn), tx.l.timers.T4), tx.terminateLocked) // timer I
 		return true
 	case serverConfirmed:
 		return true
@@ -142,18 +142,6 @@ func (tx *ServerTx) resendFinalLocked() {
 	_ = tx.Conn.Send(tx.last)
 	tx.interval = min(2*tx.interval, tx.l.timers.T2)
 	tx.retrans.reset(&tx.mu, tx.interval, tx.resendFinalLocked)
-}
-
-// terminateAfterLocked arms the timeout timer to end the transaction after
-// d, or ends it now when d is zero: timers I and J are zero over reliable
-// transports (RFC 3261 §17.2.1, §17.2.2), and a timer armed for nothing
-// would cost a goroutine per transaction.
-func (tx *ServerTx) terminateAfterLocked(d time.Duration) {
-	if d == 0 {
-		tx.terminateLocked()
-		return
-	}
-	tx.timeout.reset(&tx.mu, d, tx.terminateLocked)
 }
 
 func (tx *ServerTx) terminateLocked() {

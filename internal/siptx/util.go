@@ -33,6 +33,19 @@ func (t *timer) reset(mu *sync.Mutex, d time.Duration, f func()) {
 	})
 }
 
+// resetOrNow is reset, except that for a zero d it calls f at once (mu is
+// held already): timers D, I, J and K are zero over reliable transports
+// (RFC 3261 §17.1.1.2, §17.1.2.2, §17.2.1, §17.2.2), and a timer armed for
+// nothing would cost a goroutine per transaction.
+func (t *timer) resetOrNow(mu *sync.Mutex, d time.Duration, f func()) {
+	if d == 0 {
+		t.stop()
+		f()
+		return
+	}
+	t.reset(mu, d, f)
+}
+
 // stop disarms the timer.
 func (t *timer) stop() {
 	t.gen++
