@@ -12,14 +12,14 @@ import "net/netip"
 // (see newAgent).
 
 // relayDirect relays p inline if it is RTP or RTCP from a mapped remote
-// address, and reports whether it did. Only the shared socket's poller
+// address (src is unmapped already, as udpSock reads give it), and reports
+// whether it did. Only the shared socket's poller
 // calls it; sc is its scratch.
 func (e *Engine) relayDirect(p []byte, src netip.AddrPort, sc *scratch) bool {
 	k := classify(p)
 	if k != kindRTP && k != kindRTCP {
 		return false
 	}
-	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	e.directMu.RLock()
 	b := e.direct[src]
 	e.directMu.RUnlock()

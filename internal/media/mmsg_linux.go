@@ -1,6 +1,7 @@
 package media
 
 import (
+	"net"
 	"net/netip"
 	"unsafe"
 
@@ -60,7 +61,7 @@ func (s *udpSock) recvBatch(b *mmsgBatch) (int, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.fd < 0 {
-		return 0, errSockClosed
+		return 0, net.ErrClosed
 	}
 	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(s.fd),
 		uintptr(unsafe.Pointer(&b.hdrs[0])), mmsgLen, 0, 0, 0)
@@ -147,7 +148,7 @@ func (s *udpSock) sendBatch(hdrs []mmsghdr) (int, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.fd < 0 {
-		return 0, errSockClosed
+		return 0, net.ErrClosed
 	}
 	n, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(s.fd),
 		uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), 0, 0, 0)

@@ -2,6 +2,7 @@ package media
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"sync"
 	"syscall"
@@ -67,7 +68,7 @@ func (p *poller) add(s *udpSock) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fd < 0 {
-		return errSockClosed
+		return net.ErrClosed
 	}
 	p.mu.Lock()
 	for len(p.socks) <= s.fd {

@@ -9,8 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/switchboard-gw/switchboard/internal/leakcheck"
 )
+
+// isWouldBlock reports whether err means nothing was queued.
+func isWouldBlock(err error) bool { return errors.Is(err, unix.EAGAIN) }
 
 // TestUDPSockSendReceive checks the raw socket's addresses both ways, on
 // IPv4 and on a dual-stack IPv6 socket that reaches IPv4 peers through

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -35,9 +34,6 @@ type udpSock struct {
 	drain bool
 	p     *poller // the poller it is registered with, if any
 }
-
-// errSockClosed is what a send on a closed udpSock returns.
-var errSockClosed = net.ErrClosed
 
 // listenUDPSock binds a non-blocking UDP socket to addr (port 0: any). An
 // IPv6 address, :: included, gets a dual-stack socket, as net.ListenUDP
@@ -102,11 +98,12 @@ func (a *rawAddr) put(dst netip.AddrPort, v6 bool) uintptr {
 		putPort(&a.sa.Port, dst.Port())
 		return unix.SizeofSockaddrInet6
 	}
-	if !ip.Unmap().Is4() {
+	ip = ip.Unmap()
+	if !ip.Is4() {
 		return 0
 	}
 	sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(&a.sa))
-	*sa4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: ip.Unmap().As4()}
+	*sa4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: ip.As4()}
 	putPort(&sa4.Port, dst.Port())
 	return unix.SizeofSockaddrInet4
 }
@@ -136,12 +133,12 @@ func getPort(p *uint16) uint16 {
 }
 
 // recvFrom reads one datagram into p. It returns unix.EAGAIN when none is
-// queued, and errSockClosed once closed. Only the socket's poller calls it.
+// queued, and net.ErrClosed once closed. Only the socket's poller calls it.
 func (s *udpSock) recvFrom(p []byte, a *rawAddr) (int, netip.AddrPort, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.fd < 0 {
-		return 0, netip.AddrPort{}, errSockClosed
+		return 0, netip.AddrPort{}, net.ErrClosed
 	}
 	salen := uint32(unsafe.Sizeof(a.sa))
 	n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(s.fd),
@@ -172,7 +169,7 @@ func (s *udpSock) sendTo(p []byte, dst netip.AddrPort, a *rawAddr) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.fd < 0 {
-		return errSockClosed
+		return net.ErrClosed
 	}
 	_, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), data, uintptr(len(p)), 0,
 		uintptr(unsafe.Pointer(&a.sa)), salen)
@@ -183,7 +180,7 @@ func (s *udpSock) sendTo(p []byte, dst netip.AddrPort, a *rawAddr) error {
 }
 
 // close takes the socket off its poller and closes it; later reads and
-// sends fail with errSockClosed. close is idempotent.
+// sends fail with net.ErrClosed. close is idempotent.
 func (s *udpSock) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -197,6 +194,3 @@ func (s *udpSock) close() error {
 	s.fd = -1
 	return err
 }
-
-// isWouldBlock reports whether err means nothing was queued.
-func isWouldBlock(err error) bool { return errors.Is(err, unix.EAGAIN) }
