@@ -43,15 +43,22 @@ func (c *OutgoingCall) finish(ctx context.Context) (*sip.Response, error) {
 // newCancel builds a CANCEL for invite (RFC 3261 §9.1): same Request-URI,
 // Call-ID, From, To, CSeq number, Route and top Via.
 func newCancel(invite *sip.Request) *sip.Request {
-	cancel := sip.NewRequest(sip.CANCEL, *invite.Recipient.Clone())
-	cancel.AppendHeader(invite.Via().Clone())
-	sip.CopyHeaders("Route", invite, cancel)
+	return sameHop(invite, sip.CANCEL, invite.To())
+}
+
+// sameHop builds a request that goes where invite went, as part of its
+// transaction: same Request-URI, top Via (and branch), Route, From, Call-ID
+// and CSeq number, with method and to.
+func sameHop(invite *sip.Request, method sip.RequestMethod, to *sip.ToHeader) *sip.Request {
+	req := sip.NewRequest(method, *invite.Recipient.Clone())
+	req.AppendHeader(invite.Via().Clone())
+	sip.CopyHeaders("Route", invite, req)
 	maxForwards := sip.MaxForwardsHeader(70)
-	cancel.AppendHeader(&maxForwards)
-	cancel.AppendHeader(sip.HeaderClone(invite.From()))
-	cancel.AppendHeader(sip.HeaderClone(invite.To()))
-	cancel.AppendHeader(sip.HeaderClone(invite.CallID()))
-	cancel.AppendHeader(&sip.CSeqHeader{SeqNo: invite.CSeq().SeqNo, MethodName: sip.CANCEL})
-	cancel.SetBody(nil)
-	return cancel
+	req.AppendHeader(&maxForwards)
+	req.AppendHeader(sip.HeaderClone(invite.From()))
+	req.AppendHeader(sip.HeaderClone(to))
+	req.AppendHeader(sip.HeaderClone(invite.CallID()))
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: invite.CSeq().SeqNo, MethodName: method})
+	req.SetBody(nil)
+	return req
 }

@@ -58,15 +58,5 @@ func (c *OutgoingCall) establish(res *sip.Response) (*Dialog, error) {
 // the INVITE transaction: same Via and branch, To from the response (RFC 3261
 // §17.1.1.3).
 func ackNon2xx(invite *sip.Request, res *sip.Response) *sip.Request {
-	ack := sip.NewRequest(sip.ACK, *invite.Recipient.Clone())
-	ack.AppendHeader(invite.Via().Clone())
-	sip.CopyHeaders("Route", invite, ack)
-	maxForwards := sip.MaxForwardsHeader(70)
-	ack.AppendHeader(&maxForwards)
-	ack.AppendHeader(sip.HeaderClone(invite.From()))
-	ack.AppendHeader(sip.HeaderClone(res.To()))
-	ack.AppendHeader(sip.HeaderClone(invite.CallID()))
-	ack.AppendHeader(&sip.CSeqHeader{SeqNo: invite.CSeq().SeqNo, MethodName: sip.ACK})
-	ack.SetBody(nil)
-	return ack
+	return sameHop(invite, sip.ACK, res.To())
 }
