@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/internal/rtptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/rtptest"
 )
 
 // TestBaresipSelf proves the Baresip helper: bob, playing a 1000 Hz tone,

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/internal/rtptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/rtptest"
 )
 
 // baresipModulePath is where Debian's baresip-core installs its modules.

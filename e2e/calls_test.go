@@ -9,7 +9,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 // registrarConfig runs switchboard as registrar with digest auth, and a

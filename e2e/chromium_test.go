@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/internal/rtptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/rtptest"
 )
 
 // The browser's microphone plays browserToneHz; the far ends answer with

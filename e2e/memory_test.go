@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 // BenchmarkIdleClientMemory measures how much memory a gateway holds per

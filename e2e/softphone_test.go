@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/internal/rtptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/rtptest"
 )
 
 // webDir is the softphone's Node project, which `make web` builds into

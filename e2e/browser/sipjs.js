@@ -94,7 +94,7 @@ async function attachRemoteAudio(s) {
 }
 
 // goertzel returns the share of samples' power at freqHz: 2·|X(f)|²/(N·Σx²),
-// 1 for a pure sine at freqHz (the formula of internal/rtptest.ToneDetector).
+// 1 for a pure sine at freqHz (the formula of internal/testkit/rtptest.ToneDetector).
 function goertzel(samples, freqHz, sampleRate) {
   const coeff = 2 * Math.cos((2 * Math.PI * freqHz) / sampleRate);
   let s1 = 0, s2 = 0, energy = 0;

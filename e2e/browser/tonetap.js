@@ -4,7 +4,7 @@
 // through a WebAudio AnalyserNode into an AudioWorklet tap that keeps the
 // last second of samples; score(hz) runs a Goertzel filter over that second
 // and returns the share of its power at hz, 2·|X(f)|²/(N·Σx²) (the formula
-// of the SIP.js page's harness.toneScore and of internal/rtptest).
+// of the SIP.js page's harness.toneScore and of internal/testkit/rtptest).
 (() => {
   let ctx = null;
   let tap = null;

@@ -15,11 +15,11 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 
-	"github.com/switchboard-gw/switchboard/internal/callmedia"
 	"github.com/switchboard-gw/switchboard/internal/config"
-	"github.com/switchboard-gw/switchboard/internal/leakcheck"
-	"github.com/switchboard-gw/switchboard/internal/rtptest"
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/media/callmedia"
+	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard-gw/switchboard/internal/testkit/rtptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 func anchorAll(c *config.Config) { c.Media.AnchorAll = true }

@@ -9,8 +9,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
-	"github.com/switchboard-gw/switchboard/internal/leakcheck"
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 func TestMalformedOverWebSocketGets400AndKeepsConnection(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 // BenchmarkRegisterOverWebSocket measures REGISTER transactions per second

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/switchboard-gw/switchboard/internal/callmedia"
+	"github.com/switchboard-gw/switchboard/internal/media/callmedia"
 )
 
 // serveCalls writes the media state of every anchored call as JSON: legs,

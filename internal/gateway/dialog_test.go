@@ -5,8 +5,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/switchboard-gw/switchboard/internal/leakcheck"
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 // TestInDialogRequestsBothWays sends every in-dialog method from each side

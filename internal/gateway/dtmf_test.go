@@ -9,8 +9,8 @@ import (
 
 	"github.com/pion/rtp"
 
-	"github.com/switchboard-gw/switchboard/internal/rtptest"
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/rtptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 // TestDTMFReachesTheBrowser sends RFC 4733 telephone-event packets from the

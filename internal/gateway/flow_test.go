@@ -6,8 +6,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/switchboard-gw/switchboard/internal/leakcheck"
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 func TestCancelReachesPhone(t *testing.T) {

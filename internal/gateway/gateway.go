@@ -18,15 +18,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/switchboard-gw/switchboard/internal/callmedia"
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/media"
-	"github.com/switchboard-gw/switchboard/internal/registrar"
+	"github.com/switchboard-gw/switchboard/internal/media/callmedia"
 	"github.com/switchboard-gw/switchboard/internal/services"
-	"github.com/switchboard-gw/switchboard/internal/sipproxy"
-	"github.com/switchboard-gw/switchboard/internal/siptransport"
-	"github.com/switchboard-gw/switchboard/internal/siptx"
-	"github.com/switchboard-gw/switchboard/internal/sipws"
+	"github.com/switchboard-gw/switchboard/internal/signalling/registrar"
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
+	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
+	"github.com/switchboard-gw/switchboard/internal/signalling/siptx"
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipws"
 	"github.com/switchboard-gw/switchboard/web"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 func TestLoopDetected(t *testing.T) {

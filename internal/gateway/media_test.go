@@ -9,9 +9,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
-	"github.com/switchboard-gw/switchboard/internal/leakcheck"
-	"github.com/switchboard-gw/switchboard/internal/rtptest"
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard-gw/switchboard/internal/testkit/rtptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 // TestBrowserMediaThroughBridge is a WebRTC browser (pion) calling a plain

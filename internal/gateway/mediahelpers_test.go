@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/internal/rtptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/rtptest"
 )
 
 // newBrowser is a pion WebRTC browser closed when the test ends.

@@ -14,9 +14,9 @@ import (
 	"github.com/pion/sdp/v3"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
-	"github.com/switchboard-gw/switchboard/internal/leakcheck"
-	"github.com/switchboard-gw/switchboard/internal/rtptest"
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard-gw/switchboard/internal/testkit/rtptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 // dialService calls a built-in service from a pion browser, unregistered,

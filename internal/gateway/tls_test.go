@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key to dir.

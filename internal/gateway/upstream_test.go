@@ -7,8 +7,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
-	"github.com/switchboard-gw/switchboard/internal/leakcheck"
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 // TestUpstreamMode fronts a PBX (a UDP peer): the browser's REGISTER reaches

@@ -11,7 +11,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/pion/srtp/v3"
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 // setupError is a call that did not come up; cause names the step that

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/internal/rtptest"
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/rtptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 // farEnd is the far side of every call: RTP echoes and, through a gateway,

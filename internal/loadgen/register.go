@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 // registerExpires is the expiry every REGISTER asks for, in seconds.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/pion/rtp"
 
-	"github.com/switchboard-gw/switchboard/internal/leakcheck"
+	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
 )
 
 func TestLatch(t *testing.T) {

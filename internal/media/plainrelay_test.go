@@ -11,7 +11,7 @@ import (
 
 	"github.com/pion/rtcp"
 
-	"github.com/switchboard-gw/switchboard/internal/leakcheck"
+	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
 )
 
 // relayEnd is a far end of a PlainRelay: an RTP and an RTCP socket.

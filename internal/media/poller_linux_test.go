@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/switchboard-gw/switchboard/internal/leakcheck"
+	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
 )
 
 // isWouldBlock reports whether err means nothing was queued.

@@ -14,7 +14,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 
-	"github.com/switchboard-gw/switchboard/internal/leakcheck"
+	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
 )
 
 // fakeBrowser holds the browser's side of fixed SRTP keys: enc protects

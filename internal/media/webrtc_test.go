@@ -12,7 +12,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/switchboard-gw/switchboard/internal/leakcheck"
+	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
 )
 
 const pbxSSRC = 0x11223344

@@ -3,7 +3,7 @@ package services
 import (
 	"math"
 
-	"github.com/switchboard-gw/switchboard/internal/g711"
+	"github.com/switchboard-gw/switchboard/internal/media/g711"
 )
 
 // The tone: 440 Hz (concert A) at a quarter of full scale, in 20 ms frames

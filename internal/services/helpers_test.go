@@ -12,7 +12,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/switchboard-gw/switchboard/internal/siptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
 // start runs a server with cfg and closes it when the test ends.

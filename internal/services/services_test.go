@@ -10,9 +10,9 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/switchboard-gw/switchboard/internal/g711"
-	"github.com/switchboard-gw/switchboard/internal/leakcheck"
-	"github.com/switchboard-gw/switchboard/internal/rtptest"
+	"github.com/switchboard-gw/switchboard/internal/media/g711"
+	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard-gw/switchboard/internal/testkit/rtptest"
 )
 
 func TestEchoSendsAudioBack(t *testing.T) {

@@ -1,0 +1,182 @@
+// Package callmedia runs the offer/answer exchange (RFC 3264) of the calls
+// whose media switchboard anchors, and translates every SDP with sdprewrite
+// in the direction it travels. It implements sipproxy.Media.
+//
+// A leg is WebRTC when it runs over a WebSocket or its SDP is
+// UDP/TLS/RTP/SAVPF with a fingerprint. A WebRTC ⇄ plain call is always
+// anchored: one media.Bridge. WebRTC ⇄ WebRTC and plain ⇄ plain calls pass
+// through untouched unless the Manager anchors all calls (AnchorAll): then
+// the first gets two media.Bridges back to back, so that each browser runs
+// ICE and DTLS-SRTP with switchboard, and the second a media.PlainRelay.
+package callmedia
+
+import (
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/media"
+	"github.com/switchboard-gw/switchboard/internal/media/sdprewrite"
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
+)
+
+// Manager keeps the anchored calls.
+type Manager struct {
+	engine    *media.Engine
+	log       *slog.Logger
+	metrics   *Metrics
+	anchorAll bool
+	// onEnd, when set, is called when a call's media ended by itself
+	// (media timeout, ICE or DTLS failure): the owner ends the call's SIP
+	// legs.
+	onEnd func(callID, reason string)
+
+	// mu guards calls and ended.
+	mu    sync.Mutex
+	calls map[string]*call
+	ended packetCounts // the packets of the calls that ended
+}
+
+var _ sipproxy.Media = (*Manager)(nil)
+
+// Option changes how a Manager works.
+type Option func(*Manager)
+
+// AnchorAll anchors WebRTC ⇄ WebRTC and plain ⇄ plain calls too, when on
+// is true.
+func AnchorAll(on bool) Option { return func(m *Manager) { m.anchorAll = on } }
+
+// WithMetrics makes the Manager count its calls in met; a Metrics serves
+// one Manager.
+func WithMetrics(met *Metrics) Option { return func(m *Manager) { m.metrics = met } }
+
+// New returns a manager whose bridges and relays come from engine. onEnd,
+// which may be nil, hears of calls whose media ended by itself.
+func New(engine *media.Engine, log *slog.Logger, onEnd func(callID, reason string), opts ...Option) *Manager {
+	m := &Manager{engine: engine, log: log, onEnd: onEnd, calls: map[string]*call{}}
+	for _, o := range opts {
+		o(m)
+	}
+	m.metrics.watch(m)
+	return m
+}
+
+// Rewrite translates one SDP body, RFC 3264 offer or answer, for the leg it
+// goes to.
+func (m *Manager) Rewrite(msg sipproxy.MediaMessage) ([]byte, error) {
+	fromWebRTC := msg.FromWebRTC || sdprewrite.IsWebRTC(msg.Body)
+	c := m.lookup(msg.CallID)
+	fresh := c == nil
+	if fresh {
+		kind := anchorOf(fromWebRTC, msg.ToWebRTC)
+		if kind != webrtcPlain && !m.anchorAll {
+			return msg.Body, nil // WebRTC⇄WebRTC or plain⇄plain: not anchored
+		}
+		var err error
+		if c, err = m.create(msg, kind, fromWebRTC); err != nil {
+			return nil, err
+		}
+	}
+	c.mu.Lock()
+	out, err := c.translateLocked(c.legOf(msg, fromWebRTC), msg.Body, settles(msg))
+	c.mu.Unlock()
+	if err != nil && fresh {
+		m.End(msg.CallID, "SDP refused") // the request is answered 488: no call to keep
+	}
+	return out, err
+}
+
+// settles reports whether msg settles an offer: anything but a provisional
+// response (RFC 3262 reliable provisionals aside).
+func settles(msg sipproxy.MediaMessage) bool { return msg.Status == 0 || msg.Status >= 200 }
+
+func (m *Manager) lookup(callID string) *call {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.calls[callID]
+}
+
+// create anchors a call from its first SDP, msg.
+func (m *Manager) create(msg sipproxy.MediaMessage, kind anchor, fromWebRTC bool) (*call, error) {
+	c, err := m.newCall(msg, kind, fromWebRTC)
+	if errors.Is(err, media.ErrNoPorts) {
+		return nil, errNoPorts
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.calls[msg.CallID] = c
+	m.mu.Unlock()
+	m.metrics.started(kind)
+	return c, nil
+}
+
+// End releases a call's media and logs what it did.
+func (m *Manager) End(callID, reason string) {
+	m.mu.Lock()
+	c := m.calls[callID]
+	delete(m.calls, callID)
+	if c != nil {
+		m.ended.add(c.packets()) // under mu, so that packet counters never go back
+	}
+	m.mu.Unlock()
+	if c == nil {
+		return
+	}
+	st := c.state()
+	c.close()
+	m.metrics.ended(st, reason)
+	m.log.Info("call media ended", "call_id", callID, "reason", reason, "anchor", st.Anchor, "verdict", st.Verdict,
+		"codec", st.Codec, "duration", time.Since(c.created).Round(time.Millisecond), "media", st.Media, "relay", st.Relay)
+}
+
+// mediaEnded hears from a call's bridge or relay that it ended by itself.
+func (m *Manager) mediaEnded(callID, reason string) {
+	if m.onEnd != nil && m.lookup(callID) != nil {
+		m.onEnd(callID, reason)
+	}
+}
+
+// Close ends every call.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	ids := make([]string, 0, len(m.calls))
+	for id := range m.calls {
+		ids = append(ids, id)
+	}
+	m.mu.Unlock()
+	for _, id := range ids {
+		m.End(id, "shutdown")
+	}
+}
+
+// Snapshot returns the state of every anchored call, oldest first.
+func (m *Manager) Snapshot() []CallState {
+	m.mu.Lock()
+	calls := make([]*call, 0, len(m.calls))
+	for _, c := range m.calls {
+		calls = append(calls, c)
+	}
+	m.mu.Unlock()
+	out := make([]CallState, 0, len(calls))
+	for _, c := range calls {
+		out = append(out, c.state())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Started.Before(out[j].Started) })
+	return out
+}
+
+// packetTotals is the RTP packets of every call, ended and live, for the
+// metrics.
+func (m *Manager) packetTotals() packetCounts {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	total := m.ended
+	for _, c := range m.calls {
+		total.add(c.packets())
+	}
+	return total
+}

@@ -1,0 +1,75 @@
+package sipproxy
+
+import (
+	"strconv"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-gw/switchboard/internal/ops/promchild"
+)
+
+// Metrics counts what the proxy decides. A nil *Metrics counts nothing.
+type Metrics struct {
+	requests  promchild.Cache[sip.RequestMethod, prometheus.Counter]
+	rejects   promchild.Cache[int, prometheus.Counter]
+	registers promchild.Cache[int, prometheus.Counter]
+	strays    prometheus.Counter
+}
+
+// NewMetrics registers the proxy metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "requests_total",
+		Help: "Requests that started a server transaction, by method.",
+	}, []string{"method"})
+	rejects := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "rejected_total",
+		Help: "Requests the proxy answered itself with a failure, by status code.",
+	}, []string{"code"})
+	registers := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "registrar", Name: "registers_total",
+		Help: "REGISTERs answered by the registrar, by status code.",
+	}, []string{"code"})
+	strays := prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "stray_responses_total",
+		Help: "Responses that matched no transaction and were dropped.",
+	})
+	reg.MustRegister(requests, rejects, registers, strays)
+	return &Metrics{
+		requests: promchild.Cache[sip.RequestMethod, prometheus.Counter]{Make: func(m sip.RequestMethod) prometheus.Counter {
+			return requests.WithLabelValues(string(m))
+		}},
+		rejects:   promchild.Cache[int, prometheus.Counter]{Make: byCode(rejects)},
+		registers: promchild.Cache[int, prometheus.Counter]{Make: byCode(registers)},
+		strays:    strays,
+	}
+}
+
+func byCode(vec *prometheus.CounterVec) func(int) prometheus.Counter {
+	return func(code int) prometheus.Counter { return vec.WithLabelValues(strconv.Itoa(code)) }
+}
+
+func (m *Metrics) request(method sip.RequestMethod) {
+	if m != nil {
+		m.requests.Get(method).Inc()
+	}
+}
+
+func (m *Metrics) rejected(code int) {
+	if m != nil {
+		m.rejects.Get(code).Inc()
+	}
+}
+
+func (m *Metrics) registered(code int) {
+	if m != nil {
+		m.registers.Get(code).Inc()
+	}
+}
+
+func (m *Metrics) stray() {
+	if m != nil {
+		m.strays.Inc()
+	}
+}

@@ -1,0 +1,204 @@
+// Package sipproxy is switchboard's stateful proxy core (RFC 3261 §16): it
+// validates and routes requests, record-routes dialogs twice when they cross
+// transports (RFC 5658) with a flow token in each entry (RFC 5626), forks to
+// a user's registered contacts, relays responses in order, matches CANCEL to
+// its INVITE, and in upstream mode fronts a PBX with flow-token Contacts.
+//
+// Requests for a browser always leave over the browser's own WebSocket,
+// found through a flow token or a registration, never by resolving its
+// .invalid Contact host. Message bodies pass through untouched.
+package sipproxy
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/registrar"
+	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
+	"github.com/switchboard-gw/switchboard/internal/signalling/siptx"
+)
+
+// Route sends requests whose Request-URI user starts with Prefix to a trunk.
+type Route struct {
+	Prefix string
+	Strip  int
+	URI    sip.Uri
+}
+
+// Config is what the proxy needs from the gateway's configuration.
+type Config struct {
+	// Upstream is the PBX to front; nil runs the proxy as registrar.
+	Upstream *sip.Uri
+	// UpstreamPath adds a Path header to relayed REGISTERs (RFC 3327).
+	UpstreamPath bool
+	// Routes are the trunk rules, tried in order.
+	Routes []Route
+	// Auth requires calls towards trunks to come from an authenticated user.
+	Auth bool
+	// UserAgent is the Server header of responses the proxy makes.
+	UserAgent string
+	// Services maps the user names of switchboard's built-in services to
+	// the UDP address that answers them. An out-of-dialog request whose
+	// Request-URI user is one of them goes there, in both modes, before
+	// registrations, trunks or the upstream PBX are considered.
+	Services map[string]netip.AddrPort
+}
+
+// Network is what the proxy needs of the transports.
+type Network interface {
+	Lookup(flowID string) (siptransport.Conn, bool)
+	Dial(ctx context.Context, transport string, addr netip.AddrPort) (siptransport.Conn, error)
+	Endpoint(transport string) (siptransport.Endpoint, bool)
+	IsLocal(host string, port int) bool
+}
+
+// Registrar is what the proxy needs of the location service.
+type Registrar interface {
+	Register(req *sip.Request, flow registrar.Flow) (*sip.Response, string)
+	LookupUser(user string) []registrar.Binding
+	DropFlow(flowID string) []registrar.Binding
+	Auth() *registrar.Authenticator
+}
+
+// Proxy is the transaction user of a siptx.Layer.
+type Proxy struct {
+	cfg     Config
+	net     Network
+	reg     Registrar
+	layer   *siptx.Layer
+	log     *slog.Logger
+	metrics *Metrics
+	tokens  *flowTokens
+	up      *upstream
+	media   Media
+	dialogs *dialogs
+	branch  atomic.Uint64
+
+	draining atomic.Bool
+	ctx      context.Context
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+
+	// authFlows maps a flow ID to the user authenticated on it by REGISTER.
+	authFlows sync.Map
+}
+
+var _ siptx.RequestHandler = (*Proxy)(nil)
+
+// New returns a proxy over layer and net. reg is used in registrar mode
+// (cfg.Upstream nil) and may be nil otherwise.
+func New(cfg Config, layer *siptx.Layer, net Network, reg Registrar, log *slog.Logger, metrics *Metrics) *Proxy {
+	ctx, stop := context.WithCancel(context.Background())
+	p := &Proxy{cfg: cfg, net: net, reg: reg, layer: layer, log: log, metrics: metrics,
+		tokens: newFlowTokens(), dialogs: newDialogs(), ctx: ctx, stop: stop}
+	if cfg.Upstream != nil {
+		p.up = newUpstream(*cfg.Upstream, cfg.UpstreamPath)
+	}
+	layer.SetHandler(p)
+	return p
+}
+
+// UseMedia makes the proxy hand SDP bodies to m; call it before serving.
+func (p *Proxy) UseMedia(m Media) { p.media = m }
+
+// Drain makes the proxy refuse new dialogs and registrations with 503,
+// while in-dialog requests and live transactions go on.
+func (p *Proxy) Drain() { p.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (p *Proxy) Draining() bool { return p.draining.Load() }
+
+// Close stops background work (dials in progress) and waits for it.
+func (p *Proxy) Close() {
+	p.stop()
+	p.wg.Wait()
+}
+
+// HandleRequest routes the request of a new server transaction.
+func (p *Proxy) HandleRequest(tx *siptx.ServerTx) {
+	req := tx.Request
+	p.metrics.request(req.Method)
+	if req.Method == sip.CANCEL {
+		p.handleCancel(tx)
+		return
+	}
+	if req.Method == sip.INVITE {
+		_ = tx.Respond(p.response(req, sip.StatusTrying, "Trying")) // RFC 3261 §16.2
+	}
+	if err := p.route(tx); err != nil {
+		p.reject(tx, err)
+	}
+}
+
+// HandleAck forwards an ACK for a 2xx statelessly, RFC 3261 §16.11.
+func (p *Proxy) HandleAck(req *sip.Request, from siptransport.Conn) {
+	if _, err := p.validate(req); err != nil {
+		return
+	}
+	out := req.Clone()
+	hops, err := p.popRoutes(out, from)
+	if err != nil || !hops.ours {
+		return // an ACK not record-routed through us has nowhere to go
+	}
+	t, err := p.dialogTarget(out, hops)
+	if err != nil || t.conn == nil {
+		return
+	}
+	if err := p.rewriteRequest(out, from, t.conn); err != nil {
+		p.log.Warn("ACK SDP not translated", "call_id", out.CallID().Value(), "error", err)
+	}
+	p.prepare(out, t, p.newBranch(out), false, from)
+	_ = t.conn.Send(out)
+}
+
+// HandleStrayResponse drops a response with no transaction: the RFC 6026
+// Accepted states already carry retransmitted 2xx for 32 s.
+func (p *Proxy) HandleStrayResponse(res *sip.Response, _ siptransport.Conn) {
+	p.metrics.stray()
+}
+
+// ConnClosed forgets what was bound to a closed connection.
+func (p *Proxy) ConnClosed(c siptransport.Conn) {
+	p.authFlows.Delete(c.FlowID())
+	if siptransport.IsWebSocket(c.Transport()) {
+		for _, callID := range p.dialogs.onFlow(c.FlowID()) {
+			p.Hangup(callID, "WebSocket lost") // the browser is gone: free the other end
+		}
+	}
+	if p.reg != nil {
+		p.reg.DropFlow(c.FlowID())
+	}
+	if p.up != nil {
+		p.up.dropFlow(c.FlowID())
+	}
+}
+
+// reject answers tx with the response err calls for.
+func (p *Proxy) reject(tx *siptx.ServerTx, err error) {
+	if c, ok := isChallenge(err); ok {
+		p.metrics.rejected(sip.StatusProxyAuthRequired)
+		_ = tx.Respond(p.reg.Auth().Challenge(tx.Request, true, c.stale))
+		return
+	}
+	se := asStatus(err)
+	p.metrics.rejected(se.Code)
+	res := p.response(tx.Request, se.Code, se.Reason)
+	if se.Code == sip.StatusServiceUnavailable {
+		res.AppendHeader(sip.NewHeader("Retry-After", "5"))
+	}
+	_ = tx.Respond(res)
+}
+
+// response builds a response of the proxy's own to req.
+func (p *Proxy) response(req *sip.Request, code int, reason string) *sip.Response {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	if code != sip.StatusTrying && p.cfg.UserAgent != "" {
+		res.AppendHeader(sip.NewHeader("Server", p.cfg.UserAgent))
+	}
+	return res
+}

@@ -1,0 +1,146 @@
+package sipproxy_test
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/registrar"
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
+	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
+	"github.com/switchboard-gw/switchboard/internal/signalling/siptx"
+)
+
+// BenchmarkRegisterPipeline runs REGISTERs as JsSIP sends them over a
+// WebSocket (no auth, expires 300) through everything the gateway does with
+// them after the WebSocket frame is read: Inbound (limits, parse, checks,
+// Via stamp), the transaction layer, the proxy, the registrar, and the
+// rendering of the 200 into the connection's write queue, which writes it
+// nowhere. 32 users take turns, each refreshing its own binding, as in
+// e2e's BenchmarkRegisterThroughBinary.
+//
+//	go test -run '^$' -bench RegisterPipeline -benchmem ./internal/signalling/sipproxy/
+func BenchmarkRegisterPipeline(b *testing.B) {
+	in, conn := newRegisterPipeline(b)
+	const users = 32
+	msgs := make([]*registerMsg, users)
+	for i := range msgs {
+		msgs[i] = newRegisterMsg(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		conn.queue.Hold() // as sipws' read loop does
+		in.Message(msgs[i%users].next(), conn)
+		conn.queue.Flush()
+	}
+	b.StopTimer()
+	if conn.sent != b.N || conn.last == nil || conn.last.StatusCode != 200 {
+		b.Fatalf("sent %d responses for %d requests, last %v", conn.sent, b.N, conn.last)
+	}
+}
+
+func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
+	metrics := prometheus.NewRegistry()
+	layer := siptx.NewLayer(siptx.DefaultTimers, nil, siptx.NewMetrics(metrics))
+	network := &siptransport.Network{
+		Registry: siptransport.NewRegistry(0, 0),
+		Endpoints: map[string]siptransport.Endpoint{
+			siptransport.UDP: {Host: "127.0.0.1", Port: 5060},
+			siptransport.WS:  {Host: "127.0.0.1", Port: 8080},
+		},
+	}
+	reg := registrar.New(registrar.Config{MinExpires: time.Minute, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := sipproxy.New(sipproxy.Config{UserAgent: "switchboard"}, layer, network, reg, log, sipproxy.NewMetrics(metrics))
+	b.Cleanup(p.Close)
+	in := siptransport.NewInbound(siptransport.Limits{MaxMessageSize: 65536, MaxHeaders: 128, MaxVia: 16}, layer, nil)
+	conn := &discardConn{flowID: "ws-1", remote: netip.MustParseAddrPort("127.0.0.1:40000")}
+	conn.queue = siptransport.NewWriteQueue(256, func([]byte) error { return nil }, func(error) {})
+	network.Registry.Add(conn)
+	return in, conn
+}
+
+// registerMsg is one user's REGISTER, rewritten in place for each send
+// with a new branch and the next CSeq, as a UA refreshing its binding.
+type registerMsg struct {
+	buf      []byte
+	branchAt int
+	cseqAt   int
+	seq      uint64
+}
+
+const counterWidth = 10
+
+func newRegisterMsg(user int) *registerMsg {
+	pad := fmt.Sprintf("%0*d", counterWidth, 0)
+	host := fmt.Sprintf("u%06d.invalid", user)
+	msg := "REGISTER sip:127.0.0.1 SIP/2.0\r\n" +
+		"Via: SIP/2.0/WS " + host + ";branch=z9hG4bK" + pad + "\r\n" +
+		"Max-Forwards: 70\r\n" +
+		"To: <sip:c" + strconv.Itoa(user) + "@127.0.0.1>\r\n" +
+		"From: <sip:c" + strconv.Itoa(user) + "@127.0.0.1>;tag=" + fmt.Sprintf("t%09d", user) + "\r\n" +
+		"Call-ID: " + fmt.Sprintf("callid%016d", user) + "\r\n" +
+		"CSeq: " + pad + " REGISTER\r\n" +
+		"Contact: <sip:c" + strconv.Itoa(user) + "@" + host + ";transport=ws;ob>\r\n" +
+		"Supported: path, gruu, outbound\r\n" +
+		"Allow: INVITE,ACK,CANCEL,BYE,UPDATE,MESSAGE,OPTIONS,REFER,INFO,NOTIFY\r\n" +
+		"Expires: 300\r\n" +
+		"Content-Length: 0\r\n\r\n"
+	m := &registerMsg{buf: []byte(msg)}
+	m.branchAt = indexAfter(msg, "branch=z9hG4bK")
+	m.cseqAt = indexAfter(msg, "CSeq: ")
+	return m
+}
+
+func indexAfter(s, prefix string) int {
+	i := strings.Index(s, prefix)
+	if i < 0 {
+		panic("no " + prefix)
+	}
+	return i + len(prefix)
+}
+
+// next returns the message with a fresh branch and the next CSeq.
+func (m *registerMsg) next() []byte {
+	m.seq++
+	putCounter(m.buf[m.cseqAt:m.cseqAt+counterWidth], m.seq)
+	putCounter(m.buf[m.branchAt:m.branchAt+counterWidth], m.seq)
+	return m.buf
+}
+
+func putCounter(dst []byte, n uint64) {
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = byte('0' + n%10)
+		n /= 10
+	}
+}
+
+// discardConn is a WebSocket flow that queues what is sent to it as the
+// real one does, and writes it nowhere; it keeps the last message.
+type discardConn struct {
+	flowID string
+	remote netip.AddrPort
+	queue  *siptransport.WriteQueue
+	sent   int
+	last   *sip.Response
+}
+
+func (c *discardConn) Transport() string          { return siptransport.WS }
+func (c *discardConn) LocalAddr() netip.AddrPort  { return netip.MustParseAddrPort("127.0.0.1:8080") }
+func (c *discardConn) RemoteAddr() netip.AddrPort { return c.remote }
+func (c *discardConn) FlowID() string             { return c.flowID }
+
+func (c *discardConn) Send(msg sip.Message) error {
+	c.sent++
+	c.last, _ = msg.(*sip.Response)
+	return c.queue.PushMessage(msg)
+}

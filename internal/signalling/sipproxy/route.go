@@ -1,0 +1,223 @@
+package sipproxy
+
+import (
+	"errors"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/registrar"
+	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
+	"github.com/switchboard-gw/switchboard/internal/signalling/siptx"
+)
+
+// route decides what becomes of a request and starts it on its way, RFC
+// 3261 §16.3 to §16.6. The request the transaction holds stays as received:
+// everything here works on a clone.
+func (p *Proxy) route(tx *siptx.ServerTx) error {
+	req := tx.Request
+	loop, err := p.validate(req)
+	if err != nil {
+		return err
+	}
+	if req.Method == sip.REGISTER && p.up == nil && !hasToTag(req) {
+		if p.draining.Load() {
+			return errDraining
+		}
+		return p.register(tx) // the registrar only reads the request: no clone
+	}
+	if loop == "" {
+		loop = loopHash(req) // for the branches: validate had no need of it
+	}
+	out := req.Clone()
+	hops, err := p.popRoutes(out, tx.Conn)
+	if err != nil {
+		return err
+	}
+	inDialog := hasToTag(req)
+	if inDialog {
+		if !hops.ours {
+			return errNoTransaction // RFC 3261 §12.2.2: not a dialog through us
+		}
+		t, err := p.dialogTarget(out, hops)
+		if err != nil {
+			return err
+		}
+		if err := p.forward(tx, out, []target{t}, forwardOpts{loop: loop}); err != nil {
+			return err
+		}
+		p.dialogs.sawRequest(req)
+		if req.Method == sip.BYE {
+			p.dialogs.take(req.CallID().Value())
+			p.endMedia(req.CallID().Value(), "bye")
+		}
+		return nil
+	}
+	if p.draining.Load() {
+		return errDraining
+	}
+	switch {
+	case req.Method == sip.REGISTER && p.up != nil:
+		return p.relayRegister(tx, out, loop)
+	case req.Method == sip.OPTIONS && req.Recipient.User == "" && p.net.IsLocal(req.Recipient.Host, req.Recipient.Port):
+		return p.options(tx)
+	}
+	targets, err := p.targets(tx, out)
+	if err != nil {
+		return err
+	}
+	return p.forward(tx, out, targets, forwardOpts{recordRoute: createsDialog(req.Method), loop: loop})
+}
+
+// targets finds where an out-of-dialog request goes, RFC 3261 §16.5.
+func (p *Proxy) targets(tx *siptx.ServerTx, out *sip.Request) ([]target, error) {
+	if t, ok := p.serviceTarget(out); ok {
+		return []target{t}, nil
+	}
+	if p.up != nil {
+		return p.upstreamTargets(tx, out)
+	}
+	if ts := p.bindingTargets(out); len(ts) > 0 {
+		return ts, nil
+	}
+	if t, ok := p.trunk(out); ok {
+		if err := p.authorize(tx); err != nil {
+			return nil, err
+		}
+		return []target{t}, nil
+	}
+	if p.net.IsLocal(out.Recipient.Host, out.Recipient.Port) {
+		return nil, errNotRegistered
+	}
+	return nil, errNoRoute
+}
+
+// serviceTarget sends a request for a built-in service to the services'
+// UDP address: a phone like any other, so the request is record-routed and
+// its media anchored as usual.
+func (p *Proxy) serviceTarget(out *sip.Request) (target, bool) {
+	addr, ok := p.cfg.Services[out.Recipient.User]
+	if !ok || out.Recipient.User == "" {
+		return target{}, false
+	}
+	return target{uri: *out.Recipient.Clone(), transport: siptransport.UDP,
+		host: addr.Addr().String(), port: int(addr.Port())}, true
+}
+
+// bindingTargets are the registered contacts of the Request-URI's user,
+// each reached over the flow it registered on (RFC 5626 §5.3).
+func (p *Proxy) bindingTargets(out *sip.Request) []target {
+	if out.Recipient.User == "" {
+		return nil
+	}
+	var ts []target
+	for _, b := range p.reg.LookupUser(out.Recipient.User) {
+		t := target{uri: *b.Contact.Clone(), path: parsePath(b.Path), outbound: b.Outbound}
+		if c, ok := p.net.Lookup(b.Flow.ID); ok {
+			t.conn = c
+		} else if resolved, err := p.resolve(out, t.uri); err == nil {
+			t = resolved // a TCP phone whose connection closed: dial its Contact
+			t.path = parsePath(b.Path)
+		} else {
+			continue
+		}
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+// trunk applies the first route whose prefix matches the Request-URI user.
+func (p *Proxy) trunk(out *sip.Request) (target, bool) {
+	user := out.Recipient.User
+	for _, r := range p.cfg.Routes {
+		if len(user) < len(r.Prefix) || user[:len(r.Prefix)] != r.Prefix {
+			continue
+		}
+		uri := *out.Recipient.Clone()
+		uri.User = user[min(r.Strip, len(user)):]
+		uri.Host, uri.Port, uri.UriParams = r.URI.Host, r.URI.Port, r.URI.UriParams.Clone()
+		t := target{uri: uri, transport: transportOf(&r.URI), host: r.URI.Host, port: r.URI.Port}
+		if t.port == 0 {
+			t.port = 5060
+		}
+		return t, true
+	}
+	return target{}, false
+}
+
+// challenge asks the client for credentials, RFC 3261 §22.3.
+type challenge struct{ stale bool }
+
+func (c *challenge) Error() string { return "authentication required" }
+
+// authorize lets a request through when its flow registered with
+// credentials or it carries valid Proxy-Authorization.
+func (p *Proxy) authorize(tx *siptx.ServerTx) error {
+	if !p.cfg.Auth {
+		return nil
+	}
+	if _, ok := p.authFlows.Load(tx.Conn.FlowID()); ok {
+		return nil
+	}
+	_, res := p.reg.Auth().Verify(tx.Request, true)
+	switch res {
+	case registrar.AuthOK:
+		return nil
+	case registrar.AuthMissing:
+		return &challenge{}
+	case registrar.AuthStale:
+		return &challenge{stale: true}
+	case registrar.AuthBadRequest:
+		return status(sip.StatusBadRequest, "Bad Request (malformed Proxy-Authorization)")
+	}
+	return status(sip.StatusForbidden, "Forbidden (bad credentials)")
+}
+
+// register hands a REGISTER to the registrar, RFC 3261 §10.3.
+func (p *Proxy) register(tx *siptx.ServerTx) error {
+	c := tx.Conn
+	flow := registrar.Flow{ID: c.FlowID(), Transport: c.Transport(), Remote: c.RemoteAddr()}
+	res, user := p.reg.Register(tx.Request, flow)
+	if res.StatusCode/100 == 2 && user != "" && p.cfg.Auth && c.Transport() != "UDP" {
+		p.authFlows.Store(flow.ID, user) // a connection can't be spoofed; a UDP source can
+	}
+	p.metrics.registered(res.StatusCode)
+	return tx.Respond(res)
+}
+
+// options answers an OPTIONS addressed to switchboard itself, RFC 3261 §11.2.
+func (p *Proxy) options(tx *siptx.ServerTx) error {
+	res := p.response(tx.Request, sip.StatusOK, "OK")
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, PRACK, INFO, REFER, NOTIFY, MESSAGE, SUBSCRIBE"))
+	res.AppendHeader(sip.NewHeader("Supported", "path, outbound"))
+	return tx.Respond(res)
+}
+
+func hasToTag(req *sip.Request) bool {
+	_, ok := req.To().Params.Get("tag")
+	return ok
+}
+
+// createsDialog reports whether a request of method may create a dialog, so
+// that it is record-routed (RFC 3261 §16.6 step 4).
+func createsDialog(m sip.RequestMethod) bool {
+	return m == sip.INVITE || m == sip.SUBSCRIBE || m == sip.REFER || m == sip.NOTIFY
+}
+
+// parsePath turns stored Path values into Route URIs.
+func parsePath(values []string) []sip.Uri {
+	var out []sip.Uri
+	for _, v := range values {
+		var u sip.Uri
+		var params sip.HeaderParams
+		if _, err := sip.ParseAddressValue(v, &u, &params); err == nil {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// isChallenge reports whether err asks for credentials.
+func isChallenge(err error) (*challenge, bool) {
+	var c *challenge
+	return c, errors.As(err, &c)
+}

@@ -1,0 +1,219 @@
+// Package siptx implements the SIP transaction layer of RFC 3261 §17, with
+// the RFC 6026 Accepted states, for a stateful proxy: server transactions
+// absorb retransmitted requests and retransmit final responses over UDP,
+// client transactions retransmit requests and time out. Over reliable
+// transports (TCP, TLS, WebSocket) no timer retransmits.
+//
+// The layer runs over any siptransport.Conn, so one state machine serves
+// every transport. Callbacks run on the goroutine that read the message or on
+// a timer's goroutine; they must not block.
+package siptx
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
+)
+
+// Timers are the RFC 3261 §17.1.1.1 timer values.
+type Timers struct {
+	T1, T2, T4 time.Duration
+}
+
+// DefaultTimers are the values RFC 3261 recommends.
+var DefaultTimers = Timers{T1: 500 * time.Millisecond, T2: 4 * time.Second, T4: 5 * time.Second}
+
+// RequestHandler is the transaction user: the proxy.
+type RequestHandler interface {
+	// HandleRequest is called once for each new server transaction.
+	HandleRequest(tx *ServerTx)
+	// HandleAck is called for an ACK that matches no server transaction:
+	// the ACK for a 2xx, which is end to end (RFC 3261 §17.1.1.3).
+	HandleAck(req *sip.Request, from siptransport.Conn)
+	// HandleStrayResponse is called for a response that matches no client
+	// transaction (RFC 3261 §16.7 step 1 leaves it to the proxy core).
+	HandleStrayResponse(res *sip.Response, from siptransport.Conn)
+	// ConnClosed is called when a reliable connection goes away.
+	ConnClosed(c siptransport.Conn)
+}
+
+// Layer matches messages to transactions. It implements siptransport.Handler.
+type Layer struct {
+	timers  Timers
+	handler RequestHandler
+	metrics *Metrics
+
+	// mu guards the maps.
+	mu      sync.Mutex
+	servers map[string]*ServerTx
+	clients map[string]*ClientTx
+}
+
+var _ siptransport.Handler = (*Layer)(nil)
+
+// NewLayer returns a layer that passes new requests to h. metrics may be nil.
+func NewLayer(timers Timers, h RequestHandler, metrics *Metrics) *Layer {
+	return &Layer{timers: timers, handler: h, metrics: metrics,
+		servers: map[string]*ServerTx{}, clients: map[string]*ClientTx{}}
+}
+
+// SetHandler replaces the transaction user; call it before any message arrives.
+func (l *Layer) SetHandler(h RequestHandler) { l.handler = h }
+
+// HandleMessage matches msg to a transaction, RFC 3261 §17.1.3 and §17.2.3.
+func (l *Layer) HandleMessage(msg sip.Message, from siptransport.Conn) {
+	switch m := msg.(type) {
+	case *sip.Request:
+		l.handleRequest(m, from)
+	case *sip.Response:
+		l.handleResponse(m, from)
+	}
+}
+
+// ErrConnClosed reports that a client transaction's connection went away.
+var ErrConnClosed = errors.New("siptx: connection closed")
+
+// ConnClosed fails the client transactions that were waiting on c, so their
+// users hear of it at once rather than at timer B, then tells the
+// transaction user.
+func (l *Layer) ConnClosed(c siptransport.Conn) {
+	var orphans []*ClientTx
+	l.mu.Lock()
+	for _, tx := range l.clients {
+		if tx.Conn == c {
+			orphans = append(orphans, tx)
+		}
+	}
+	l.mu.Unlock()
+	for _, tx := range orphans {
+		tx.fail(ErrConnClosed)
+	}
+	l.handler.ConnClosed(c)
+}
+
+func (l *Layer) handleRequest(req *sip.Request, from siptransport.Conn) {
+	if req.Method == sip.ACK {
+		if tx := l.server(serverKey(req, sip.INVITE)); tx != nil && tx.ack() {
+			return
+		}
+		l.handler.HandleAck(req, from)
+		return
+	}
+	key := serverKey(req, req.Method)
+	l.mu.Lock()
+	tx, found := l.servers[key]
+	if !found {
+		tx = newServerTx(l, key, req, from)
+		l.servers[key] = tx
+	}
+	l.mu.Unlock()
+	if found {
+		tx.retransmitted()
+		return
+	}
+	l.metrics.started("server", req.Method)
+	l.handler.HandleRequest(tx)
+}
+
+func (l *Layer) handleResponse(res *sip.Response, from siptransport.Conn) {
+	tx := l.client(clientKey(res))
+	if tx == nil {
+		l.handler.HandleStrayResponse(res, from)
+		return
+	}
+	tx.receive(res)
+}
+
+// FindInvite returns the INVITE server transaction a CANCEL refers to,
+// RFC 3261 §9.2.
+func (l *Layer) FindInvite(cancel *sip.Request) *ServerTx {
+	return l.server(serverKey(cancel, sip.INVITE))
+}
+
+func (l *Layer) server(key string) *ServerTx {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.servers[key]
+}
+
+func (l *Layer) client(key string) *ClientTx {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.clients[key]
+}
+
+func (l *Layer) removeServer(tx *ServerTx) {
+	l.mu.Lock()
+	if l.servers[tx.key] == tx {
+		delete(l.servers, tx.key)
+	}
+	l.mu.Unlock()
+	l.metrics.ended("server")
+}
+
+func (l *Layer) removeClient(tx *ClientTx) {
+	l.mu.Lock()
+	if l.clients[tx.key] == tx {
+		delete(l.clients, tx.key)
+	}
+	l.mu.Unlock()
+	l.metrics.ended("client")
+}
+
+// Len returns the number of live server and client transactions.
+func (l *Layer) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.servers) + len(l.clients)
+}
+
+// serverKey is RFC 3261 §17.2.3: branch, sent-by and method, with ACK
+// matching INVITE.
+func serverKey(req *sip.Request, method sip.RequestMethod) string {
+	via := req.Via()
+	branch, _ := via.Params.Get("branch")
+	return branch + "|" + via.Host + ":" + itoa(via.Port) + "|" + string(method)
+}
+
+// clientKey is RFC 3261 §17.1.3: the top Via branch and the CSeq method.
+func clientKey(res *sip.Response) string {
+	branch, _ := res.Via().Params.Get("branch")
+	return branch + "|" + string(res.CSeq().MethodName)
+}
+
+func clientKeyOf(req *sip.Request) string {
+	branch, _ := req.Via().Params.Get("branch")
+	return branch + "|" + string(req.Method)
+}
+
+// Pending returns the number of transactions still waiting for a final
+// response; those in Completed or Accepted states only absorb
+// retransmissions, so a drain need not wait for them.
+func (l *Layer) Pending() int {
+	l.mu.Lock()
+	servers := make([]*ServerTx, 0, len(l.servers))
+	for _, tx := range l.servers {
+		servers = append(servers, tx)
+	}
+	clients := make([]*ClientTx, 0, len(l.clients))
+	for _, tx := range l.clients {
+		clients = append(clients, tx)
+	}
+	l.mu.Unlock()
+	n := 0
+	for _, tx := range servers {
+		if !tx.Answered() {
+			n++
+		}
+	}
+	for _, tx := range clients {
+		if tx.waiting() {
+			n++
+		}
+	}
+	return n
+}

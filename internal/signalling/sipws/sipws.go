@@ -1,0 +1,203 @@
+// Package sipws serves SIP over WebSocket (RFC 7118) behind net/http.
+//
+// net/http owns the listener, so the handshake runs on the connection's own
+// goroutine under the server's header deadline: a slow or silent client never
+// delays anyone else. The handler refuses a handshake that does not offer the
+// "sip" subprotocol (RFC 7118 §4.1) or comes from an Origin not on the
+// allow-list (RFC 6455 §10.2), then reads whole messages, text or binary,
+// fragmented or not, up to a size limit (larger: close 1009), pings the
+// client, and closes it when it falls silent.
+package sipws
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
+)
+
+// Subprotocol is the WebSocket subprotocol for SIP, RFC 7118 §4.1.
+const Subprotocol = "sip"
+
+// Config sets the endpoint's limits.
+type Config struct {
+	// AllowedOrigins lists the Origin values accepted; empty or "*" accepts any.
+	AllowedOrigins []string
+	// MaxMessageSize is the largest message accepted, in bytes.
+	MaxMessageSize int
+	// PingInterval is how often a ping is sent; zero disables pings.
+	PingInterval time.Duration
+	// IdleTimeout closes a connection from which nothing arrived for this long.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds one write.
+	WriteTimeout time.Duration
+	// Secure marks the endpoint as wss: its flows use transport WSS.
+	Secure bool
+}
+
+// Server is an http.Handler for the WebSocket endpoint.
+type Server struct {
+	cfg      Config
+	in       *siptransport.Inbound
+	reg      *siptransport.Registry
+	log      *slog.Logger
+	upgrader websocket.Upgrader
+	metrics  *Metrics
+
+	// mu guards draining and conns.
+	mu       sync.Mutex
+	draining bool
+	conns    map[*Conn]struct{}
+	wg       sync.WaitGroup
+}
+
+// NewServer returns a handler that delivers messages to in and registers its
+// connections in reg.
+func NewServer(cfg Config, in *siptransport.Inbound, reg *siptransport.Registry, log *slog.Logger, metrics *Metrics) *Server {
+	s := &Server{cfg: cfg, in: in, reg: reg, log: log, metrics: metrics, conns: map[*Conn]struct{}{}}
+	s.upgrader = websocket.Upgrader{
+		Subprotocols:      []string{Subprotocol},
+		ReadBufferSize:    readBufferSize,
+		CheckOrigin:       s.originAllowed,
+		WriteBufferPool:   writeBufferPool,
+		EnableCompression: false,
+		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+			http.Error(w, reason.Error(), status)
+		},
+	}
+	return s
+}
+
+// writeBufferPool lends write buffers only while a message is written, and
+// readBufferSize keeps the read buffer small: an idle browser then holds no
+// write buffer and 1 KiB of read buffer instead of net/http's 4 KiB.
+var writeBufferPool = &sync.Pool{}
+
+const readBufferSize = 1024
+
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if len(s.cfg.AllowedOrigins) == 0 || slices.Contains(s.cfg.AllowedOrigins, "*") {
+		return true
+	}
+	return origin != "" && slices.Contains(s.cfg.AllowedOrigins, origin)
+}
+
+// ServeHTTP upgrades the request to a SIP WebSocket.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		s.metrics.refused("not_websocket")
+		http.Error(w, "this endpoint speaks SIP over WebSocket (RFC 7118)", http.StatusUpgradeRequired)
+		return
+	}
+	if !slices.Contains(websocket.Subprotocols(r), Subprotocol) {
+		s.metrics.refused("no_subprotocol")
+		http.Error(w, `WebSocket subprotocol "sip" required (RFC 7118)`, http.StatusBadRequest)
+		return
+	}
+	if !s.originAllowed(r) {
+		s.metrics.refused("origin")
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	if s.isDraining() {
+		s.metrics.refused("draining")
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	remote, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		http.Error(w, "bad remote address", http.StatusBadRequest)
+		return
+	}
+	release, err := s.reg.Admit(remote.Addr())
+	if err != nil {
+		s.metrics.refused("limit")
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "too many connections", http.StatusServiceUnavailable)
+		return
+	}
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		release()
+		s.metrics.refused("handshake")
+		return
+	}
+	s.serve(ws, remote, release)
+}
+
+func (s *Server) serve(ws *websocket.Conn, remote netip.AddrPort, release func()) {
+	c := newConn(s, ws, remote, release)
+	s.mu.Lock()
+	if s.draining {
+		s.mu.Unlock()
+		c.closeWith(websocket.CloseGoingAway, "shutting down")
+		c.finish()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	s.reg.Add(c)
+	s.metrics.opened()
+	// The read loop runs on a goroutine of its own so that this handler
+	// returns: net/http's connection goroutine then ends and frees its 4 KiB
+	// reader and the 4 KiB writer Hijack made, which it would otherwise keep
+	// for the WebSocket's whole life.
+	go func() {
+		defer s.wg.Done()
+		c.readLoop()
+	}()
+}
+
+func (s *Server) forget(c *Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.reg.Remove(c)
+	s.metrics.closed()
+}
+
+func (s *Server) isDraining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}
+
+// Drain refuses new connections from now on.
+func (s *Server) Drain() {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+}
+
+// Close refuses new connections, closes the live ones with 1001 Going Away
+// (RFC 6455 §7.4.1) and waits for their goroutines. http.Server.Shutdown
+// does not do this: it forgets hijacked connections.
+func (s *Server) Close() {
+	s.Drain()
+	s.mu.Lock()
+	conns := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith(websocket.CloseGoingAway, "server shutting down")
+	}
+	s.wg.Wait()
+}
+
+// Len returns the number of open connections.
+func (s *Server) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
