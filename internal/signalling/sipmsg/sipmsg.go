@@ -1,0 +1,76 @@
+// Package sipmsg holds the small readings of a SIP message that the proxy,
+// the built-in services and the test peers all need: whether it carries
+// SDP, its tags, its route set and its remote target. It is a leaf: it
+// imports only sipgo.
+package sipmsg
+
+import (
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// HasSDP reports whether m carries a session description: a body whose
+// Content-Type is application/sdp.
+func HasSDP(m sip.Message) bool {
+	if len(m.Body()) == 0 {
+		return false
+	}
+	ct := m.GetHeaders("Content-Type")
+	if len(ct) == 0 {
+		return false
+	}
+	v := ct[0].Value()
+	const sdp = "application/sdp"
+	return len(v) >= len(sdp) && strings.EqualFold(v[:len(sdp)], sdp)
+}
+
+// FromTag returns m's From tag, "" without one.
+func FromTag(m sip.Message) string {
+	if h := m.From(); h != nil {
+		v, _ := h.Params.Get("tag")
+		return v
+	}
+	return ""
+}
+
+// ToTag returns m's To tag, "" without one.
+func ToTag(m sip.Message) string {
+	if h := m.To(); h != nil {
+		v, _ := h.Params.Get("tag")
+		return v
+	}
+	return ""
+}
+
+// HasToTag reports whether m's To header has a tag: for a request, that it
+// is sent within a dialog (RFC 3261 §12.2).
+func HasToTag(m sip.Message) bool {
+	if h := m.To(); h != nil {
+		return h.Params.Has("tag")
+	}
+	return false
+}
+
+// RecordRoute returns m's Record-Route entries in order, as copies: the
+// route set of a UAS, RFC 3261 §12.1.1 (a UAC reverses it).
+func RecordRoute(m sip.Message) []sip.Uri {
+	var route []sip.Uri
+	for _, h := range m.GetHeaders("Record-Route") {
+		if rr, ok := h.(*sip.RecordRouteHeader); ok {
+			route = append(route, *rr.Address.Clone())
+		}
+	}
+	return route
+}
+
+// RemoteTarget returns a copy of the URI of m's first Contact (the remote
+// target, RFC 3261 §12.1.1), or of fallback when m has none.
+func RemoteTarget(m sip.Message, fallback sip.Uri) sip.Uri {
+	for _, h := range m.GetHeaders("Contact") {
+		if c, ok := h.(*sip.ContactHeader); ok {
+			return *c.Address.Clone()
+		}
+	}
+	return *fallback.Clone()
+}
