@@ -16,11 +16,11 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/media"
 	"github.com/switchboard-gw/switchboard/internal/media/callmedia"
+	"github.com/switchboard-gw/switchboard/internal/ops"
 	"github.com/switchboard-gw/switchboard/internal/services"
 	"github.com/switchboard-gw/switchboard/internal/signalling/registrar"
 	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
@@ -297,8 +297,7 @@ func (g *Gateway) listenHTTP(addr string, ws http.Handler, conf *tls.Config) (*h
 	}
 	mux := http.NewServeMux()
 	mux.Handle(g.cfg.WebSocket.Path, ws)
-	mux.Handle("/metrics", promhttp.HandlerFor(g.metrics, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/calls", g.serveCalls)
+	ops.Register(mux, ops.Deps{Metrics: g.metrics, Calls: g.callStates})
 	if g.cfg.Softphone.Enabled {
 		mux.Handle("/", web.Handler())
 	}
@@ -375,6 +374,16 @@ func (g *Gateway) Addrs() Addrs {
 		a.TLS = g.net.TLS.Addr()
 	}
 	return a
+}
+
+// callStates is the media state of every anchored call, for /calls; nil
+// when the media bridge is off. (The HTTP listeners are bound before the
+// media engine is built, so /calls reads g.calls when asked.)
+func (g *Gateway) callStates() []callmedia.CallState {
+	if g.calls == nil {
+		return nil
+	}
+	return g.calls.Snapshot()
 }
 
 // Metrics returns the gateway's metrics registry.
