@@ -33,17 +33,10 @@ type runner struct {
 // all send for cfg.Duration, hangs up and reports.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg, err := cfg.withDefaults()
-	if err == nil {
-		err = cfg.checkGateway()
-	}
 	if err != nil {
 		return nil, err
 	}
-	id, err := newIdentity()
-	if err != nil {
-		return nil, err
-	}
-	far, err := newFarEnd(ctx, cfg, true)
+	id, far, err := gatewayEnds(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +63,24 @@ func Baseline(ctx context.Context, cfg Config) (*Report, error) {
 	r := newRunner("baseline", cfg, far, netip.AddrFrom4([4]byte{127, 0, 0, 1}))
 	r.place = r.placeDirect
 	return r.run(ctx)
+}
+
+// gatewayEnds checks that cfg names a gateway and makes what the calls
+// through it share: the callers' DTLS identity, and the echoes behind the
+// gateway with a phone registered for each.
+func gatewayEnds(ctx context.Context, cfg Config) (*identity, *farEnd, error) {
+	if err := cfg.checkGateway(); err != nil {
+		return nil, nil, err
+	}
+	id, err := newIdentity()
+	if err != nil {
+		return nil, nil, err
+	}
+	far, err := newFarEnd(ctx, cfg, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return id, far, nil
 }
 
 func newRunner(mode string, cfg Config, far *farEnd, ip netip.Addr) *runner {
