@@ -136,7 +136,7 @@ func (r *runner) ramp(ctx context.Context) {
 	defer progress.Stop()
 	for i := 0; i < r.cfg.Calls && ctx.Err() == nil; i++ {
 		wg.Go(func() { r.placeOne(ctx, i) })
-		r.wait(ctx, start.Add(time.Duration(i+1)*gap), progress.C)
+		r.wait(ctx, start.Add(time.Duration(i+1)*gap), progress.C, "ramp")
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -150,8 +150,9 @@ func (r *runner) ramp(ctx context.Context) {
 	}
 }
 
-// wait sleeps until t, printing progress lines meanwhile.
-func (r *runner) wait(ctx context.Context, t time.Time, progress <-chan time.Time) {
+// wait sleeps until t or the end of ctx, printing a progress line of
+// phase at each tick meanwhile.
+func (r *runner) wait(ctx context.Context, t time.Time, progress <-chan time.Time, phase string) {
 	timer := time.NewTimer(time.Until(t))
 	defer timer.Stop()
 	for {
@@ -161,7 +162,7 @@ func (r *runner) wait(ctx context.Context, t time.Time, progress <-chan time.Tim
 		case <-timer.C:
 			return
 		case <-progress:
-			r.progress("ramp")
+			r.progress(phase)
 		}
 	}
 }
@@ -183,20 +184,9 @@ func (r *runner) placeOne(ctx context.Context, i int) {
 
 // hold lets every call send for the steady window.
 func (r *runner) hold(ctx context.Context) {
-	end := time.NewTimer(r.cfg.Duration)
-	defer end.Stop()
 	progress := time.NewTicker(time.Second)
 	defer progress.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-end.C:
-			return
-		case <-progress.C:
-			r.progress("steady")
-		}
-	}
+	r.wait(ctx, time.Now().Add(r.cfg.Duration), progress.C, "steady")
 }
 
 // drain waits until every packet sent in the steady window came back, or
