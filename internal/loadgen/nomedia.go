@@ -33,26 +33,19 @@ import (
 // handshakes.
 func Calls(ctx context.Context, cfg Config) (*SignalReport, error) {
 	cfg, err := cfg.signalDefaults()
-	if err == nil {
-		err = cfg.checkGateway()
-	}
 	if err != nil {
 		return nil, err
 	}
-	id, err := newIdentity()
+	id, far, err := gatewayEnds(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	defer far.close()
 	sink, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(localIPFor(cfg.SIPAddr), 0)))
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
 	}
 	defer sink.Close()
-	far, err := newFarEnd(ctx, cfg, true)
-	if err != nil {
-		return nil, err
-	}
-	defer far.close()
 	o := &offerer{id: id, sink: sink.LocalAddr().(*net.UDPAddr).AddrPort()}
 	clients := dialAll(ctx, cfg)
 	t := newTally()

@@ -33,17 +33,10 @@ type runner struct {
 // all send for cfg.Duration, hangs up and reports.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg, err := cfg.withDefaults()
-	if err == nil {
-		err = cfg.checkGateway()
-	}
 	if err != nil {
 		return nil, err
 	}
-	id, err := newIdentity()
-	if err != nil {
-		return nil, err
-	}
-	far, err := newFarEnd(ctx, cfg, true)
+	id, far, err := gatewayEnds(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +63,24 @@ func Baseline(ctx context.Context, cfg Config) (*Report, error) {
 	r := newRunner("baseline", cfg, far, netip.AddrFrom4([4]byte{127, 0, 0, 1}))
 	r.place = r.placeDirect
 	return r.run(ctx)
+}
+
+// gatewayEnds checks that cfg names a gateway and makes what the calls
+// through it share: the callers' DTLS identity, and the echoes behind the
+// gateway with a phone registered for each.
+func gatewayEnds(ctx context.Context, cfg Config) (*identity, *farEnd, error) {
+	if err := cfg.checkGateway(); err != nil {
+		return nil, nil, err
+	}
+	id, err := newIdentity()
+	if err != nil {
+		return nil, nil, err
+	}
+	far, err := newFarEnd(ctx, cfg, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return id, far, nil
 }
 
 func newRunner(mode string, cfg Config, far *farEnd, ip netip.Addr) *runner {
@@ -125,7 +136,7 @@ func (r *runner) ramp(ctx context.Context) {
 	defer progress.Stop()
 	for i := 0; i < r.cfg.Calls && ctx.Err() == nil; i++ {
 		wg.Go(func() { r.placeOne(ctx, i) })
-		r.wait(ctx, start.Add(time.Duration(i+1)*gap), progress.C)
+		r.wait(ctx, start.Add(time.Duration(i+1)*gap), progress.C, "ramp")
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -139,8 +150,9 @@ func (r *runner) ramp(ctx context.Context) {
 	}
 }
 
-// wait sleeps until t, printing progress lines meanwhile.
-func (r *runner) wait(ctx context.Context, t time.Time, progress <-chan time.Time) {
+// wait sleeps until t or the end of ctx, printing a progress line of
+// phase at each tick meanwhile.
+func (r *runner) wait(ctx context.Context, t time.Time, progress <-chan time.Time, phase string) {
 	timer := time.NewTimer(time.Until(t))
 	defer timer.Stop()
 	for {
@@ -150,7 +162,7 @@ func (r *runner) wait(ctx context.Context, t time.Time, progress <-chan time.Tim
 		case <-timer.C:
 			return
 		case <-progress:
-			r.progress("ramp")
+			r.progress(phase)
 		}
 	}
 }
@@ -172,20 +184,9 @@ func (r *runner) placeOne(ctx context.Context, i int) {
 
 // hold lets every call send for the steady window.
 func (r *runner) hold(ctx context.Context) {
-	end := time.NewTimer(r.cfg.Duration)
-	defer end.Stop()
 	progress := time.NewTicker(time.Second)
 	defer progress.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-end.C:
-			return
-		case <-progress.C:
-			r.progress("steady")
-		}
-	}
+	r.wait(ctx, time.Now().Add(r.cfg.Duration), progress.C, "steady")
 }
 
 // drain waits until every packet sent in the steady window came back, or

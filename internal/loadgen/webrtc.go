@@ -14,10 +14,9 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/logging"
 	"github.com/pion/srtp/v3"
-)
 
-// srtpProfiles are offered in Chrome's order: AEAD first (RFC 7714).
-var srtpProfiles = []dtls.SRTPProtectionProfile{dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80}
+	"github.com/switchboard-gw/switchboard/internal/media/dtlssrtp"
+)
 
 // replayWindow is the SRTP replay window (RFC 3711 §3.3.2), as a browser's.
 const replayWindow = 128
@@ -146,21 +145,13 @@ func selectedRemote(a *ice.Agent) (netip.AddrPort, error) {
 // are processed.
 func (l *leg) handshake(ctx context.Context, id *identity, conn *ice.Conn, a answerParams) (*dtls.Conn, error) {
 	pc := &icePacketConn{Conn: conn}
-	shared := []dtls.Option{
+	dc, err := dtlssrtp.NewConn(pc, conn.RemoteAddr(), a.DTLSClient,
 		dtls.WithCertificates(id.cert),
-		dtls.WithSRTPProtectionProfiles(srtpProfiles...),
 		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
 		dtls.WithInsecureSkipVerify(true),
 		dtls.WithVerifyPeerCertificate(verifyFingerprint(a.Fingerprint)),
 		dtls.WithLoggerFactory(quiet),
-	}
-	var dc *dtls.Conn
-	var err error
-	if a.DTLSClient {
-		dc, err = dtls.ClientWithOptions(pc, conn.RemoteAddr(), clientOptions(shared)...)
-	} else {
-		dc, err = dtls.ServerWithOptions(pc, conn.RemoteAddr(), serverOptions(shared)...)
-	}
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -170,22 +161,6 @@ func (l *leg) handshake(ctx context.Context, id *identity, conn *ice.Conn, a ans
 	l.mu.Unlock()
 	go drain(dc, drained)
 	return dc, dc.HandshakeContext(ctx)
-}
-
-func clientOptions(shared []dtls.Option) []dtls.ClientOption {
-	opts := make([]dtls.ClientOption, len(shared))
-	for i, o := range shared {
-		opts[i] = o
-	}
-	return opts
-}
-
-func serverOptions(shared []dtls.Option) []dtls.ServerOption {
-	opts := make([]dtls.ServerOption, 0, len(shared)+1)
-	for _, o := range shared {
-		opts = append(opts, o)
-	}
-	return append(opts, dtls.WithClientAuth(dtls.RequireAnyClientCert))
 }
 
 // drain reads the DTLS conn until it closes; no application data is expected.
@@ -206,39 +181,17 @@ func isTemporary(err error) bool {
 
 // keyStream derives the SRTP keys (RFC 5764 §4.2) and gives s its contexts.
 func (l *leg) keyStream(dc *dtls.Conn, client bool, s *stream) error {
-	dp, ok := dc.SelectedSRTPProtectionProfile()
-	if !ok {
-		return errors.New("no SRTP profile negotiated")
-	}
-	profile, name, err := srtpProfile(dp)
+	k, err := dtlssrtp.FromConn(dc, client)
 	if err != nil {
 		return err
 	}
-	state, ok := dc.ConnectionState()
-	if !ok {
-		return errors.New("DTLS state unavailable")
-	}
-	cfg := srtp.Config{Profile: profile}
-	if err := cfg.ExtractSessionKeysFromDTLS(&state, client); err != nil {
-		return err
-	}
-	if err := s.key(cfg.Keys, profile); err != nil {
+	if err := s.key(k.Keys, k.Profile); err != nil {
 		return err
 	}
 	l.mu.Lock()
-	l.profile = name
+	l.profile = k.Name
 	l.mu.Unlock()
 	return nil
-}
-
-func srtpProfile(p dtls.SRTPProtectionProfile) (srtp.ProtectionProfile, string, error) {
-	switch p {
-	case dtls.SRTP_AEAD_AES_128_GCM:
-		return srtp.ProtectionProfileAeadAes128Gcm, "SRTP_AEAD_AES_128_GCM", nil
-	case dtls.SRTP_AES128_CM_HMAC_SHA1_80:
-		return srtp.ProtectionProfileAes128CmHmacSha1_80, "SRTP_AES128_CM_HMAC_SHA1_80", nil
-	}
-	return 0, "", fmt.Errorf("unexpected SRTP profile %#04x", uint16(p))
 }
 
 // key gives s its SRTP contexts: one to encrypt what it sends, one, with

@@ -56,7 +56,7 @@ func newRelayBridge(tb testing.TB, profile srtp.ProtectionProfile, out io.Writer
 	if out == nil {
 		out = fb
 	}
-	s, err := newSessionFromKeys(keys, profile, out)
+	s, err := newSession(keys, profile, out)
 	if err != nil {
 		tb.Fatal(err)
 	}

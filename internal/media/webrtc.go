@@ -13,6 +13,8 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/transport/v4/packetio"
+
+	"github.com/switchboard-gw/switchboard/internal/media/dtlssrtp"
 )
 
 // dtlsHandshakeTimeout bounds the DTLS handshake once ICE is connected.
@@ -20,15 +22,6 @@ const dtlsHandshakeTimeout = 30 * time.Second
 
 // replayWindow is the SRTP and SRTCP replay window (RFC 3711 §3.3.2).
 const replayWindow = 128
-
-// srtpProfiles are offered, or chosen from when switchboard is the DTLS
-// server, in this order: AEAD first (RFC 7714), then the profile every
-// browser supports (RFC 5764 §4.1.2).
-var srtpProfiles = []dtls.SRTPProtectionProfile{
-	dtls.SRTP_AEAD_AES_128_GCM,
-	dtls.SRTP_AEAD_AES_256_GCM,
-	dtls.SRTP_AES128_CM_HMAC_SHA1_80,
-}
 
 // StartWebRTC starts the browser leg with the browser's parameters and
 // returns at once; ICE and then DTLS run in the background. DTLS runs over
@@ -122,68 +115,34 @@ func (b *Bridge) dtlsFailed(err error) {
 // (RFC 8827 §6.5); as server we require one (RFC 5763 §5).
 func (b *Bridge) newDTLSConn(conn *ice.Conn, fp remoteFingerprint, client bool) (*dtls.Conn, error) {
 	pc := &dtlsPacketConn{in: b.dtlsIn, out: conn, local: conn.LocalAddr(), remote: conn.RemoteAddr()}
-	shared := []dtls.Option{
+	return dtlssrtp.NewConn(pc, pc.remote, client,
 		dtls.WithCertificates(b.e.cert),
-		dtls.WithSRTPProtectionProfiles(srtpProfiles...),
 		dtls.WithExtendedMasterSecret(dtls.RequestExtendedMasterSecret),
 		dtls.WithInsecureSkipVerify(true),
 		dtls.WithVerifyPeerCertificate(fp.verify),
 		dtls.WithLoggerFactory(b.e.pion),
-	}
-	if client {
-		opts := make([]dtls.ClientOption, 0, len(shared))
-		for _, o := range shared {
-			opts = append(opts, o)
-		}
-		return dtls.ClientWithOptions(pc, pc.remote, opts...)
-	}
-	opts := make([]dtls.ServerOption, 0, len(shared)+1)
-	for _, o := range shared {
-		opts = append(opts, o)
-	}
-	opts = append(opts, dtls.WithClientAuth(dtls.RequireAnyClientCert))
-	return dtls.ServerWithOptions(pc, pc.remote, opts...)
+	)
 }
 
 // startSRTP derives the SRTP keys from the handshake (RFC 5764 §4.2) and
 // publishes the session, which turns the relay on.
 func (b *Bridge) startSRTP(dc *dtls.Conn, conn *ice.Conn, client bool) error {
-	dp, ok := dc.SelectedSRTPProtectionProfile()
-	if !ok {
-		return errors.New("media: DTLS negotiated no SRTP profile")
-	}
-	profile, name, err := srtpProfile(dp)
+	k, err := dtlssrtp.FromConn(dc, client)
 	if err != nil {
 		return err
 	}
-	state, ok := dc.ConnectionState()
-	if !ok {
-		return errors.New("media: DTLS connection state unavailable")
-	}
-	s, err := newSession(&state, profile, client, conn)
+	s, err := newSession(k.Keys, k.Profile, conn)
 	if err != nil {
 		return err
 	}
 	b.mu.Lock()
-	b.profile = name
+	b.profile = k.Name
 	b.mu.Unlock()
 	b.sess.Store(s)
 	b.updateDirect()
 	b.dtlsState.Store(dtlsConnected)
-	b.log.Info("DTLS-SRTP up", "role", b.role, "srtp_profile", name)
+	b.log.Info("DTLS-SRTP up", "role", b.role, "srtp_profile", k.Name)
 	return nil
-}
-
-func srtpProfile(p dtls.SRTPProtectionProfile) (srtp.ProtectionProfile, string, error) {
-	switch p {
-	case dtls.SRTP_AEAD_AES_128_GCM:
-		return srtp.ProtectionProfileAeadAes128Gcm, "SRTP_AEAD_AES_128_GCM", nil
-	case dtls.SRTP_AEAD_AES_256_GCM:
-		return srtp.ProtectionProfileAeadAes256Gcm, "SRTP_AEAD_AES_256_GCM", nil
-	case dtls.SRTP_AES128_CM_HMAC_SHA1_80:
-		return srtp.ProtectionProfileAes128CmHmacSha1_80, "SRTP_AES128_CM_HMAC_SHA1_80", nil
-	}
-	return 0, "", fmt.Errorf("media: unexpected SRTP profile %#04x", uint16(p))
 }
 
 // drainDTLS reads the DTLS conn until it closes. No application data is
@@ -225,15 +184,9 @@ type session struct {
 	out io.Writer // the ice.Conn, towards the browser
 }
 
-func newSession(km srtp.KeyingMaterialExporter, profile srtp.ProtectionProfile, client bool, out io.Writer) (*session, error) {
-	cfg := srtp.Config{Profile: profile}
-	if err := cfg.ExtractSessionKeysFromDTLS(km, client); err != nil {
-		return nil, fmt.Errorf("media: SRTP keys: %w", err)
-	}
-	return newSessionFromKeys(cfg.Keys, profile, out)
-}
-
-func newSessionFromKeys(k srtp.SessionKeys, profile srtp.ProtectionProfile, out io.Writer) (*session, error) {
+// newSession makes the SRTP contexts of an established browser leg from
+// its session keys.
+func newSession(k srtp.SessionKeys, profile srtp.ProtectionProfile, out io.Writer) (*session, error) {
 	dec, err := srtp.CreateContext(k.RemoteMasterKey, k.RemoteMasterSalt, profile,
 		srtp.SRTPReplayProtection(replayWindow), srtp.SRTCPReplayProtection(replayWindow))
 	if err != nil {

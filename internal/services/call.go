@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 )
 
 // callState is where a call is in its life (RFC 3261 §12, §13.3).
@@ -90,7 +92,7 @@ type resend struct {
 func newCall(s *Server, req *sip.Request, from netip.AddrPort, offer *remote, media *stream) *call {
 	return &call{
 		s: s, id: req.CallID().Value(), service: req.Recipient.User, peer: from, invite: req,
-		tag: newTag(), routes: recordRoute(req), target: contactOf(req), media: media,
+		tag: newTag(), routes: sipmsg.RecordRoute(req), target: sipmsg.RemoteTarget(req, req.From().Address), media: media,
 		sessID: rand.Uint64() >> 1, kick: make(chan struct{}, 1),
 		offer: offer, remoteSeq: req.CSeq().SeqNo,
 	}
@@ -138,7 +140,7 @@ func (c *call) handle(req *sip.Request) {
 	case req.Method == sip.CANCEL:
 		c.cancelLocked(req)
 	case c.resendAnswerLocked(req):
-	case req.To().Params.GetOr("tag", "") != c.tag:
+	case sipmsg.ToTag(req) != c.tag:
 		// A new request sharing the Call-ID: merged (RFC 3261 §8.2.2.2).
 		c.s.replyStateless(req, sip.StatusLoopDetected, "Loop Detected")
 	case c.state == ended:
@@ -193,7 +195,7 @@ func (c *call) reinviteLocked(req *sip.Request) {
 		return
 	}
 	var offer *remote
-	if hasSDP(req) {
+	if sipmsg.HasSDP(req) {
 		var err error
 		if offer, err = parseRemote(req.Body()); err != nil {
 			c.finalLocked(req, sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 )
 
 // handleRequest answers a request: in its call if it has one, else as a
@@ -18,7 +20,7 @@ func (s *Server) handleRequest(req *sip.Request, from netip.AddrPort) {
 	switch {
 	case req.Method == sip.ACK:
 		// The ACK of a failure answered statelessly, or of nothing.
-	case hasToTag(req) || req.Method == sip.CANCEL:
+	case sipmsg.HasToTag(req) || req.Method == sip.CANCEL:
 		s.replyStateless(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 	case req.Method == sip.OPTIONS:
 		s.reply(req, s.options(req, statelessTag(req)))

@@ -5,9 +5,10 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
-	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 )
 
 // allow lists the methods the services answer, for Allow headers.
@@ -21,7 +22,7 @@ func (s *Server) response(req *sip.Request, code int, reason, tag string) *sip.R
 	if code == sip.StatusTrying {
 		return res
 	}
-	if to := res.To(); to != nil && !hasToTag(req) {
+	if to := res.To(); to != nil && !sipmsg.HasToTag(req) {
 		to.Params.Add("tag", tag)
 	}
 	if s.cfg.UserAgent != "" {
@@ -67,17 +68,9 @@ func (s *Server) options(req *sip.Request, tag string) *sip.Response {
 func statelessTag(req *sip.Request) string {
 	h := fnv.New64a()
 	h.Write([]byte(req.CallID().Value()))
-	h.Write([]byte(req.From().Params.GetOr("tag", "")))
+	h.Write([]byte(sipmsg.FromTag(req)))
 	h.Write([]byte(req.Via().Params.GetOr("branch", "")))
 	return strconv.FormatUint(h.Sum64(), 36)
-}
-
-func hasToTag(req *sip.Request) bool { return req.To().Params.Has("tag") }
-
-// hasSDP reports whether a message carries a session description.
-func hasSDP(m sip.Message) bool {
-	ct := m.GetHeaders("Content-Type")
-	return len(m.Body()) > 0 && len(ct) > 0 && strings.HasPrefix(strings.ToLower(ct[0].Value()), "application/sdp")
 }
 
 // setSDP sets an SDP body.
@@ -109,7 +102,7 @@ func (c *call) newBye(cseq uint32, reason string) *sip.Request {
 	from := &sip.FromHeader{Address: *c.invite.To().Address.Clone(), Params: sip.NewParams()}
 	from.Params.Add("tag", c.tag)
 	to := &sip.ToHeader{Address: *c.invite.From().Address.Clone(), Params: sip.NewParams()}
-	to.Params.Add("tag", c.invite.From().Params.GetOr("tag", ""))
+	to.Params.Add("tag", sipmsg.FromTag(c.invite))
 	callID := sip.CallIDHeader(c.id)
 	bye.AppendHeader(from)
 	bye.AppendHeader(to)
@@ -121,25 +114,4 @@ func (c *call) newBye(cseq uint32, reason string) *sip.Request {
 	}
 	bye.SetBody(nil)
 	return bye
-}
-
-// recordRoute returns a request's Record-Route entries in order: the route
-// set of the UAS, RFC 3261 §12.1.1.
-func recordRoute(req *sip.Request) []sip.Uri {
-	var route []sip.Uri
-	for _, h := range req.GetHeaders("Record-Route") {
-		if rr, ok := h.(*sip.RecordRouteHeader); ok {
-			route = append(route, *rr.Address.Clone())
-		}
-	}
-	return route
-}
-
-// contactOf returns a request's Contact URI: the remote target, RFC 3261
-// §12.1.1; without one, the From URI.
-func contactOf(req *sip.Request) sip.Uri {
-	if c := req.Contact(); c != nil {
-		return *c.Address.Clone()
-	}
-	return *req.From().Address.Clone()
 }

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/pion/sdp/v3"
+
+	"github.com/switchboard-gw/switchboard/internal/media/sdprewrite"
 )
 
 // codec is the G.711 law of a call's audio.
@@ -47,7 +48,8 @@ type remote struct {
 
 // parseRemote reads a session description and picks, in the first plain
 // RTP audio m-line that has one, the first codec of the caller's the
-// services speak (RFC 3264 §6.1).
+// services speak (RFC 3264 §6.1). Codecs, direction and address are read
+// as sdprewrite reads them for the gateway's own legs.
 func parseRemote(body []byte) (*remote, error) {
 	var d sdp.SessionDescription
 	if err := d.Unmarshal(body); err != nil {
@@ -59,14 +61,15 @@ func parseRemote(body []byte) (*remote, error) {
 		if r.audio >= 0 || m.MediaName.Media != "audio" || m.MediaName.Port.Value == 0 || !plain(m.MediaName.Protos) {
 			continue
 		}
-		pt, c, ok := pickCodec(m)
+		cs := sdprewrite.Codecs(m)
+		pt, c, ok := pickCodec(cs)
 		if !ok {
 			continue
 		}
 		r.audio, r.pt, r.codec = i, pt, c
-		r.dtmf = telephoneEvent(m)
+		r.dtmf = telephoneEvent(cs)
 		r.addr = mediaAddr(&d, m)
-		r.dir = direction(&d, m)
+		r.dir = sdprewrite.Direction(&d, m)
 		_, r.mux = m.Attribute("rtcp-mux")
 	}
 	if r.audio < 0 {
@@ -81,78 +84,42 @@ func plain(protos []string) bool {
 	return p == "RTP/AVP" || p == "RTP/AVPF"
 }
 
-// pickCodec returns the first format of m that is PCMU or PCMA at 8 kHz,
-// by its rtpmap or, without one, by its static payload type (RFC 3551).
-func pickCodec(m *sdp.MediaDescription) (uint8, codec, bool) {
-	for _, f := range m.MediaName.Formats {
-		pt, err := strconv.ParseUint(f, 10, 7)
-		if err != nil {
+// pickCodec returns the first of cs that is PCMU or PCMA at 8 kHz on a
+// payload type RTP can carry (below 128, RFC 3550 §5.1).
+func pickCodec(cs []sdprewrite.Codec) (uint8, codec, bool) {
+	for _, c := range cs {
+		if c.PT >= 128 || c.Rate != 8000 {
 			continue
 		}
-		name, ok := rtpmap(m, f)
 		switch {
-		case ok && strings.HasPrefix(name, "pcmu/8000"), !ok && pt == 0:
-			return uint8(pt), pcmu, true
-		case ok && strings.HasPrefix(name, "pcma/8000"), !ok && pt == 8:
-			return uint8(pt), pcma, true
+		case strings.EqualFold(c.Name, "PCMU"):
+			return c.PT, pcmu, true
+		case strings.EqualFold(c.Name, "PCMA"):
+			return c.PT, pcma, true
 		}
 	}
 	return 0, 0, false
 }
 
-// telephoneEvent returns the payload type of telephone-event/8000 in m
+// telephoneEvent returns the payload type of telephone-event/8000 in cs
 // (RFC 4733), or -1.
-func telephoneEvent(m *sdp.MediaDescription) int {
-	for _, f := range m.MediaName.Formats {
-		if name, ok := rtpmap(m, f); ok && name == "telephone-event/8000" {
-			pt, _ := strconv.Atoi(f)
-			return pt
+func telephoneEvent(cs []sdprewrite.Codec) int {
+	for _, c := range cs {
+		if strings.EqualFold(c.Name, "telephone-event") && c.Rate == 8000 && c.Channels == 0 {
+			return int(c.PT)
 		}
 	}
 	return -1
 }
 
-// rtpmap returns the lower-case encoding of format f, "pcmu/8000".
-func rtpmap(m *sdp.MediaDescription, f string) (string, bool) {
-	for _, a := range m.Attributes {
-		if a.Key != "rtpmap" {
-			continue
-		}
-		if pt, enc, ok := strings.Cut(a.Value, " "); ok && pt == f {
-			return strings.ToLower(strings.TrimSpace(enc)), true
-		}
-	}
-	return "", false
-}
-
-// mediaAddr is the m-line's port at its c= address, or the session's.
+// mediaAddr is the m-line's port at its connection address; invalid
+// without one, or on hold (c=0.0.0.0, RFC 3264 §8.4).
 func mediaAddr(d *sdp.SessionDescription, m *sdp.MediaDescription) netip.AddrPort {
-	c := m.ConnectionInformation
-	if c == nil {
-		c = d.ConnectionInformation
-	}
-	if c == nil || c.Address == nil {
-		return netip.AddrPort{}
-	}
-	ip, err := netip.ParseAddr(c.Address.Address)
+	ip, err := sdprewrite.ConnAddr(d, m)
 	if err != nil || ip.IsUnspecified() {
 		return netip.AddrPort{}
 	}
-	return netip.AddrPortFrom(ip.Unmap(), uint16(m.MediaName.Port.Value))
-}
-
-// direction is the m-line's direction attribute, else the session's, else
-// sendrecv (RFC 3264 §5.1).
-func direction(d *sdp.SessionDescription, m *sdp.MediaDescription) string {
-	for _, attrs := range [][]sdp.Attribute{m.Attributes, d.Attributes} {
-		for _, a := range attrs {
-			switch a.Key {
-			case "sendrecv", "sendonly", "recvonly", "inactive":
-				return a.Key
-			}
-		}
-	}
-	return "sendrecv"
+	return netip.AddrPortFrom(ip, uint16(m.MediaName.Port.Value))
 }
 
 // mirror is the direction that answers dir, RFC 3264 §6.1.

@@ -32,6 +32,13 @@ func isAudio(c Codec) bool {
 
 func isDTMF(c Codec) bool { return strings.EqualFold(c.Name, dtmfName) }
 
+// Codecs lists the payload types of m in m= order, each named by its
+// a=rtpmap (RFC 8866 §6.6) or, without one, by its static payload type
+// (RFC 3551 §6: PCMU, PCMA, G722), with its a=fmtp parameters; a payload
+// type that stays unnamed is left out. It reads codecs as the translations
+// do, for a package that answers plain SDP itself (the built-in services).
+func Codecs(m *sdp.MediaDescription) []Codec { return codecs(m, staticCodecs) }
+
 // codecs lists the payload types of m in m= order, named by a=rtpmap or by
 // known; payload types that stay unnamed are left out.
 func codecs(m *sdp.MediaDescription, known map[uint8]Codec) []Codec {

@@ -24,4 +24,7 @@
 // Only audio crosses the gateway, and only the codecs a plain leg can use
 // (PCMU, PCMA, G722, opus, telephone-event). Every other m-line is rejected
 // with port zero, keeping its format list (RFC 3264 §6).
+//
+// Codecs, Direction and ConnAddr read one m-line as the translations do,
+// for a package that answers plain SDP itself (the built-in services).
 package sdprewrite

@@ -57,7 +57,7 @@ func readAnswer(b, offerBytes []byte) (answerSDP, error) {
 }
 
 // direction returns the direction of the audio.
-func (a answerSDP) direction() string { return direction(a.d, a.m) }
+func (a answerSDP) direction() string { return Direction(a.d, a.m) }
 
 // direction returns the direction of the audio.
-func (o offerSDP) direction() string { return direction(o.d, o.m) }
+func (o offerSDP) direction() string { return Direction(o.d, o.m) }

@@ -45,9 +45,9 @@ func values(m *sdp.MediaDescription, key string) []string {
 
 var directions = []string{"sendrecv", "sendonly", "recvonly", "inactive"}
 
-// direction returns the m-line's direction: media level, then session
-// level, then sendrecv (RFC 3264 §5.1).
-func direction(s *sdp.SessionDescription, m *sdp.MediaDescription) string {
+// Direction returns the direction of m, an m-line of s: its attribute at
+// media level, else at session level, else sendrecv (RFC 3264 §5.1).
+func Direction(s *sdp.SessionDescription, m *sdp.MediaDescription) string {
 	for _, as := range [][]sdp.Attribute{m.Attributes, s.Attributes} {
 		for _, a := range as {
 			if slices.Contains(directions, a.Key) {

@@ -15,7 +15,7 @@ func webrtcRemote(s *sdp.SessionDescription, m *sdp.MediaDescription, cs []Codec
 		Candidates: remoteCandidates(m),
 		Mid:        mid(m),
 		RTCPMux:    has(m, "rtcp-mux"),
-		Direction:  direction(s, m),
+		Direction:  Direction(s, m),
 		Codecs:     cs,
 	}
 	r.Ufrag, _ = attr(s, m, "ice-ufrag")
@@ -28,7 +28,7 @@ func webrtcRemote(s *sdp.SessionDescription, m *sdp.MediaDescription, cs []Codec
 
 // plainRemote reads what a plain leg's SDP says of its audio m-line m.
 func plainRemote(s *sdp.SessionDescription, m *sdp.MediaDescription, cs []Codec) (PlainRemote, error) {
-	ip, err := connAddr(s, m)
+	ip, err := ConnAddr(s, m)
 	if err != nil {
 		return PlainRemote{}, err
 	}
@@ -42,15 +42,16 @@ func plainRemote(s *sdp.SessionDescription, m *sdp.MediaDescription, cs []Codec)
 		RTP:       rtp,
 		RTCP:      rtcpAddr(m, rtp, mux),
 		RTCPMux:   mux,
-		Direction: direction(s, m),
+		Direction: Direction(s, m),
 		Codecs:    cs,
 	}, nil
 }
 
-// connAddr returns m's connection address: media-level c=, else
-// session-level (RFC 8866 §5.7). Hold with c=0.0.0.0 (RFC 3264 §8.4) is an
-// address like any other.
-func connAddr(s *sdp.SessionDescription, m *sdp.MediaDescription) (netip.Addr, error) {
+// ConnAddr returns the connection address of m, an m-line of s: its
+// media-level c=, else the session-level one (RFC 8866 §5.7). Hold with
+// c=0.0.0.0 (RFC 3264 §8.4) is an address like any other. No c= line, or
+// one that is not an IP address, is ErrMalformed.
+func ConnAddr(s *sdp.SessionDescription, m *sdp.MediaDescription) (netip.Addr, error) {
 	c := m.ConnectionInformation
 	if c == nil {
 		c = s.ConnectionInformation

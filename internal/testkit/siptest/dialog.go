@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 )
 
 // Dialog is one side of a dialog an INVITE established (RFC 3261 §12). Only
@@ -42,14 +44,14 @@ type Dialog struct {
 // newUACDialog builds the caller's dialog from its INVITE and the 2xx: the
 // route set is the 2xx's Record-Route in reverse order (RFC 3261 §12.1.2).
 func newUACDialog(ua *UA, invite *sip.Request, res *sip.Response) *Dialog {
-	route := recordRoute(res)
+	route := sipmsg.RecordRoute(res)
 	slices.Reverse(route)
 	return &Dialog{
 		ua: ua, CallID: invite.CallID().Value(),
-		LocalTag: tagOf(invite.From().Params), RemoteTag: tagOf(res.To().Params),
+		LocalTag: sipmsg.FromTag(invite), RemoteTag: sipmsg.ToTag(res),
 		LocalURI: *invite.From().Address.Clone(), RemoteURI: *invite.To().Address.Clone(),
 		RouteSet: route, Invite: invite, Response: res,
-		remoteTarget: contactOf(res, invite.Recipient), localSeq: invite.CSeq().SeqNo, localSDP: invite.Body(),
+		remoteTarget: sipmsg.RemoteTarget(res, invite.Recipient), localSeq: invite.CSeq().SeqNo, localSDP: invite.Body(),
 	}
 }
 
@@ -58,30 +60,11 @@ func newUACDialog(ua *UA, invite *sip.Request, res *sip.Response) *Dialog {
 func newUASDialog(ua *UA, invite *sip.Request, res *sip.Response) *Dialog {
 	return &Dialog{
 		ua: ua, CallID: invite.CallID().Value(),
-		LocalTag: tagOf(res.To().Params), RemoteTag: tagOf(invite.From().Params),
+		LocalTag: sipmsg.ToTag(res), RemoteTag: sipmsg.FromTag(invite),
 		LocalURI: *invite.To().Address.Clone(), RemoteURI: *invite.From().Address.Clone(),
-		RouteSet: recordRoute(invite), Invite: invite, Response: res,
-		remoteTarget: contactOf(invite, invite.From().Address), localSDP: res.Body(),
+		RouteSet: sipmsg.RecordRoute(invite), Invite: invite, Response: res,
+		remoteTarget: sipmsg.RemoteTarget(invite, invite.From().Address), localSDP: res.Body(),
 	}
-}
-
-func recordRoute(m sip.Message) []sip.Uri {
-	var route []sip.Uri
-	for _, h := range m.GetHeaders("Record-Route") {
-		if rr, ok := h.(*sip.RecordRouteHeader); ok {
-			route = append(route, *rr.Address.Clone())
-		}
-	}
-	return route
-}
-
-func contactOf(m sip.Message, fallback sip.Uri) sip.Uri {
-	for _, h := range m.GetHeaders("Contact") {
-		if c, ok := h.(*sip.ContactHeader); ok {
-			return *c.Address.Clone()
-		}
-	}
-	return *fallback.Clone()
 }
 
 // RemoteTarget returns the Request-URI of the next request this side sends.
@@ -168,5 +151,5 @@ func (d *Dialog) Do(ctx context.Context, req *sip.Request) (*sip.Response, error
 func (d *Dialog) refreshTarget(m sip.Message) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.remoteTarget = contactOf(m, d.remoteTarget)
+	d.remoteTarget = sipmsg.RemoteTarget(m, d.remoteTarget)
 }

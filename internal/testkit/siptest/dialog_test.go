@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 )
 
 // stubTransport names itself like a JsSIP client and carries nothing.
@@ -85,7 +87,7 @@ func TestDialogRouting(t *testing.T) {
 			if got := headerValues(bye, "Route"); !slices.Equal(got, tt.wantRoute) {
 				t.Errorf("Route = %v, want %v", got, tt.wantRoute)
 			}
-			if got := tagOf(bye.From().Params) + " " + tagOf(bye.To().Params); got != tt.wantFromTo {
+			if got := sipmsg.FromTag(bye) + " " + sipmsg.ToTag(bye); got != tt.wantFromTo {
 				t.Errorf("From and To tags = %s, want %s", got, tt.wantFromTo)
 			}
 			if got := bye.CSeq().SeqNo; got != tt.wantCSeq {

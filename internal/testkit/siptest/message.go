@@ -33,10 +33,6 @@ func params(kv ...string) sip.HeaderParams {
 	return p
 }
 
-func tagOf(p sip.HeaderParams) string {
-	return p.GetOr("tag", "")
-}
-
 // setBody sets body and, when it is not empty, its Content-Type.
 func setBody(m sip.Message, contentType string, body []byte) {
 	if len(body) > 0 {

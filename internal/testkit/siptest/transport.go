@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 )
 
 // Transport carries a UA's messages. *WSClient is one; UDPPeer.Link returns
@@ -72,7 +74,7 @@ func isInDialog(callID string, methods ...sip.RequestMethod) func(sip.Message) b
 // isNewInvite matches INVITEs that start a dialog: no To tag (RFC 3261 §12.1).
 func isNewInvite(m sip.Message) bool {
 	req, ok := m.(*sip.Request)
-	return ok && req.Method == sip.INVITE && req.To() != nil && !req.To().Params.Has("tag")
+	return ok && req.Method == sip.INVITE && req.To() != nil && !sipmsg.HasToTag(req)
 }
 
 func branchOf(m sip.Message) string {

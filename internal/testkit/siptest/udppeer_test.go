@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 )
 
 var bobAOR = sip.Uri{Scheme: "sip", User: "bob", Host: "127.0.0.1"}
@@ -41,7 +43,7 @@ func checkAutoAnswered(t *testing.T, d *Dialog) {
 	if len(d.Provisional) != 1 || d.Provisional[0].StatusCode != sip.StatusRinging {
 		t.Fatalf("provisional responses = %v, want one 180", d.Provisional)
 	}
-	if ringTag := tagOf(d.Provisional[0].To().Params); ringTag != d.RemoteTag || ringTag == "" {
+	if ringTag := sipmsg.ToTag(d.Provisional[0]); ringTag != d.RemoteTag || ringTag == "" {
 		t.Errorf("180 To tag %q, 200 To tag %q; want the same", ringTag, d.RemoteTag)
 	}
 	if d.Response.ContentType() == nil || len(d.Response.Body()) == 0 || d.Response.Contact() == nil {
