@@ -81,8 +81,8 @@ type Tally interface {
 }
 
 // Outbox gathers datagrams for one sendmmsg: those a Poller's round
-// queues, sent when the round ends. Only the goroutine that owns it, a
-// Poller's, may use it.
+// queues, sent when the round ends. It belongs to one goroutine: once
+// given to NewPoller, the poller's.
 type Outbox struct {
 	batch
 	sock  *UDP
