@@ -14,6 +14,8 @@ import (
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/transport/v4/packetio"
+
+	"github.com/switchboard-gw/switchboard/internal/media/sock"
 )
 
 // gatherTimeout bounds the host-candidate gathering NewBridge waits for; with
@@ -48,8 +50,8 @@ type Bridge struct {
 	e        *Engine
 	local    Local // the ICE part aside, set by NewBridge and read-only after
 	agent    *ice.Agent
-	rtpConn  *udpSock
-	rtcpConn *udpSock
+	rtpConn  *sock.UDP
+	rtcpConn *sock.UDP
 	dtlsIn   *packetio.Buffer // DTLS records from the browser reader to the DTLS conn
 
 	rtpLatch, rtcpLatch latch
@@ -117,11 +119,9 @@ func (e *Engine) NewBridge(id string, onEnd func(reason string)) (*Bridge, error
 	b.local = Local{
 		Fingerprint: e.fingerprint,
 		SSRC:        randomSSRC(),
-		RTP:         rtpConn.local,
-		RTCP:        rtcpConn.local,
+		RTP:         rtpConn.LocalAddr(),
+		RTCP:        rtcpConn.LocalAddr(),
 	}
-	rtpConn.handle = func(p []byte, src netip.AddrPort, sc *scratch) { b.fromPlain(p, src, false, sc) }
-	rtcpConn.handle = func(p []byte, src netip.AddrPort, sc *scratch) { b.fromPlain(p, src, true, sc) }
 	if err := b.newAgent(); err != nil {
 		b.closeSockets()
 		return nil, err
@@ -131,7 +131,10 @@ func (e *Engine) NewBridge(id string, onEnd func(reason string)) (*Bridge, error
 		b.closeSockets()
 		return nil, ErrClosed
 	}
-	if err := e.pollSockets(rtpConn, rtcpConn); err != nil {
+	if err := e.pollSockets(rtpConn, rtcpConn,
+		func(p []byte, src netip.AddrPort, sc *scratch) { b.fromPlain(p, src, false, sc) },
+		func(p []byte, src netip.AddrPort, sc *scratch) { b.fromPlain(p, src, true, sc) },
+	); err != nil {
 		e.untrack(b)
 		b.agent.GracefulClose()
 		b.closeSockets()
@@ -347,8 +350,8 @@ func (b *Bridge) close() {
 
 // closeSockets closes the plain sockets and returns their ports to the pool.
 func (b *Bridge) closeSockets() {
-	b.rtpConn.close()
-	b.rtcpConn.close()
+	b.rtpConn.Close()
+	b.rtcpConn.Close()
 	b.e.ports.release(int(b.local.RTP.Port()))
 }
 

@@ -1,6 +1,10 @@
 package media
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/switchboard-gw/switchboard/internal/media/sock"
+)
 
 // Direct relay: SRTP and SRTCP from an established browser leg are relayed
 // by the poller that reads the shared socket, as it reads them, saving the
@@ -12,7 +16,7 @@ import "net/netip"
 // (see newAgent).
 
 // relayDirect relays p inline if it is RTP or RTCP from a mapped remote
-// address (src is unmapped already, as udpSock reads give it), and reports
+// address (src is unmapped already, as sock.Poller gives it), and reports
 // whether it did. Only the shared socket's poller
 // calls it; sc is its scratch.
 func (e *Engine) relayDirect(p []byte, src netip.AddrPort, sc *scratch) bool {
@@ -66,28 +70,28 @@ func (e *Engine) clearDirect(b *Bridge) {
 	b.directTo.Store(nil)
 }
 
-// toBrowser sends SRTP or SRTCP to the browser and counts it in sent:
+// toBrowser sends SRTP or SRTCP to the browser and tells out (rtpSent or
+// rtcpSent of the browser leg) whether it went:
 // straight from the shared socket to the selected pair's remote address
 // once the direct relay has it (queued in a poller's outbox, sent at the
 // end of its round), else through the ice.Conn. Writing past pion/ice
 // costs it nothing it needs: a lite agent sends no keepalives, so it never
 // looks at when we last sent.
-func (b *Bridge) toBrowser(s *session, p []byte, sent *counter, now int64, sc *scratch) {
+func (b *Bridge) toBrowser(s *session, p []byte, out sock.Tally, now int64, sc *scratch) {
 	var err error
 	if to := b.directTo.Load(); to == nil {
 		_, err = s.out.Write(p)
 	} else if sc.tx != nil {
-		sc.tx.queue(b.e.sock.sock, p, *to, sent, &b.browser, now)
+		sc.tx.Queue(b.e.sock.sock, p, *to, out, now)
 		return
 	} else {
-		err = b.e.sock.sock.sendTo(p, *to, &sc.addr)
+		err = b.e.sock.sock.SendTo(p, *to)
 	}
 	if err != nil {
-		b.browser.dropped.Add(1)
+		out.Dropped(now)
 		return
 	}
-	sent.add(len(p))
-	b.browser.lastOut.Store(now)
+	out.Sent(len(p), now)
 }
 
 // updateDirect maps the ICE selected pair's remote address to b once b has

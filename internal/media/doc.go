@@ -15,10 +15,10 @@
 // SDP is not this package's business: the caller translates it and hands a
 // Bridge plain parameters (Local, WebRTCRemote, SetPlainRemote).
 //
-// Media packets are read by pollers (poller_linux.go), not by a goroutine
-// per socket: each call's sockets are registered with one of the engine's
-// pollers, and the first poller also reads the shared browser-leg socket.
-// The socket layer uses epoll and is Linux-only.
+// Media packets are read by pollers, not by a goroutine per socket: each
+// call's sockets are registered with one of the engine's pollers, and the
+// first poller also reads the shared browser-leg socket. The socket layer,
+// package sock, uses epoll and is Linux-only.
 //
 // Every goroutine has an owner: the Bridge owns its browser reader (for
 // what pion's ice.Conn delivers), its DTLS session and its monitor, and

@@ -13,6 +13,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/transport/v4/stdnet"
+
+	"github.com/switchboard-gw/switchboard/internal/media/sock"
 )
 
 // Defaults applied by NewEngine to zero Config fields.
@@ -98,7 +100,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: interfaces: %w", err)
 	}
-	sock, err := listenUDPSock(cfg.WebRTCAddr)
+	conn, err := sock.Listen(cfg.WebRTCAddr)
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
@@ -106,8 +108,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 		cfg:         cfg,
 		log:         cfg.Logger,
 		pion:        pionLogs{log: cfg.Logger},
-		sock:        newMuxSocket(sock),
-		addr:        sock.local,
+		sock:        newMuxSocket(conn),
+		addr:        conn.LocalAddr(),
 		cert:        cert,
 		fingerprint: fingerprint(cert.Certificate[0]),
 		ports:       newPortPool(cfg.RTPAddr, cfg.RTPPorts),
@@ -119,21 +121,19 @@ func NewEngine(cfg Config) (*Engine, error) {
 		p, err := newPoller()
 		if err != nil {
 			e.closePollers()
-			sock.close()
+			conn.Close()
 			return nil, err
 		}
 		e.pollers = append(e.pollers, p)
 	}
-	sock.handle = func(p []byte, src netip.AddrPort, sc *scratch) {
+	if err := e.pollers[0].AddDrained(conn, func(p []byte, src netip.AddrPort, sc *scratch) {
 		if !e.relayDirect(p, src, sc) {
 			e.sock.queue(p, src)
 		}
-	}
-	sock.drain = true
-	if err := e.pollers[0].add(sock); err != nil {
+	}); err != nil {
 		e.closePollers()
-		sock.close()
-		return nil, err
+		conn.Close()
+		return nil, fmt.Errorf("media: %w", err)
 	}
 	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{
 		UDPConn: e.sock,
@@ -213,18 +213,19 @@ func (e *Engine) Close() error {
 
 func (e *Engine) closePollers() {
 	for _, p := range e.pollers {
-		p.close()
+		p.Close()
 	}
 }
 
-// pollSockets has the next poller in turn read a call's sockets, whose
-// handlers must be set.
-func (e *Engine) pollSockets(socks ...*udpSock) error {
+// pollSockets has the next poller in turn read a call's RTP and RTCP
+// sockets with their handlers.
+func (e *Engine) pollSockets(rtp, rtcp *sock.UDP, onRTP, onRTCP handler) error {
 	p := e.pollers[int(e.nextPoller.Add(1))%len(e.pollers)]
-	for _, s := range socks {
-		if err := p.add(s); err != nil {
-			return err
-		}
+	if err := p.Add(rtp, onRTP); err != nil {
+		return fmt.Errorf("media: %w", err)
+	}
+	if err := p.Add(rtcp, onRTCP); err != nil {
+		return fmt.Errorf("media: %w", err)
 	}
 	return nil
 }

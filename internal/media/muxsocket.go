@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/media/sock"
 )
 
 // muxQueue bounds the datagrams waiting for pion's mux reader: STUN, DTLS
@@ -19,7 +21,7 @@ const muxQueue = 1024
 // the mux's reader goroutine, which pion starts and does not join:
 // waitReader lets Engine.Close wait for it.
 type muxSocket struct {
-	sock   *udpSock
+	sock   *sock.UDP
 	local  *net.UDPAddr
 	in     chan muxPacket
 	closed chan struct{}
@@ -35,10 +37,10 @@ type muxPacket struct {
 	src  netip.AddrPort
 }
 
-func newMuxSocket(sock *udpSock) *muxSocket {
+func newMuxSocket(conn *sock.UDP) *muxSocket {
 	return &muxSocket{
-		sock:       sock,
-		local:      net.UDPAddrFromAddrPort(sock.local),
+		sock:       conn,
+		local:      net.UDPAddrFromAddrPort(conn.LocalAddr()),
 		in:         make(chan muxPacket, muxQueue),
 		closed:     make(chan struct{}),
 		readerDone: make(chan struct{}),
@@ -76,7 +78,7 @@ func (s *muxSocket) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 }
 
 func (s *muxSocket) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
-	if err := s.sock.sendTo(b, addr, nil); err != nil {
+	if err := s.sock.SendTo(b, addr); err != nil {
 		return 0, &net.OpError{Op: "write", Net: "udp", Source: s.local, Addr: net.UDPAddrFromAddrPort(addr), Err: err}
 	}
 	return len(b), nil
@@ -103,7 +105,7 @@ func (s *muxSocket) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		close(s.closed)
-		err = s.sock.close()
+		err = s.sock.Close()
 	})
 	return err
 }

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/media/sock"
 )
 
 // PlainRelay is one call's media between two plain RTP legs, for a call
@@ -28,7 +30,7 @@ type PlainRelay struct {
 // say where its far end is, and its counters. In counts what the far end
 // sent us, Out what we sent it.
 type relayLeg struct {
-	rtpConn, rtcpConn   *udpSock
+	rtpConn, rtcpConn   *sock.UDP
 	local               netip.AddrPort // the RTP socket's address
 	rtpLatch, rtcpLatch latch
 	counters            legCounters
@@ -54,16 +56,17 @@ func (e *Engine) NewPlainRelay(id string, onEnd func(reason string)) (*PlainRela
 			r.closeSockets(i)
 			return nil, err
 		}
-		r.legs[i] = relayLeg{rtpConn: rtp, rtcpConn: rtcp, local: rtp.local}
-		rtp.handle = func(p []byte, src netip.AddrPort, sc *scratch) { r.relay(i, p, src, false, sc) }
-		rtcp.handle = func(p []byte, src netip.AddrPort, sc *scratch) { r.relay(i, p, src, true, sc) }
+		r.legs[i] = relayLeg{rtpConn: rtp, rtcpConn: rtcp, local: rtp.LocalAddr()}
 	}
 	if !e.track(r) {
 		r.closeSockets(len(r.legs))
 		return nil, ErrClosed
 	}
 	for i := range r.legs {
-		if err := e.pollSockets(r.legs[i].rtpConn, r.legs[i].rtcpConn); err != nil {
+		if err := e.pollSockets(r.legs[i].rtpConn, r.legs[i].rtcpConn,
+			func(p []byte, src netip.AddrPort, _ *scratch) { r.relay(i, p, src, false) },
+			func(p []byte, src netip.AddrPort, _ *scratch) { r.relay(i, p, src, true) },
+		); err != nil {
 			e.untrack(r)
 			r.closeSockets(len(r.legs))
 			return nil, err
@@ -97,7 +100,7 @@ func (r *PlainRelay) SetRemote(i int, rtp, rtcp netip.AddrPort) {
 
 // relay forwards one packet from leg i's far end to the other leg's far
 // end, unchanged.
-func (r *PlainRelay) relay(i int, p []byte, src netip.AddrPort, rtcpPort bool, sc *scratch) {
+func (r *PlainRelay) relay(i int, p []byte, src netip.AddrPort, rtcpPort bool) {
 	from, to := &r.legs[i], &r.legs[1-i]
 	switch kind := plainKind(p); {
 	case kind == kindRTP && !rtcpPort:
@@ -108,11 +111,11 @@ func (r *PlainRelay) relay(i int, p []byte, src netip.AddrPort, rtcpPort bool, s
 		from.counters.rtpIn.add(len(p))
 		from.counters.lastIn.Store(now)
 		r.lastRTP.Store(now)
-		if !to.send(p, to.rtpLatch.destination(), to.rtpConn, &to.counters.rtpOut, now, sc) {
+		if !to.send(p, to.rtpLatch.destination(), to.rtpConn, &to.counters.rtpOut, now) {
 			from.counters.dropped.Add(1)
 		}
 	case kind == kindRTCP:
-		r.relayRTCP(from, to, p, src, rtcpPort, sc)
+		r.relayRTCP(from, to, p, src, rtcpPort)
 	default:
 		from.counters.dropped.Add(1)
 	}
@@ -121,7 +124,7 @@ func (r *PlainRelay) relay(i int, p []byte, src netip.AddrPort, rtcpPort bool, s
 // relayRTCP forwards RTCP to the other far end's RTCP address, from its
 // RTP socket when that end multiplexes. RTCP on the RTP port (RFC 5761) is
 // taken only from the latched RTP source and never moves a latch.
-func (r *PlainRelay) relayRTCP(from, to *relayLeg, p []byte, src netip.AddrPort, rtcpPort bool, sc *scratch) {
+func (r *PlainRelay) relayRTCP(from, to *relayLeg, p []byte, src netip.AddrPort, rtcpPort bool) {
 	if rtcpPort {
 		if !from.rtcpLatch.accept(src, rtcpSSRC(p)) {
 			return
@@ -137,7 +140,7 @@ func (r *PlainRelay) relayRTCP(from, to *relayLeg, p []byte, src netip.AddrPort,
 	if dest == to.rtpLatch.destination() {
 		conn = to.rtpConn
 	}
-	if !to.send(p, dest, conn, &to.counters.rtcpOut, now, sc) {
+	if !to.send(p, dest, conn, &to.counters.rtcpOut, now) {
 		from.counters.dropped.Add(1)
 	}
 }
@@ -145,11 +148,11 @@ func (r *PlainRelay) relayRTCP(from, to *relayLeg, p []byte, src netip.AddrPort,
 // send writes p to the leg's far end at dest from conn and counts it in
 // out. It reports false when the leg has nowhere to send yet (no SDP, or a
 // hold to 0.0.0.0) or the write failed.
-func (l *relayLeg) send(p []byte, dest netip.AddrPort, conn *udpSock, out *counter, now int64, sc *scratch) bool {
+func (l *relayLeg) send(p []byte, dest netip.AddrPort, conn *sock.UDP, out *counter, now int64) bool {
 	if !dest.IsValid() || dest.Addr().IsUnspecified() {
 		return false
 	}
-	if err := conn.sendTo(p, dest, &sc.addr); err != nil {
+	if err := conn.SendTo(p, dest); err != nil {
 		return false
 	}
 	out.add(len(p))
@@ -189,8 +192,8 @@ func (r *PlainRelay) Close() error {
 func (r *PlainRelay) closeSockets(n int) {
 	for i := range n {
 		l := &r.legs[i]
-		l.rtpConn.close()
-		l.rtcpConn.close()
+		l.rtpConn.Close()
+		l.rtcpConn.Close()
 		r.e.ports.release(int(l.local.Port()))
 	}
 }

@@ -3,6 +3,8 @@ package media
 import (
 	"net/netip"
 	"sync"
+
+	"github.com/switchboard-gw/switchboard/internal/media/sock"
 )
 
 // portPool hands out plain-leg port pairs: an even RTP port and RTCP on the
@@ -33,7 +35,7 @@ func (p *portPool) pairs() int {
 
 // bind binds the next free pair. Pairs that another process holds are
 // skipped; ErrNoPorts when none is left.
-func (p *portPool) bind() (rtp, rtcp *udpSock, err error) {
+func (p *portPool) bind() (rtp, rtcp *sock.UDP, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := p.pairs()
@@ -56,14 +58,14 @@ func (p *portPool) bind() (rtp, rtcp *udpSock, err error) {
 	return nil, nil, ErrNoPorts
 }
 
-func (p *portPool) listenPair(port int) (rtp, rtcp *udpSock, err error) {
-	rtp, err = listenUDPSock(netip.AddrPortFrom(p.addr, uint16(port)))
+func (p *portPool) listenPair(port int) (rtp, rtcp *sock.UDP, err error) {
+	rtp, err = sock.Listen(netip.AddrPortFrom(p.addr, uint16(port)))
 	if err != nil {
 		return nil, nil, err
 	}
-	rtcp, err = listenUDPSock(netip.AddrPortFrom(p.addr, uint16(port+1)))
+	rtcp, err = sock.Listen(netip.AddrPortFrom(p.addr, uint16(port+1)))
 	if err != nil {
-		rtp.close()
+		rtp.Close()
 		return nil, nil, err
 	}
 	return rtp, rtcp, nil

@@ -12,6 +12,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
+
+	"github.com/switchboard-gw/switchboard/internal/media/sock"
 )
 
 // The relay is the hot path. Each reading goroutine owns a scratch: its
@@ -30,12 +32,10 @@ type scratch struct {
 	out  []byte
 	rtp  rtp.Header
 	rtcp rtcp.Header
-	addr rawAddr // the socket address of a read or send
 
-	// A poller's scratch also batches: rx for reading the browser socket,
-	// tx for what a round sends towards browsers (nil elsewhere).
-	rx *mmsgBatch
-	tx *outbox
+	// A poller's scratch also batches what a round sends towards browsers
+	// (nil elsewhere).
+	tx *sock.Outbox
 }
 
 func newScratch() *scratch {
@@ -46,7 +46,7 @@ func newScratch() *scratch {
 // next slot when there is one, so that queueing it copies nothing.
 func (sc *scratch) browserBuf() []byte {
 	if sc.tx != nil {
-		return sc.tx.buf()
+		return sc.tx.Buf()
 	}
 	return sc.out
 }
@@ -92,7 +92,7 @@ func (b *Bridge) browserRTP(p []byte, sc *scratch) {
 	b.browser.rtpIn.add(len(p))
 	b.browser.lastIn.Store(now)
 	b.lastRTP.Store(now)
-	b.toPlain(b.rtpConn, out, b.rtpLatch.destination(), &b.plain.rtpOut, now, sc)
+	b.toPlain(b.rtpConn, out, b.rtpLatch.destination(), &b.plain.rtpOut, now)
 }
 
 func (b *Bridge) browserRTCP(p []byte, sc *scratch) {
@@ -112,7 +112,7 @@ func (b *Bridge) browserRTCP(p []byte, sc *scratch) {
 	if dest.IsValid() && dest == b.rtpLatch.destination() {
 		conn = b.rtpConn // the plain side multiplexes RTCP (RFC 5761)
 	}
-	b.toPlain(conn, out, dest, &b.plain.rtcpOut, now, sc)
+	b.toPlain(conn, out, dest, &b.plain.rtcpOut, now)
 }
 
 // decrypt turns SRTP (or SRTCP) from the browser into RTP (RTCP) in
@@ -142,12 +142,12 @@ func (b *Bridge) decrypt(p []byte, sc *scratch, rtcp bool) ([]byte, bool) {
 }
 
 // toPlain sends a decrypted packet to the plain side and counts it in sent.
-func (b *Bridge) toPlain(conn *udpSock, out []byte, dest netip.AddrPort, sent *counter, now int64, sc *scratch) {
+func (b *Bridge) toPlain(conn *sock.UDP, out []byte, dest netip.AddrPort, sent *counter, now int64) {
 	if !dest.IsValid() {
 		b.browser.dropped.Add(1)
 		return
 	}
-	if err := conn.sendTo(out, dest, &sc.addr); err != nil {
+	if err := conn.SendTo(out, dest); err != nil {
 		b.plain.dropped.Add(1)
 		return
 	}
@@ -206,7 +206,7 @@ func (b *Bridge) plainRTP(p []byte, src netip.AddrPort, sc *scratch) {
 		b.plain.dropped.Add(1)
 		return
 	}
-	b.toBrowser(s, out, &b.browser.rtpOut, now, sc)
+	b.toBrowser(s, out, (*rtpSent)(&b.browser), now, sc)
 }
 
 // plainRTCP relays RTCP from the plain side as SRTCP, its sender SSRC
@@ -237,5 +237,5 @@ func (b *Bridge) plainRTCP(p []byte, src netip.AddrPort, rtcpPort bool, sc *scra
 		b.plain.dropped.Add(1)
 		return
 	}
-	b.toBrowser(s, out, &b.browser.rtcpOut, now, sc)
+	b.toBrowser(s, out, (*rtcpSent)(&b.browser), now, sc)
 }

@@ -86,6 +86,29 @@ type legCounters struct {
 	dropped                        atomic.Uint64
 }
 
+// rtpSent and rtcpSent are a leg's counters as the sock.Tally of the RTP
+// or RTCP sent on it: a packet sent counts in rtpOut (rtcpOut) and moves
+// lastOut to its tag, the unix ns it was relayed at; one not sent is
+// dropped. As pointers into the leg, they report without allocating.
+type (
+	rtpSent  legCounters
+	rtcpSent legCounters
+)
+
+func (l *rtpSent) Sent(n int, now int64) {
+	l.rtpOut.add(n)
+	l.lastOut.Store(now)
+}
+
+func (l *rtpSent) Dropped(int64) { l.dropped.Add(1) }
+
+func (l *rtcpSent) Sent(n int, now int64) {
+	l.rtcpOut.add(n)
+	l.lastOut.Store(now)
+}
+
+func (l *rtcpSent) Dropped(int64) { l.dropped.Add(1) }
+
 func (l *legCounters) snapshot() LegStats {
 	return LegStats{
 		RTPIn: l.rtpIn.snapshot(), RTPOut: l.rtpOut.snapshot(),

@@ -1,4 +1,4 @@
-package media
+package sock
 
 import (
 	"net"
@@ -8,10 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Batched system calls (recvmmsg, sendmmsg) for the shared browser-leg
-// socket, which carries every call's browser packets: a poller reads it a
-// batch at a time and sends what a round relays towards browsers in one
-// call, instead of one system call per packet each way.
+// Batched system calls (recvmmsg, sendmmsg), for a socket shared by many
+// peers: a poller reads a drained socket a batch at a time, and an Outbox
+// sends what a round queued in one call, instead of one system call per
+// packet each way.
 
 // mmsgLen is how many datagrams one recvmmsg or sendmmsg moves.
 const mmsgLen = 32
@@ -23,22 +23,22 @@ type mmsghdr struct {
 	_   [4]byte
 }
 
-// mmsgBatch is room for mmsgLen datagrams and their addresses; the
-// headers point into it once and for all.
-type mmsgBatch struct {
+// batch is room for mmsgLen datagrams and their addresses; the headers
+// point into it once and for all.
+type batch struct {
 	hdrs  [mmsgLen]mmsghdr
 	iovs  [mmsgLen]unix.Iovec
 	addrs [mmsgLen]rawAddr
 	bufs  [mmsgLen][]byte
 }
 
-func newMmsgBatch(size int) *mmsgBatch {
-	b := &mmsgBatch{}
+func newBatch(size int) *batch {
+	b := &batch{}
 	b.init(size)
 	return b
 }
 
-func (b *mmsgBatch) init(size int) {
+func (b *batch) init(size int) {
 	for i := range b.hdrs {
 		b.bufs[i] = make([]byte, size)
 		b.iovs[i].Base = &b.bufs[i][0]
@@ -52,7 +52,7 @@ func (b *mmsgBatch) init(size int) {
 // recvBatch reads up to mmsgLen queued datagrams into b; datagram i is
 // b.bufs[i][:b.hdrs[i].n] from b.addrs[i]. It returns unix.EAGAIN when
 // none is queued.
-func (s *udpSock) recvBatch(b *mmsgBatch) (int, error) {
+func (s *UDP) recvBatch(b *batch) (int, error) {
 	for i := range b.hdrs {
 		b.hdrs[i].hdr.Namelen = uint32(unsafe.Sizeof(b.addrs[i].sa))
 		b.hdrs[i].hdr.Flags = 0
@@ -71,36 +71,46 @@ func (s *udpSock) recvBatch(b *mmsgBatch) (int, error) {
 	return int(n), nil
 }
 
-// outbox gathers the packets a poller's round relays towards browsers, for
-// one sendmmsg. Each remembers the counters to credit once it is sent, or
-// the drop counter to charge if it is not.
-type outbox struct {
-	mmsgBatch
-	sock  *udpSock
+// A Tally learns what became of each datagram queued in an Outbox: Sent,
+// with its length, once the kernel took it, or Dropped. tag is what the
+// datagram was queued with. The Outbox keeps the Tally as an interface
+// value, so a pointer type reports without allocating.
+type Tally interface {
+	Sent(n int, tag int64)
+	Dropped(tag int64)
+}
+
+// Outbox gathers datagrams for one sendmmsg: those a Poller's round
+// queues, sent when the round ends. It belongs to one goroutine: once
+// given to NewPoller, the poller's.
+type Outbox struct {
+	batch
+	sock  *UDP
 	n     int
 	slots [mmsgLen]outSlot
 }
 
 type outSlot struct {
-	sent *counter
-	leg  *legCounters
-	now  int64
+	tally Tally
+	tag   int64
 }
 
-func newOutbox() *outbox {
-	o := &outbox{}
-	o.init(maxPacket + srtpOverhead)
+// NewOutbox makes an Outbox for datagrams of up to size bytes.
+func NewOutbox(size int) *Outbox {
+	o := &Outbox{}
+	o.init(size)
 	return o
 }
 
-// buf is where the next packet should be written, to be queued without a
-// copy.
-func (o *outbox) buf() []byte { return o.bufs[o.n] }
+// Buf is where the next datagram should be written, to be queued without
+// a copy.
+func (o *Outbox) Buf() []byte { return o.bufs[o.n] }
 
-// queue adds p, for dst on sock, crediting sent and leg.lastOut once sent;
+// Queue adds p, for dst on sock, to be reported to t with tag once sent;
 // it sends what is queued first if that was for another socket, and after
-// when the outbox is full.
-func (o *outbox) queue(sock *udpSock, p []byte, dst netip.AddrPort, sent *counter, leg *legCounters, now int64) {
+// when the outbox is full. A destination sock cannot reach is Dropped at
+// once.
+func (o *Outbox) Queue(sock *UDP, p []byte, dst netip.AddrPort, t Tally, tag int64) {
 	if o.n > 0 && o.sock != sock {
 		o.flush()
 	}
@@ -111,12 +121,12 @@ func (o *outbox) queue(sock *udpSock, p []byte, dst netip.AddrPort, sent *counte
 	}
 	salen := o.addrs[i].put(dst, sock.v6)
 	if salen == 0 {
-		leg.dropped.Add(1)
+		t.Dropped(tag)
 		return
 	}
 	o.hdrs[i].hdr.Namelen = uint32(salen)
 	o.iovs[i].SetLen(len(p))
-	o.slots[i] = outSlot{sent: sent, leg: leg, now: now}
+	o.slots[i] = outSlot{tally: t, tag: tag}
 	o.n++
 	if o.n == mmsgLen {
 		o.flush()
@@ -124,27 +134,27 @@ func (o *outbox) queue(sock *udpSock, p []byte, dst netip.AddrPort, sent *counte
 }
 
 // flush sends what is queued. A datagram the kernel refuses (a full send
-// buffer) is dropped and counted, and the rest still go.
-func (o *outbox) flush() {
+// buffer) is Dropped, and the rest still go.
+func (o *Outbox) flush() {
 	done := 0
 	for done < o.n {
 		m, err := o.sock.sendBatch(o.hdrs[done:o.n])
 		if err != nil {
-			o.slots[done].leg.dropped.Add(1)
+			sl := &o.slots[done]
+			sl.tally.Dropped(sl.tag)
 			done++
 			continue
 		}
 		for i := done; i < done+m; i++ {
 			sl := &o.slots[i]
-			sl.sent.add(int(o.iovs[i].Len))
-			sl.leg.lastOut.Store(sl.now)
+			sl.tally.Sent(int(o.iovs[i].Len), sl.tag)
 		}
 		done += m
 	}
 	o.n = 0
 }
 
-func (s *udpSock) sendBatch(hdrs []mmsghdr) (int, error) {
+func (s *UDP) sendBatch(hdrs []mmsghdr) (int, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.fd < 0 {

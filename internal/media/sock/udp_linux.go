@@ -1,4 +1,4 @@
-package media
+package sock
 
 import (
 	"fmt"
@@ -10,35 +10,33 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// udpSock is a non-blocking UDP socket that Go's netpoller never sees: a
-// poller reads it (poller_linux.go) and anyone may send on it. Reads and
-// sends use raw system calls with the address in a stack sockaddr, so the
-// packet path allocates nothing and costs one system call per packet.
+// UDP is a non-blocking UDP socket that Go's netpoller never sees: a
+// Poller reads it and anyone may send on it. Reads and sends use raw
+// system calls with the address in a stack sockaddr, so the packet path
+// allocates nothing and costs one system call per packet.
 //
 // The descriptor's lifetime is guarded by mu: reads and sends hold it for
-// reading, close holds it for writing, so a descriptor number is never used
-// after close, when the kernel may already have handed it to another
+// reading, Close holds it for writing, so a descriptor number is never used
+// after Close, when the kernel may already have handed it to another
 // socket.
-type udpSock struct {
+type UDP struct {
 	mu    sync.RWMutex
 	fd    int // -1 once closed; guarded by mu
 	v6    bool
 	local netip.AddrPort
 
-	// handle is called by the poller, outside mu, with each datagram and
-	// its (unmapped) source; sc is the poller's scratch.
-	handle func(p []byte, src netip.AddrPort, sc *scratch)
-	// drain makes the poller read the socket until it is empty each round,
-	// for the shared browser-leg socket; a call's own socket is read once
-	// a round, which is all it gets at 50 packets a second.
-	drain bool
-	p     *poller // the poller it is registered with, if any
+	p registry // the poller it is registered with, if any; guarded by mu
 }
 
-// listenUDPSock binds a non-blocking UDP socket to addr (port 0: any). An
-// IPv6 address, :: included, gets a dual-stack socket, as net.ListenUDP
-// would.
-func listenUDPSock(addr netip.AddrPort) (*udpSock, error) {
+// registry is a Poller of any worker state, as the socket sees it: Close
+// takes the socket off it before closing the descriptor.
+type registry interface {
+	remove(s *UDP)
+}
+
+// Listen binds a non-blocking UDP socket to addr (port 0: any). An IPv6
+// address, :: included, gets a dual-stack socket, as net.ListenUDP would.
+func Listen(addr netip.AddrPort) (*UDP, error) {
 	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
 	v6 := addr.Addr().Is6()
 	family := unix.AF_INET
@@ -49,7 +47,7 @@ func listenUDPSock(addr netip.AddrPort) (*udpSock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("socket: %w", err)
 	}
-	s := &udpSock{fd: fd, v6: v6}
+	s := &UDP{fd: fd, v6: v6}
 	if err := s.bind(addr); err != nil {
 		unix.Close(fd)
 		return nil, &net.OpError{Op: "listen", Net: "udp", Addr: net.UDPAddrFromAddrPort(addr), Err: err}
@@ -57,7 +55,7 @@ func listenUDPSock(addr netip.AddrPort) (*udpSock, error) {
 	return s, nil
 }
 
-func (s *udpSock) bind(addr netip.AddrPort) error {
+func (s *UDP) bind(addr netip.AddrPort) error {
 	var sa unix.Sockaddr
 	if s.v6 {
 		if err := unix.SetsockoptInt(s.fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0); err != nil {
@@ -82,6 +80,9 @@ func (s *udpSock) bind(addr netip.AddrPort) error {
 	}
 	return nil
 }
+
+// LocalAddr is the address the socket is bound to, unmapped.
+func (s *UDP) LocalAddr() netip.AddrPort { return s.local }
 
 // rawAddr is room for either kind of socket address.
 type rawAddr struct {
@@ -134,7 +135,7 @@ func getPort(p *uint16) uint16 {
 
 // recvFrom reads one datagram into p. It returns unix.EAGAIN when none is
 // queued, and net.ErrClosed once closed. Only the socket's poller calls it.
-func (s *udpSock) recvFrom(p []byte, a *rawAddr) (int, netip.AddrPort, error) {
+func (s *UDP) recvFrom(p []byte, a *rawAddr) (int, netip.AddrPort, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.fd < 0 {
@@ -150,14 +151,12 @@ func (s *udpSock) recvFrom(p []byte, a *rawAddr) (int, netip.AddrPort, error) {
 	return int(n), a.get(), nil
 }
 
-// sendTo sends p to dst; a is the caller's room for the address (nil: the
-// stack's). It never blocks: a full send buffer is unix.EAGAIN, a dropped
-// packet as on any congested link.
-func (s *udpSock) sendTo(p []byte, dst netip.AddrPort, a *rawAddr) error {
-	var local rawAddr
-	if a == nil {
-		a = &local
-	}
+// SendTo sends p to dst. It never blocks: a full send buffer is
+// unix.EAGAIN, a dropped packet as on any congested link. An IPv4 socket
+// cannot reach an IPv6 destination (unix.EAFNOSUPPORT); once closed,
+// SendTo fails with net.ErrClosed.
+func (s *UDP) SendTo(p []byte, dst netip.AddrPort) error {
+	var a rawAddr // stays on the stack
 	salen := a.put(dst, s.v6)
 	if salen == 0 {
 		return unix.EAFNOSUPPORT
@@ -179,9 +178,9 @@ func (s *udpSock) sendTo(p []byte, dst netip.AddrPort, a *rawAddr) error {
 	return nil
 }
 
-// close takes the socket off its poller and closes it; later reads and
-// sends fail with net.ErrClosed. close is idempotent.
-func (s *udpSock) close() error {
+// Close takes the socket off its poller and closes it; later reads and
+// sends fail with net.ErrClosed. Close is idempotent.
+func (s *UDP) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fd < 0 {
