@@ -6,6 +6,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/internal/signalling/registrar"
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptx"
 )
@@ -19,7 +20,7 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 	if err != nil {
 		return err
 	}
-	if req.Method == sip.REGISTER && p.up == nil && !hasToTag(req) {
+	if req.Method == sip.REGISTER && p.up == nil && !sipmsg.HasToTag(req) {
 		if p.draining.Load() {
 			return errDraining
 		}
@@ -33,7 +34,7 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 	if err != nil {
 		return err
 	}
-	inDialog := hasToTag(req)
+	inDialog := sipmsg.HasToTag(req)
 	if inDialog {
 		if !hops.ours {
 			return errNoTransaction // RFC 3261 §12.2.2: not a dialog through us
@@ -190,11 +191,6 @@ func (p *Proxy) options(tx *siptx.ServerTx) error {
 	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, PRACK, INFO, REFER, NOTIFY, MESSAGE, SUBSCRIBE"))
 	res.AppendHeader(sip.NewHeader("Supported", "path, outbound"))
 	return tx.Respond(res)
-}
-
-func hasToTag(req *sip.Request) bool {
-	_, ok := req.To().Params.Get("tag")
-	return ok
 }
 
 // createsDialog reports whether a request of method may create a dialog, so
