@@ -106,11 +106,20 @@ func (g *Gateway) build() error {
 		g.registrar = registrar.New(registrarConfig(cfg))
 		reg = g.registrar
 	}
-	g.proxy = sipproxy.New(proxyCfg, g.layer, g.net, reg, g.log, sipproxy.NewMetrics(g.metrics))
-	return g.buildMedia()
+	if err := g.buildMedia(); err != nil {
+		return err
+	}
+	deps := sipproxy.Deps{Layer: g.layer, Network: g.net, Registrar: reg, Logger: g.log, Metrics: sipproxy.NewMetrics(g.metrics)}
+	if g.calls != nil {
+		deps.Media = g.calls
+	}
+	g.proxy = sipproxy.New(proxyCfg, deps)
+	return nil
 }
 
 // buildMedia starts the media engine, unless media.webrtc_listen is empty.
+// It runs before the proxy is built, which its hang-up callback reaches
+// through g: no call runs before the proxy exists.
 func (g *Gateway) buildMedia() error {
 	m := g.cfg.Media
 	if m.WebRTCListen == "" {
@@ -128,7 +137,6 @@ func (g *Gateway) buildMedia() error {
 		g.log.Info("ending call", "call_id", callID, "reason", reason)
 		g.proxy.Hangup(callID, reason)
 	}, callmedia.AnchorAll(m.AnchorAll), callmedia.WithMetrics(callmedia.NewMetrics(g.metrics)))
-	g.proxy.UseMedia(g.calls)
 	return nil
 }
 

@@ -90,21 +90,41 @@ type Proxy struct {
 
 var _ siptx.RequestHandler = (*Proxy)(nil)
 
-// New returns a proxy over layer and net. reg is used in registrar mode
-// (cfg.Upstream nil) and may be nil otherwise.
-func New(cfg Config, layer *siptx.Layer, net Network, reg Registrar, log *slog.Logger, metrics *Metrics) *Proxy {
+// Deps are the proxy's collaborators, each behind the interface the proxy
+// declares for it.
+type Deps struct {
+	// Layer is the transaction layer; New makes the proxy its handler.
+	Layer *siptx.Layer
+	// Network finds, dials and names the flows.
+	Network Network
+	// Registrar is the location service; it is used in registrar mode
+	// (Config.Upstream nil) and may be nil otherwise.
+	Registrar Registrar
+	// Media rewrites the SDP bodies of anchored calls. It is nil when
+	// switchboard anchors no media: bodies then pass through untouched.
+	Media Media
+	// Logger is the proxy's logger; nil discards.
+	Logger *slog.Logger
+	// Metrics counts what the proxy decides; nil counts nothing.
+	Metrics *Metrics
+}
+
+// New returns a proxy over deps.Layer and deps.Network, and makes it the
+// layer's transaction user.
+func New(cfg Config, deps Deps) *Proxy {
 	ctx, stop := context.WithCancel(context.Background())
-	p := &Proxy{cfg: cfg, net: net, reg: reg, layer: layer, log: log, metrics: metrics,
-		tokens: newFlowTokens(), dialogs: newDialogs(), ctx: ctx, stop: stop}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Proxy{cfg: cfg, net: deps.Network, reg: deps.Registrar, layer: deps.Layer, media: deps.Media,
+		log: log, metrics: deps.Metrics, tokens: newFlowTokens(), dialogs: newDialogs(), ctx: ctx, stop: stop}
 	if cfg.Upstream != nil {
 		p.up = newUpstream(*cfg.Upstream, cfg.UpstreamPath)
 	}
-	layer.SetHandler(p)
+	deps.Layer.SetHandler(p)
 	return p
 }
-
-// UseMedia makes the proxy hand SDP bodies to m; call it before serving.
-func (p *Proxy) UseMedia(m Media) { p.media = m }
 
 // Drain makes the proxy refuse new dialogs and registrations with 503,
 // while in-dialog requests and live transactions go on.

@@ -60,7 +60,8 @@ func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 	}
 	reg := registrar.New(registrar.Config{MinExpires: time.Minute, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := sipproxy.New(sipproxy.Config{UserAgent: "switchboard"}, layer, network, reg, log, sipproxy.NewMetrics(metrics))
+	p := sipproxy.New(sipproxy.Config{UserAgent: "switchboard"}, sipproxy.Deps{
+		Layer: layer, Network: network, Registrar: reg, Logger: log, Metrics: sipproxy.NewMetrics(metrics)})
 	b.Cleanup(p.Close)
 	in := siptransport.NewInbound(siptransport.Limits{MaxMessageSize: 65536, MaxHeaders: 128, MaxVia: 16}, layer, nil)
 	conn := &discardConn{flowID: "ws-1", remote: netip.MustParseAddrPort("127.0.0.1:40000")}
