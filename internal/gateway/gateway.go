@@ -101,15 +101,15 @@ func (g *Gateway) build() error {
 	if err != nil {
 		return err
 	}
-	var reg sipproxy.Registrar
-	if cfg.Mode == config.ModeRegistrar {
-		g.registrar = registrar.New(registrarConfig(cfg))
-		reg = g.registrar
-	}
 	if err := g.buildMedia(); err != nil {
 		return err
 	}
-	deps := sipproxy.Deps{Layer: g.layer, Network: g.net, Registrar: reg, Logger: g.log, Metrics: sipproxy.NewMetrics(g.metrics)}
+	deps := sipproxy.Deps{Layer: g.layer, Network: g.net, Logger: g.log, Metrics: sipproxy.NewMetrics(g.metrics)}
+	if cfg.Mode == config.ModeRegistrar {
+		g.registrar = registrar.New(registrarConfig(cfg))
+		deps.Registrations, deps.Locator = proxyRegistrar{g.registrar}, proxyRegistrar{g.registrar}
+		deps.Authenticator = proxyAuth{g.registrar.Auth()}
+	}
 	if g.calls != nil {
 		deps.Media = g.calls
 	}

@@ -7,18 +7,6 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
 )
 
-// Media rewrites the session descriptions of calls whose media switchboard
-// anchors. The proxy hands it every SDP body it forwards, in order, and
-// tells it when a dialog ends. Without one, bodies pass through untouched.
-type Media interface {
-	// Rewrite returns the body to forward for m; an error is answered with
-	// the SIP status it maps to (488 for SDP switchboard cannot translate,
-	// 503 when no media ports are free).
-	Rewrite(m sipmsg.SDPMessage) ([]byte, error)
-	// End releases the media of a call.
-	End(callID, reason string)
-}
-
 // rewriteRequest translates the SDP of a request going from one conn to
 // another; it is a no-op without a Media or without SDP.
 func (p *Proxy) rewriteRequest(req *sip.Request, from, to siptransport.Conn) error {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/switchboard-gw/switchboard/internal/signalling/registrar"
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptx"
 )
@@ -49,27 +48,13 @@ type Config struct {
 	Services map[string]netip.AddrPort
 }
 
-// Network is what the proxy needs of the transports.
-type Network interface {
-	Lookup(flowID string) (siptransport.Conn, bool)
-	Dial(ctx context.Context, transport string, addr netip.AddrPort) (siptransport.Conn, error)
-	Endpoint(transport string) (siptransport.Endpoint, bool)
-	IsLocal(host string, port int) bool
-}
-
-// Registrar is what the proxy needs of the location service.
-type Registrar interface {
-	Register(req *sip.Request, flow registrar.Flow) (*sip.Response, string)
-	LookupUser(user string) []registrar.Binding
-	DropFlow(flowID string) []registrar.Binding
-	Auth() *registrar.Authenticator
-}
-
 // Proxy is the transaction user of a siptx.Layer.
 type Proxy struct {
 	cfg     Config
 	net     Network
-	reg     Registrar
+	regs    Registrations
+	loc     Locator
+	auth    Authenticator
 	layer   *siptx.Layer
 	log     *slog.Logger
 	metrics *Metrics
@@ -97,9 +82,13 @@ type Deps struct {
 	Layer *siptx.Layer
 	// Network finds, dials and names the flows.
 	Network Network
-	// Registrar is the location service; it is used in registrar mode
-	// (Config.Upstream nil) and may be nil otherwise.
-	Registrar Registrar
+	// Registrations and Locator are the registrar: they are used in
+	// registrar mode (Config.Upstream nil) and may be nil otherwise.
+	Registrations Registrations
+	Locator       Locator
+	// Authenticator checks credentials when Config.Auth is set, and may be
+	// nil otherwise.
+	Authenticator Authenticator
 	// Media rewrites the SDP bodies of anchored calls. It is nil when
 	// switchboard anchors no media: bodies then pass through untouched.
 	Media Media
@@ -117,7 +106,7 @@ func New(cfg Config, deps Deps) *Proxy {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Proxy{cfg: cfg, net: deps.Network, reg: deps.Registrar, layer: deps.Layer, media: deps.Media,
+	p := &Proxy{cfg: cfg, net: deps.Network, regs: deps.Registrations, loc: deps.Locator, auth: deps.Authenticator, layer: deps.Layer, media: deps.Media,
 		log: log, metrics: deps.Metrics, tokens: newFlowTokens(), dialogs: newDialogs(), ctx: ctx, stop: stop}
 	if cfg.Upstream != nil {
 		p.up = newUpstream(*cfg.Upstream, cfg.UpstreamPath)
@@ -190,8 +179,8 @@ func (p *Proxy) ConnClosed(c siptransport.Conn) {
 			p.Hangup(callID, "WebSocket lost") // the browser is gone: free the other end
 		}
 	}
-	if p.reg != nil {
-		p.reg.DropFlow(c.FlowID())
+	if p.loc != nil {
+		p.loc.DropFlow(c.FlowID())
 	}
 	if p.up != nil {
 		p.up.dropFlow(c.FlowID())
@@ -202,7 +191,7 @@ func (p *Proxy) ConnClosed(c siptransport.Conn) {
 func (p *Proxy) reject(tx *siptx.ServerTx, err error) {
 	if c, ok := isChallenge(err); ok {
 		p.metrics.rejected(sip.StatusProxyAuthRequired)
-		_ = tx.Respond(p.reg.Auth().Challenge(tx.Request, true, c.stale))
+		_ = tx.Respond(p.auth.Challenge(tx.Request, c.stale))
 		return
 	}
 	se := asStatus(err)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/switchboard-gw/switchboard/internal/signalling/registrar"
 	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptx"
@@ -111,9 +110,9 @@ func (p *Proxy) bindingTargets(out *sip.Request) []target {
 		return nil
 	}
 	var ts []target
-	for _, b := range p.reg.LookupUser(out.Recipient.User) {
-		t := target{uri: *b.Contact.Clone(), path: parsePath(b.Path), outbound: b.Outbound}
-		if c, ok := p.net.Lookup(b.Flow.ID); ok {
+	for _, b := range p.loc.Contacts(out.Recipient.User) {
+		t := target{uri: *b.URI.Clone(), path: parsePath(b.Path), outbound: b.Outbound}
+		if c, ok := p.net.Lookup(b.FlowID); ok {
 			t.conn = c
 		} else if resolved, err := p.resolve(out, t.uri); err == nil {
 			t = resolved // a TCP phone whose connection closed: dial its Contact
@@ -159,15 +158,14 @@ func (p *Proxy) authorize(tx *siptx.ServerTx) error {
 	if _, ok := p.authFlows.Load(tx.Conn.FlowID()); ok {
 		return nil
 	}
-	_, res := p.reg.Auth().Verify(tx.Request, true)
-	switch res {
-	case registrar.AuthOK:
+	switch p.auth.Verify(tx.Request) {
+	case AuthOK:
 		return nil
-	case registrar.AuthMissing:
+	case AuthMissing:
 		return &challenge{}
-	case registrar.AuthStale:
+	case AuthStale:
 		return &challenge{stale: true}
-	case registrar.AuthBadRequest:
+	case AuthMalformed:
 		return status(sip.StatusBadRequest, "Bad Request (malformed Proxy-Authorization)")
 	}
 	return status(sip.StatusForbidden, "Forbidden (bad credentials)")
@@ -176,8 +174,8 @@ func (p *Proxy) authorize(tx *siptx.ServerTx) error {
 // register hands a REGISTER to the registrar, RFC 3261 §10.3.
 func (p *Proxy) register(tx *siptx.ServerTx) error {
 	c := tx.Conn
-	flow := registrar.Flow{ID: c.FlowID(), Transport: c.Transport(), Remote: c.RemoteAddr()}
-	res, user := p.reg.Register(tx.Request, flow)
+	flow := Flow{ID: c.FlowID(), Transport: c.Transport(), Remote: c.RemoteAddr()}
+	res, user := p.regs.Register(tx.Request, flow)
 	if res.StatusCode/100 == 2 && user != "" && p.cfg.Auth && c.Transport() != "UDP" {
 		p.authFlows.Store(flow.ID, user) // a connection can't be spoofed; a UDP source can
 	}
