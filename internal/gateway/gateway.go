@@ -105,16 +105,18 @@ func (g *Gateway) build() error {
 		return err
 	}
 	deps := sipproxy.Deps{Layer: g.layer, Network: g.net, Logger: g.log, Metrics: sipproxy.NewMetrics(g.metrics)}
-	if cfg.Mode == config.ModeRegistrar {
+	if proxyCfg.Mode == sipproxy.ModeRegistrar {
 		g.registrar = registrar.New(registrarConfig(cfg))
 		deps.Registrations, deps.Locator = proxyRegistrar{g.registrar}, proxyRegistrar{g.registrar}
+	}
+	if proxyCfg.Auth {
 		deps.Authenticator = proxyAuth{g.registrar.Auth()}
 	}
 	if g.calls != nil {
 		deps.Media = g.calls
 	}
-	g.proxy = sipproxy.New(proxyCfg, deps)
-	return nil
+	g.proxy, err = sipproxy.New(proxyCfg, deps)
+	return err
 }
 
 // buildMedia starts the media engine, unless media.webrtc_listen is empty.
@@ -210,16 +212,16 @@ func registrarConfig(cfg *config.Config) registrar.Config {
 
 func (g *Gateway) proxyConfig() (sipproxy.Config, error) {
 	cfg := g.cfg
-	pc := sipproxy.Config{Auth: cfg.Registrar.Auth, UserAgent: cfg.SIP.UserAgent, UpstreamPath: cfg.Upstream.Path}
+	pc := sipproxy.Config{Mode: sipproxy.ModeRegistrar, Auth: cfg.Registrar.Auth, UserAgent: cfg.SIP.UserAgent,
+		UpstreamPath: cfg.Upstream.Path}
 	if g.services != nil {
 		pc.Services = g.services.Targets()
 	}
 	if cfg.Mode == config.ModeUpstream {
-		var u sip.Uri
-		if err := sip.ParseUri(cfg.Upstream.URI, &u); err != nil {
+		pc.Mode, pc.Auth = sipproxy.ModeUpstream, false // the PBX authenticates
+		if err := sip.ParseUri(cfg.Upstream.URI, &pc.Upstream); err != nil {
 			return pc, fmt.Errorf("upstream.uri: %w", err)
 		}
-		pc.Upstream = &u
 	}
 	for i, r := range cfg.Routes {
 		var u sip.Uri

@@ -60,9 +60,12 @@ func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 	}
 	reg := registrar.New(registrar.Config{MinExpires: time.Minute, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := sipproxy.New(sipproxy.Config{UserAgent: "switchboard"}, sipproxy.Deps{
+	p, err := sipproxy.New(sipproxy.Config{UserAgent: "switchboard"}, sipproxy.Deps{
 		Layer: layer, Network: network, Registrations: proxyRegistrar{reg}, Locator: proxyRegistrar{reg},
-		Authenticator: proxyAuth{reg.Auth()}, Logger: log, Metrics: sipproxy.NewMetrics(metrics)})
+		Logger: log, Metrics: sipproxy.NewMetrics(metrics)})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Cleanup(p.Close)
 	in := siptransport.NewInbound(siptransport.Limits{MaxMessageSize: 65536, MaxHeaders: 128, MaxVia: 16}, layer, nil)
 	conn := &discardConn{flowID: "ws-1", remote: netip.MustParseAddrPort("127.0.0.1:40000")}

@@ -11,6 +11,8 @@ package sipproxy
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -29,15 +31,33 @@ type Route struct {
 	URI    sip.Uri
 }
 
+// Mode says whom the proxy fronts: switchboard's own registrar or a PBX.
+type Mode int
+
+// The modes of Config.Mode.
+const (
+	// ModeRegistrar answers REGISTERs with Deps.Registrations, and routes
+	// requests to the contacts Deps.Locator knows, then to the trunks.
+	ModeRegistrar Mode = iota
+	// ModeUpstream relays REGISTERs to Config.Upstream with flow-token
+	// Contacts, and sends it every other out-of-dialog request.
+	ModeUpstream
+)
+
 // Config is what the proxy needs from the gateway's configuration.
 type Config struct {
-	// Upstream is the PBX to front; nil runs the proxy as registrar.
-	Upstream *sip.Uri
+	// Mode is ModeRegistrar (the zero value) or ModeUpstream.
+	Mode Mode
+	// Upstream is the PBX to front in ModeUpstream.
+	Upstream sip.Uri
 	// UpstreamPath adds a Path header to relayed REGISTERs (RFC 3327).
 	UpstreamPath bool
-	// Routes are the trunk rules, tried in order.
+	// Routes are the trunk rules, tried in order (ModeRegistrar).
 	Routes []Route
-	// Auth requires calls towards trunks to come from an authenticated user.
+	// Auth requires calls towards trunks to come from an authenticated
+	// user: one whose flow registered with credentials, or whose request
+	// carries valid Proxy-Authorization (ModeRegistrar). Deps.Authenticator
+	// checks them.
 	Auth bool
 	// UserAgent is the Server header of responses the proxy makes.
 	UserAgent string
@@ -82,12 +102,12 @@ type Deps struct {
 	Layer *siptx.Layer
 	// Network finds, dials and names the flows.
 	Network Network
-	// Registrations and Locator are the registrar: they are used in
-	// registrar mode (Config.Upstream nil) and may be nil otherwise.
+	// Registrations and Locator are the registrar: required in
+	// ModeRegistrar, unused in ModeUpstream.
 	Registrations Registrations
 	Locator       Locator
-	// Authenticator checks credentials when Config.Auth is set, and may be
-	// nil otherwise.
+	// Authenticator checks credentials: required when Config.Auth is set,
+	// unused otherwise.
 	Authenticator Authenticator
 	// Media rewrites the SDP bodies of anchored calls. It is nil when
 	// switchboard anchors no media: bodies then pass through untouched.
@@ -99,8 +119,12 @@ type Deps struct {
 }
 
 // New returns a proxy over deps.Layer and deps.Network, and makes it the
-// layer's transaction user.
-func New(cfg Config, deps Deps) *Proxy {
+// layer's transaction user. It fails when cfg's mode or Auth needs a
+// dependency that deps lacks.
+func New(cfg Config, deps Deps) (*Proxy, error) {
+	if err := checkDeps(cfg, deps); err != nil {
+		return nil, err
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	log := deps.Logger
 	if log == nil {
@@ -108,11 +132,28 @@ func New(cfg Config, deps Deps) *Proxy {
 	}
 	p := &Proxy{cfg: cfg, net: deps.Network, regs: deps.Registrations, loc: deps.Locator, auth: deps.Authenticator, layer: deps.Layer, media: deps.Media,
 		log: log, metrics: deps.Metrics, tokens: newFlowTokens(), dialogs: newDialogs(), ctx: ctx, stop: stop}
-	if cfg.Upstream != nil {
-		p.up = newUpstream(*cfg.Upstream, cfg.UpstreamPath)
+	if cfg.Mode == ModeUpstream {
+		p.up = newUpstream(cfg.Upstream, cfg.UpstreamPath)
 	}
 	deps.Layer.SetHandler(p)
-	return p
+	return p, nil
+}
+
+// checkDeps reports a dependency that cfg needs and deps lacks.
+func checkDeps(cfg Config, deps Deps) error {
+	switch {
+	case deps.Layer == nil || deps.Network == nil:
+		return errors.New("sipproxy: Deps.Layer and Deps.Network are required")
+	case cfg.Mode == ModeRegistrar && (deps.Registrations == nil || deps.Locator == nil):
+		return errors.New("sipproxy: registrar mode needs Deps.Registrations and Deps.Locator")
+	case cfg.Mode == ModeUpstream && cfg.Upstream.Host == "":
+		return errors.New("sipproxy: upstream mode needs Config.Upstream")
+	case cfg.Mode != ModeRegistrar && cfg.Mode != ModeUpstream:
+		return fmt.Errorf("sipproxy: unknown mode %d", cfg.Mode)
+	case cfg.Auth && deps.Authenticator == nil:
+		return errors.New("sipproxy: Config.Auth needs Deps.Authenticator")
+	}
+	return nil
 }
 
 // Drain makes the proxy refuse new dialogs and registrations with 503,
@@ -179,10 +220,10 @@ func (p *Proxy) ConnClosed(c siptransport.Conn) {
 			p.Hangup(callID, "WebSocket lost") // the browser is gone: free the other end
 		}
 	}
-	if p.loc != nil {
+	switch p.cfg.Mode {
+	case ModeRegistrar:
 		p.loc.DropFlow(c.FlowID())
-	}
-	if p.up != nil {
+	case ModeUpstream:
 		p.up.dropFlow(c.FlowID())
 	}
 }

@@ -19,7 +19,7 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 	if err != nil {
 		return err
 	}
-	if req.Method == sip.REGISTER && p.up == nil && !sipmsg.HasToTag(req) {
+	if req.Method == sip.REGISTER && p.cfg.Mode == ModeRegistrar && !sipmsg.HasToTag(req) {
 		if p.draining.Load() {
 			return errDraining
 		}
@@ -56,7 +56,7 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 		return errDraining
 	}
 	switch {
-	case req.Method == sip.REGISTER && p.up != nil:
+	case req.Method == sip.REGISTER && p.cfg.Mode == ModeUpstream:
 		return p.relayRegister(tx, out, loop)
 	case req.Method == sip.OPTIONS && req.Recipient.User == "" && p.net.IsLocal(req.Recipient.Host, req.Recipient.Port):
 		return p.options(tx)
@@ -73,7 +73,7 @@ func (p *Proxy) targets(tx *siptx.ServerTx, out *sip.Request) ([]target, error) 
 	if t, ok := p.serviceTarget(out); ok {
 		return []target{t}, nil
 	}
-	if p.up != nil {
+	if p.cfg.Mode == ModeUpstream {
 		return p.upstreamTargets(tx, out)
 	}
 	if ts := p.bindingTargets(out); len(ts) > 0 {
