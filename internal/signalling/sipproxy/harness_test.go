@@ -321,6 +321,12 @@ func (r *fakeRegistrar) Register(req *sip.Request, flow sipproxy.Flow) (*sip.Res
 	return res, r.regUser
 }
 
+func (r *fakeRegistrar) registered() []sipproxy.Flow {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.flows)
+}
+
 func (r *fakeRegistrar) droppedFlows() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
