@@ -100,8 +100,8 @@ func (p *peer) respond(req *sip.Request, code int, body string) *sip.Response {
 		b = []byte(body)
 	}
 	res := sip.NewResponseFromRequest(req, code, "Status "+strconv.Itoa(code), b)
-	if code > 100 && !sipmsg.HasToTag(res) {
-		res.To().Params.Add("tag", p.tag())
+	if code > 100 && !sipmsg.HasToTag(req) {
+		res.To().Params.Add("tag", p.tag()) // the same tag in every response, not sipgo's random one
 	}
 	if req.Method == sip.INVITE && code > 100 && code < 300 {
 		res.AppendHeader(&sip.ContactHeader{Address: p.contact})
