@@ -6,7 +6,8 @@
 //
 // Requests for a browser always leave over the browser's own WebSocket,
 // found through a flow token or a registration, never by resolving its
-// .invalid Contact host. Message bodies pass through untouched.
+// .invalid Contact host. Message bodies pass through untouched, but for
+// the SDP of anchored calls, which Deps.Media rewrites.
 package sipproxy
 
 import (
