@@ -101,16 +101,27 @@ func (g *Gateway) build() error {
 	if err != nil {
 		return err
 	}
-	var reg sipproxy.Registrar
-	if cfg.Mode == config.ModeRegistrar {
-		g.registrar = registrar.New(registrarConfig(cfg))
-		reg = g.registrar
+	if err := g.buildMedia(); err != nil {
+		return err
 	}
-	g.proxy = sipproxy.New(proxyCfg, g.layer, g.net, reg, g.log, sipproxy.NewMetrics(g.metrics))
-	return g.buildMedia()
+	deps := sipproxy.Deps{Layer: g.layer, Network: g.net, Logger: g.log, Metrics: sipproxy.NewMetrics(g.metrics)}
+	if proxyCfg.Mode == sipproxy.ModeRegistrar {
+		g.registrar = registrar.New(registrarConfig(cfg))
+		deps.Registrations, deps.Locator = proxyRegistrar{g.registrar}, proxyRegistrar{g.registrar}
+	}
+	if proxyCfg.Auth {
+		deps.Authenticator = proxyAuth{g.registrar.Auth()}
+	}
+	if g.calls != nil {
+		deps.Media = g.calls
+	}
+	g.proxy, err = sipproxy.New(proxyCfg, deps)
+	return err
 }
 
 // buildMedia starts the media engine, unless media.webrtc_listen is empty.
+// It runs before the proxy is built, which its hang-up callback reaches
+// through g: no call runs before the proxy exists.
 func (g *Gateway) buildMedia() error {
 	m := g.cfg.Media
 	if m.WebRTCListen == "" {
@@ -128,7 +139,6 @@ func (g *Gateway) buildMedia() error {
 		g.log.Info("ending call", "call_id", callID, "reason", reason)
 		g.proxy.Hangup(callID, reason)
 	}, callmedia.AnchorAll(m.AnchorAll), callmedia.WithMetrics(callmedia.NewMetrics(g.metrics)))
-	g.proxy.UseMedia(g.calls)
 	return nil
 }
 
@@ -202,16 +212,16 @@ func registrarConfig(cfg *config.Config) registrar.Config {
 
 func (g *Gateway) proxyConfig() (sipproxy.Config, error) {
 	cfg := g.cfg
-	pc := sipproxy.Config{Auth: cfg.Registrar.Auth, UserAgent: cfg.SIP.UserAgent, UpstreamPath: cfg.Upstream.Path}
+	pc := sipproxy.Config{Mode: sipproxy.ModeRegistrar, Auth: cfg.Registrar.Auth, UserAgent: cfg.SIP.UserAgent,
+		UpstreamPath: cfg.Upstream.Path}
 	if g.services != nil {
 		pc.Services = g.services.Targets()
 	}
 	if cfg.Mode == config.ModeUpstream {
-		var u sip.Uri
-		if err := sip.ParseUri(cfg.Upstream.URI, &u); err != nil {
+		pc.Mode, pc.Auth = sipproxy.ModeUpstream, false // the PBX authenticates
+		if err := sip.ParseUri(cfg.Upstream.URI, &pc.Upstream); err != nil {
 			return pc, fmt.Errorf("upstream.uri: %w", err)
 		}
-		pc.Upstream = &u
 	}
 	for i, r := range cfg.Routes {
 		var u sip.Uri

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/internal/media"
-	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 )
 
 // anchor is how a call's media is anchored, after the kinds of its legs.
@@ -60,7 +60,7 @@ type call struct {
 const noLeg = -1
 
 // newCall allocates the media of a call whose first SDP is msg.
-func (m *Manager) newCall(msg sipproxy.MediaMessage, kind anchor, fromWebRTC bool) (*call, error) {
+func (m *Manager) newCall(msg sipmsg.SDPMessage, kind anchor, fromWebRTC bool) (*call, error) {
 	c := &call{id: msg.CallID, kind: kind, created: time.Now(), first: msg.Sender, offerFrom: noLeg}
 	if msg.Status != 0 {
 		c.caller = 1
@@ -103,7 +103,7 @@ func (c *call) addBridge(e *media.Engine, i int, onEnd func(string)) error {
 
 // legOf returns the index of the leg msg comes from: told by WebRTC-ness
 // in a webrtc-plain call, else by the sender's tag.
-func (c *call) legOf(msg sipproxy.MediaMessage, fromWebRTC bool) int {
+func (c *call) legOf(msg sipmsg.SDPMessage, fromWebRTC bool) int {
 	switch {
 	case c.kind == webrtcPlain && fromWebRTC:
 		return c.webrtc

@@ -1,6 +1,8 @@
 // Package callmedia runs the offer/answer exchange (RFC 3264) of the calls
 // whose media switchboard anchors, and translates every SDP with sdprewrite
-// in the direction it travels. It implements sipproxy.Media.
+// in the direction it travels. It implements sipproxy.Media (the gateway
+// hands it to the proxy) without importing the proxy: the messages it reads
+// are sipmsg.SDPMessage.
 //
 // A leg is WebRTC when it runs over a WebSocket or its SDP is
 // UDP/TLS/RTP/SAVPF with a fingerprint. A WebRTC ⇄ plain call is always
@@ -19,7 +21,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/internal/media"
 	"github.com/switchboard-gw/switchboard/internal/media/sdprewrite"
-	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 )
 
 // Manager keeps the anchored calls.
@@ -38,8 +40,6 @@ type Manager struct {
 	calls map[string]*call
 	ended packetCounts // the packets of the calls that ended
 }
-
-var _ sipproxy.Media = (*Manager)(nil)
 
 // Option changes how a Manager works.
 type Option func(*Manager)
@@ -65,7 +65,7 @@ func New(engine *media.Engine, log *slog.Logger, onEnd func(callID, reason strin
 
 // Rewrite translates one SDP body, RFC 3264 offer or answer, for the leg it
 // goes to.
-func (m *Manager) Rewrite(msg sipproxy.MediaMessage) ([]byte, error) {
+func (m *Manager) Rewrite(msg sipmsg.SDPMessage) ([]byte, error) {
 	fromWebRTC := msg.FromWebRTC || sdprewrite.IsWebRTC(msg.Body)
 	c := m.lookup(msg.CallID)
 	fresh := c == nil
@@ -90,7 +90,7 @@ func (m *Manager) Rewrite(msg sipproxy.MediaMessage) ([]byte, error) {
 
 // settles reports whether msg settles an offer: anything but a provisional
 // response (RFC 3262 reliable provisionals aside).
-func settles(msg sipproxy.MediaMessage) bool { return msg.Status == 0 || msg.Status >= 200 }
+func settles(msg sipmsg.SDPMessage) bool { return msg.Status == 0 || msg.Status >= 200 }
 
 func (m *Manager) lookup(callID string) *call {
 	m.mu.Lock()
@@ -99,7 +99,7 @@ func (m *Manager) lookup(callID string) *call {
 }
 
 // create anchors a call from its first SDP, msg.
-func (m *Manager) create(msg sipproxy.MediaMessage, kind anchor, fromWebRTC bool) (*call, error) {
+func (m *Manager) create(msg sipmsg.SDPMessage, kind anchor, fromWebRTC bool) (*call, error) {
 	c, err := m.newCall(msg, kind, fromWebRTC)
 	if errors.Is(err, media.ErrNoPorts) {
 		return nil, errNoPorts

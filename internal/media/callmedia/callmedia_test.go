@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
 )
 
@@ -17,7 +17,7 @@ import (
 // want ("plain", "webrtc offer", "webrtc answer", or "untouched"), or an
 // error mapping to SIP status.
 type step struct {
-	msg    sipproxy.MediaMessage
+	msg    sipmsg.SDPMessage
 	want   string
 	status int
 }
@@ -268,7 +268,7 @@ func TestEndIdempotent(t *testing.T) {
 // TestSnapshotVerdict: a call whose browser never connected says so.
 func TestSnapshotVerdict(t *testing.T) {
 	m, _ := newTestManager(t, 2)
-	for _, msg := range []sipproxy.MediaMessage{
+	for _, msg := range []sipmsg.SDPMessage{
 		browserToPlain(0, "a", sdpFile(t, "chrome-audio-offer")),
 		plainToBrowser(200, "b", sdpFile(t, "asterisk-answer")),
 	} {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/internal/media"
 	"github.com/switchboard-gw/switchboard/internal/media/sdprewrite"
-	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 )
 
 // newTestManager runs a Manager on an engine on 127.0.0.1 with pairs free
@@ -76,20 +76,20 @@ func sdpFile(t *testing.T, name string) []byte {
 
 // Messages as the proxy hands them over. Requests come from the caller
 // (tag "a"), responses from the callee ("b"), unless said otherwise.
-func browserToPlain(status int, sender string, body []byte) sipproxy.MediaMessage {
-	return sipproxy.MediaMessage{CallID: "call", Status: status, Sender: sender, FromWebRTC: true, Body: body}
+func browserToPlain(status int, sender string, body []byte) sipmsg.SDPMessage {
+	return sipmsg.SDPMessage{CallID: "call", Status: status, Sender: sender, FromWebRTC: true, Body: body}
 }
 
-func plainToBrowser(status int, sender string, body []byte) sipproxy.MediaMessage {
-	return sipproxy.MediaMessage{CallID: "call", Status: status, Sender: sender, ToWebRTC: true, Body: body}
+func plainToBrowser(status int, sender string, body []byte) sipmsg.SDPMessage {
+	return sipmsg.SDPMessage{CallID: "call", Status: status, Sender: sender, ToWebRTC: true, Body: body}
 }
 
-func browserToBrowser(status int, sender string, body []byte) sipproxy.MediaMessage {
-	return sipproxy.MediaMessage{CallID: "call", Status: status, Sender: sender, FromWebRTC: true, ToWebRTC: true, Body: body}
+func browserToBrowser(status int, sender string, body []byte) sipmsg.SDPMessage {
+	return sipmsg.SDPMessage{CallID: "call", Status: status, Sender: sender, FromWebRTC: true, ToWebRTC: true, Body: body}
 }
 
-func plainToPlain(status int, sender string, body []byte) sipproxy.MediaMessage {
-	return sipproxy.MediaMessage{CallID: "call", Status: status, Sender: sender, Body: body}
+func plainToPlain(status int, sender string, body []byte) sipmsg.SDPMessage {
+	return sipmsg.SDPMessage{CallID: "call", Status: status, Sender: sender, Body: body}
 }
 
 // kind sorts a translated SDP: a WebRTC offer (switchboard offers actpass),

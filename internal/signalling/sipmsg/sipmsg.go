@@ -1,7 +1,7 @@
 // Package sipmsg holds the small readings of a SIP message that the proxy,
 // the built-in services and the test peers all need: whether it carries
-// SDP, its tags, its route set and its remote target. It is a leaf: it
-// imports only sipgo.
+// SDP, its tags, its route set and its remote target; and SDPMessage, the
+// body the proxy hands its media seam. It is a leaf: it imports only sipgo.
 package sipmsg
 
 import (
@@ -73,4 +73,24 @@ func RemoteTarget(m sip.Message, fallback sip.Uri) sip.Uri {
 		}
 	}
 	return *fallback.Clone()
+}
+
+// SDPMessage is one SDP body on its way from one leg of a call to the
+// other: what the proxy hands its media seam (sipproxy.Media) and what
+// callmedia translates. It lives here, in the leaf, so that the media side
+// need not import the proxy to read it.
+type SDPMessage struct {
+	CallID string
+	// Method is the request's method, or the method a response answers.
+	Method sip.RequestMethod
+	// Status is 0 for a request, the status code for a response.
+	Status int
+	// FromWebRTC and ToWebRTC say whether each leg runs over a WebSocket,
+	// which makes it a WebRTC leg whatever its SDP says.
+	FromWebRTC, ToWebRTC bool
+	// Sender is the tag of the party that sent the body (RFC 3261 §19.3):
+	// the From tag of a request, the To tag of a response. It tells apart
+	// the legs of a call whose two legs are alike.
+	Sender string
+	Body   []byte
 }

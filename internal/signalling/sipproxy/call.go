@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptx"
 )
@@ -62,7 +63,7 @@ type branch struct {
 // the received request; it is cloned again for every branch after the first.
 func (p *Proxy) forward(tx *siptx.ServerTx, out *sip.Request, targets []target, opts forwardOpts) error {
 	c := &call{p: p, tx: tx, opts: opts, branch: p.branchFor(opts.loop), invite: tx.Request.Method == sip.INVITE,
-		initial: !hasToTag(tx.Request)}
+		initial: !sipmsg.HasToTag(tx.Request)}
 	if err := p.rewriteRequest(out, tx.Conn, targets[0].conn); err != nil {
 		return err
 	}

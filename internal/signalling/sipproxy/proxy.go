@@ -6,11 +6,14 @@
 //
 // Requests for a browser always leave over the browser's own WebSocket,
 // found through a flow token or a registration, never by resolving its
-// .invalid Contact host. Message bodies pass through untouched.
+// .invalid Contact host. Message bodies pass through untouched, but for
+// the SDP of anchored calls, which Deps.Media rewrites.
 package sipproxy
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -18,7 +21,6 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/switchboard-gw/switchboard/internal/signalling/registrar"
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptx"
 )
@@ -30,15 +32,33 @@ type Route struct {
 	URI    sip.Uri
 }
 
+// Mode says whom the proxy fronts: switchboard's own registrar or a PBX.
+type Mode int
+
+// The modes of Config.Mode.
+const (
+	// ModeRegistrar answers REGISTERs with Deps.Registrations, and routes
+	// requests to the contacts Deps.Locator knows, then to the trunks.
+	ModeRegistrar Mode = iota
+	// ModeUpstream relays REGISTERs to Config.Upstream with flow-token
+	// Contacts, and sends it every other out-of-dialog request.
+	ModeUpstream
+)
+
 // Config is what the proxy needs from the gateway's configuration.
 type Config struct {
-	// Upstream is the PBX to front; nil runs the proxy as registrar.
-	Upstream *sip.Uri
+	// Mode is ModeRegistrar (the zero value) or ModeUpstream.
+	Mode Mode
+	// Upstream is the PBX to front in ModeUpstream.
+	Upstream sip.Uri
 	// UpstreamPath adds a Path header to relayed REGISTERs (RFC 3327).
 	UpstreamPath bool
-	// Routes are the trunk rules, tried in order.
+	// Routes are the trunk rules, tried in order (ModeRegistrar).
 	Routes []Route
-	// Auth requires calls towards trunks to come from an authenticated user.
+	// Auth requires calls towards trunks to come from an authenticated
+	// user: one whose flow registered with credentials, or whose request
+	// carries valid Proxy-Authorization (ModeRegistrar). Deps.Authenticator
+	// checks them.
 	Auth bool
 	// UserAgent is the Server header of responses the proxy makes.
 	UserAgent string
@@ -49,27 +69,13 @@ type Config struct {
 	Services map[string]netip.AddrPort
 }
 
-// Network is what the proxy needs of the transports.
-type Network interface {
-	Lookup(flowID string) (siptransport.Conn, bool)
-	Dial(ctx context.Context, transport string, addr netip.AddrPort) (siptransport.Conn, error)
-	Endpoint(transport string) (siptransport.Endpoint, bool)
-	IsLocal(host string, port int) bool
-}
-
-// Registrar is what the proxy needs of the location service.
-type Registrar interface {
-	Register(req *sip.Request, flow registrar.Flow) (*sip.Response, string)
-	LookupUser(user string) []registrar.Binding
-	DropFlow(flowID string) []registrar.Binding
-	Auth() *registrar.Authenticator
-}
-
 // Proxy is the transaction user of a siptx.Layer.
 type Proxy struct {
 	cfg     Config
 	net     Network
-	reg     Registrar
+	regs    Registrations
+	loc     Locator
+	auth    Authenticator
 	layer   *siptx.Layer
 	log     *slog.Logger
 	metrics *Metrics
@@ -90,21 +96,66 @@ type Proxy struct {
 
 var _ siptx.RequestHandler = (*Proxy)(nil)
 
-// New returns a proxy over layer and net. reg is used in registrar mode
-// (cfg.Upstream nil) and may be nil otherwise.
-func New(cfg Config, layer *siptx.Layer, net Network, reg Registrar, log *slog.Logger, metrics *Metrics) *Proxy {
-	ctx, stop := context.WithCancel(context.Background())
-	p := &Proxy{cfg: cfg, net: net, reg: reg, layer: layer, log: log, metrics: metrics,
-		tokens: newFlowTokens(), dialogs: newDialogs(), ctx: ctx, stop: stop}
-	if cfg.Upstream != nil {
-		p.up = newUpstream(*cfg.Upstream, cfg.UpstreamPath)
-	}
-	layer.SetHandler(p)
-	return p
+// Deps are the proxy's collaborators, each behind the interface the proxy
+// declares for it.
+type Deps struct {
+	// Layer is the transaction layer; New makes the proxy its handler.
+	Layer *siptx.Layer
+	// Network finds, dials and names the flows.
+	Network Network
+	// Registrations and Locator are the registrar: required in
+	// ModeRegistrar, unused in ModeUpstream.
+	Registrations Registrations
+	Locator       Locator
+	// Authenticator checks credentials: required when Config.Auth is set,
+	// unused otherwise.
+	Authenticator Authenticator
+	// Media rewrites the SDP bodies of anchored calls. It is nil when
+	// switchboard anchors no media: bodies then pass through untouched.
+	Media Media
+	// Logger is the proxy's logger; nil discards.
+	Logger *slog.Logger
+	// Metrics counts what the proxy decides; nil counts nothing.
+	Metrics *Metrics
 }
 
-// UseMedia makes the proxy hand SDP bodies to m; call it before serving.
-func (p *Proxy) UseMedia(m Media) { p.media = m }
+// New returns a proxy over deps.Layer and deps.Network, and makes it the
+// layer's transaction user. It fails when cfg's mode or Auth needs a
+// dependency that deps lacks.
+func New(cfg Config, deps Deps) (*Proxy, error) {
+	if err := checkDeps(cfg, deps); err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Proxy{cfg: cfg, net: deps.Network, regs: deps.Registrations, loc: deps.Locator, auth: deps.Authenticator, layer: deps.Layer, media: deps.Media,
+		log: log, metrics: deps.Metrics, tokens: newFlowTokens(), dialogs: newDialogs(), ctx: ctx, stop: stop}
+	if cfg.Mode == ModeUpstream {
+		p.up = newUpstream(cfg.Upstream, cfg.UpstreamPath)
+	}
+	deps.Layer.SetHandler(p)
+	return p, nil
+}
+
+// checkDeps reports a dependency that cfg needs and deps lacks.
+func checkDeps(cfg Config, deps Deps) error {
+	switch {
+	case deps.Layer == nil || deps.Network == nil:
+		return errors.New("sipproxy: Deps.Layer and Deps.Network are required")
+	case cfg.Mode == ModeRegistrar && (deps.Registrations == nil || deps.Locator == nil):
+		return errors.New("sipproxy: registrar mode needs Deps.Registrations and Deps.Locator")
+	case cfg.Mode == ModeUpstream && cfg.Upstream.Host == "":
+		return errors.New("sipproxy: upstream mode needs Config.Upstream")
+	case cfg.Mode != ModeRegistrar && cfg.Mode != ModeUpstream:
+		return fmt.Errorf("sipproxy: unknown mode %d", cfg.Mode)
+	case cfg.Auth && deps.Authenticator == nil:
+		return errors.New("sipproxy: Config.Auth needs Deps.Authenticator")
+	}
+	return nil
+}
 
 // Drain makes the proxy refuse new dialogs and registrations with 503,
 // while in-dialog requests and live transactions go on.
@@ -170,10 +221,10 @@ func (p *Proxy) ConnClosed(c siptransport.Conn) {
 			p.Hangup(callID, "WebSocket lost") // the browser is gone: free the other end
 		}
 	}
-	if p.reg != nil {
-		p.reg.DropFlow(c.FlowID())
-	}
-	if p.up != nil {
+	switch p.cfg.Mode {
+	case ModeRegistrar:
+		p.loc.DropFlow(c.FlowID())
+	case ModeUpstream:
 		p.up.dropFlow(c.FlowID())
 	}
 }
@@ -182,7 +233,7 @@ func (p *Proxy) ConnClosed(c siptransport.Conn) {
 func (p *Proxy) reject(tx *siptx.ServerTx, err error) {
 	if c, ok := isChallenge(err); ok {
 		p.metrics.rejected(sip.StatusProxyAuthRequired)
-		_ = tx.Respond(p.reg.Auth().Challenge(tx.Request, true, c.stale))
+		_ = tx.Respond(p.auth.Challenge(tx.Request, c.stale))
 		return
 	}
 	se := asStatus(err)

@@ -5,7 +5,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/switchboard-gw/switchboard/internal/signalling/registrar"
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptx"
 )
@@ -19,7 +19,7 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 	if err != nil {
 		return err
 	}
-	if req.Method == sip.REGISTER && p.up == nil && !hasToTag(req) {
+	if req.Method == sip.REGISTER && p.cfg.Mode == ModeRegistrar && !sipmsg.HasToTag(req) {
 		if p.draining.Load() {
 			return errDraining
 		}
@@ -33,7 +33,7 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 	if err != nil {
 		return err
 	}
-	inDialog := hasToTag(req)
+	inDialog := sipmsg.HasToTag(req)
 	if inDialog {
 		if !hops.ours {
 			return errNoTransaction // RFC 3261 §12.2.2: not a dialog through us
@@ -56,7 +56,7 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 		return errDraining
 	}
 	switch {
-	case req.Method == sip.REGISTER && p.up != nil:
+	case req.Method == sip.REGISTER && p.cfg.Mode == ModeUpstream:
 		return p.relayRegister(tx, out, loop)
 	case req.Method == sip.OPTIONS && req.Recipient.User == "" && p.net.IsLocal(req.Recipient.Host, req.Recipient.Port):
 		return p.options(tx)
@@ -73,7 +73,7 @@ func (p *Proxy) targets(tx *siptx.ServerTx, out *sip.Request) ([]target, error) 
 	if t, ok := p.serviceTarget(out); ok {
 		return []target{t}, nil
 	}
-	if p.up != nil {
+	if p.cfg.Mode == ModeUpstream {
 		return p.upstreamTargets(tx, out)
 	}
 	if ts := p.bindingTargets(out); len(ts) > 0 {
@@ -110,9 +110,9 @@ func (p *Proxy) bindingTargets(out *sip.Request) []target {
 		return nil
 	}
 	var ts []target
-	for _, b := range p.reg.LookupUser(out.Recipient.User) {
-		t := target{uri: *b.Contact.Clone(), path: parsePath(b.Path), outbound: b.Outbound}
-		if c, ok := p.net.Lookup(b.Flow.ID); ok {
+	for _, b := range p.loc.Contacts(out.Recipient.User) {
+		t := target{uri: *b.URI.Clone(), path: parsePath(b.Path), outbound: b.Outbound}
+		if c, ok := p.net.Lookup(b.FlowID); ok {
 			t.conn = c
 		} else if resolved, err := p.resolve(out, t.uri); err == nil {
 			t = resolved // a TCP phone whose connection closed: dial its Contact
@@ -158,15 +158,14 @@ func (p *Proxy) authorize(tx *siptx.ServerTx) error {
 	if _, ok := p.authFlows.Load(tx.Conn.FlowID()); ok {
 		return nil
 	}
-	_, res := p.reg.Auth().Verify(tx.Request, true)
-	switch res {
-	case registrar.AuthOK:
+	switch p.auth.Verify(tx.Request) {
+	case AuthOK:
 		return nil
-	case registrar.AuthMissing:
+	case AuthMissing:
 		return &challenge{}
-	case registrar.AuthStale:
+	case AuthStale:
 		return &challenge{stale: true}
-	case registrar.AuthBadRequest:
+	case AuthMalformed:
 		return status(sip.StatusBadRequest, "Bad Request (malformed Proxy-Authorization)")
 	}
 	return status(sip.StatusForbidden, "Forbidden (bad credentials)")
@@ -175,8 +174,8 @@ func (p *Proxy) authorize(tx *siptx.ServerTx) error {
 // register hands a REGISTER to the registrar, RFC 3261 §10.3.
 func (p *Proxy) register(tx *siptx.ServerTx) error {
 	c := tx.Conn
-	flow := registrar.Flow{ID: c.FlowID(), Transport: c.Transport(), Remote: c.RemoteAddr()}
-	res, user := p.reg.Register(tx.Request, flow)
+	flow := Flow{ID: c.FlowID(), Transport: c.Transport(), Remote: c.RemoteAddr()}
+	res, user := p.regs.Register(tx.Request, flow)
 	if res.StatusCode/100 == 2 && user != "" && p.cfg.Auth && c.Transport() != "UDP" {
 		p.authFlows.Store(flow.ID, user) // a connection can't be spoofed; a UDP source can
 	}
@@ -190,11 +189,6 @@ func (p *Proxy) options(tx *siptx.ServerTx) error {
 	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, PRACK, INFO, REFER, NOTIFY, MESSAGE, SUBSCRIBE"))
 	res.AppendHeader(sip.NewHeader("Supported", "path, outbound"))
 	return tx.Respond(res)
-}
-
-func hasToTag(req *sip.Request) bool {
-	_, ok := req.To().Params.Get("tag")
-	return ok
 }
 
 // createsDialog reports whether a request of method may create a dialog, so

@@ -1,4 +1,4 @@
-package sipproxy_test
+package gateway
 
 import (
 	"fmt"
@@ -22,12 +22,12 @@ import (
 // BenchmarkRegisterPipeline runs REGISTERs as JsSIP sends them over a
 // WebSocket (no auth, expires 300) through everything the gateway does with
 // them after the WebSocket frame is read: Inbound (limits, parse, checks,
-// Via stamp), the transaction layer, the proxy, the registrar, and the
-// rendering of the 200 into the connection's write queue, which writes it
-// nowhere. 32 users take turns, each refreshing its own binding, as in
+// Via stamp), the transaction layer, the proxy, the registrar behind the
+// adapter the gateway gives the proxy, and the rendering of the 200 into
+// the connection's write queue, which writes it nowhere. 32 users take turns, each refreshing its own binding, as in
 // e2e's BenchmarkRegisterThroughBinary.
 //
-//	go test -run '^$' -bench RegisterPipeline -benchmem ./internal/signalling/sipproxy/
+//	go test -run '^$' -bench RegisterPipeline -benchmem ./internal/gateway/
 func BenchmarkRegisterPipeline(b *testing.B) {
 	in, conn := newRegisterPipeline(b)
 	const users = 32
@@ -60,7 +60,12 @@ func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 	}
 	reg := registrar.New(registrar.Config{MinExpires: time.Minute, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := sipproxy.New(sipproxy.Config{UserAgent: "switchboard"}, layer, network, reg, log, sipproxy.NewMetrics(metrics))
+	p, err := sipproxy.New(sipproxy.Config{UserAgent: "switchboard"}, sipproxy.Deps{
+		Layer: layer, Network: network, Registrations: proxyRegistrar{reg}, Locator: proxyRegistrar{reg},
+		Logger: log, Metrics: sipproxy.NewMetrics(metrics)})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Cleanup(p.Close)
 	in := siptransport.NewInbound(siptransport.Limits{MaxMessageSize: 65536, MaxHeaders: 128, MaxVia: 16}, layer, nil)
 	conn := &discardConn{flowID: "ws-1", remote: netip.MustParseAddrPort("127.0.0.1:40000")}

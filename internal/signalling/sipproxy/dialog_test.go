@@ -1,0 +1,179 @@
+package sipproxy_test
+
+import (
+	"encoding/base64"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
+)
+
+// In-dialog requests pop both of switchboard's Route entries (RFC 3261
+// §16.4) and leave on the flow the last one names: the browser's
+// WebSocket, whatever its .invalid Contact says, or the phone's address.
+func TestInDialogRequestsFollowFlowTokens(t *testing.T) {
+	run(t, sipproxy.Config{}, func(h *harness) {
+		alice, bob := h.browser("alice"), h.phone("bob", "192.0.2.20:5060")
+		bob.register(false)
+		carol := h.browser("carol") // another live WebSocket, which must get nothing
+		aliceSide, bobSide := h.call(alice, bob, sbURI("bob"))
+		if got := len(aliceSide.route); got != 2 {
+			t.Fatalf("alice's route set: got %d entries, want 2", got)
+		}
+		if n := len(bob.conn.requests(sip.ACK)); n != 1 {
+			t.Errorf("ACKs at bob: got %d, want 1", n)
+		}
+
+		alice.send(aliceSide.request(sip.INFO, ""))
+		bob.send(bobSide.request(sip.MESSAGE, ""))
+		for _, tt := range []struct {
+			to     *peer
+			method sip.RequestMethod
+			ruri   string
+		}{
+			{bob, sip.INFO, bob.contact.String()},
+			{alice, sip.MESSAGE, alice.contact.String()},
+		} {
+			req := tt.to.last(tt.method)
+			if got := req.Recipient.String(); got != tt.ruri {
+				t.Errorf("%s Request-URI: got %s, want %s", tt.method, got, tt.ruri)
+			}
+			if r := req.GetHeaders("Route"); len(r) != 0 {
+				t.Errorf("%s still has Route %v, want switchboard's entries popped", tt.method, r)
+			}
+			if via := req.Via(); via.Host != sbHost || via.Transport != tt.to.conn.transport {
+				t.Errorf("%s top Via: got %s, want switchboard's on %s", tt.method, via.Value(), tt.to.conn.transport)
+			}
+		}
+		if n := carol.conn.count(); n != 0 {
+			t.Errorf("carol got %d messages, want none", n)
+		}
+	})
+}
+
+// A Route entry whose flow token does not verify names no flow (RFC 5626
+// §5.2): the request is not steered onto the flow it claims, and the
+// browser's .invalid Request-URI leads nowhere else.
+func TestBadFlowTokenRefused(t *testing.T) {
+	tests := []struct {
+		name  string
+		token func(real, victim string) string
+	}{
+		{name: "tampered: another flow's ID under the real MAC", token: func(real, victim string) string {
+			_, mac, _ := strings.Cut(real, ".")
+			return b64(victim) + "." + mac
+		}},
+		{name: "forged: a made-up MAC", token: func(_, victim string) string { return b64(victim) + ".AAAAAAAAAAAA" }},
+		{name: "no MAC", token: func(_, victim string) string { return b64(victim) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run(t, sipproxy.Config{}, func(h *harness) {
+				alice, bob := h.browser("alice"), h.phone("bob", "192.0.2.20:5060")
+				alice.register(true)
+				victim := h.browser("victim")
+				bobSide, _ := h.call(bob, alice, sbURI("alice"))
+				last := bobSide.route[len(bobSide.route)-1] // facing alice
+				u := mustParseURI(t, last)
+				u.User = tt.token(u.User, victim.conn.flowID)
+				bobSide.route[len(bobSide.route)-1] = u.String()
+
+				before := alice.conn.count()
+				bob.send(bobSide.request(sip.BYE, ""))
+				res := bob.final(sip.BYE)
+				if res.StatusCode != 480 || res.Reason != "Temporarily Unavailable (connection closed)" {
+					t.Errorf("got %d %q, want 480 (connection closed)", res.StatusCode, res.Reason)
+				}
+				if n := victim.conn.count(); n != 0 {
+					t.Errorf("the victim's flow got %d messages, want none", n)
+				}
+				if n := alice.conn.count() - before; n != 0 {
+					t.Errorf("alice got %d messages, want none", n)
+				}
+			})
+		})
+	}
+}
+
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// RFC 3261 §16.3: Max-Forwards 0 is answered 483; a request of a dialog
+// switchboard is not in is answered 481 (§12.2.2).
+func TestRequestValidation(t *testing.T) {
+	tests := []struct {
+		name   string
+		edit   func(req *sip.Request)
+		code   int
+		reason string
+	}{
+		{name: "Max-Forwards 0", code: 483, reason: "Too Many Hops", edit: func(req *sip.Request) {
+			mf := sip.MaxForwardsHeader(0)
+			req.ReplaceHeader(&mf)
+		}},
+		{name: "in-dialog, not through switchboard", code: 481, reason: "Call/Transaction Does Not Exist",
+			edit: func(req *sip.Request) { req.To().Params.Add("tag", "x") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run(t, sipproxy.Config{}, func(h *harness) {
+				alice, bob := h.browser("alice"), h.phone("bob", "192.0.2.20:5060")
+				bob.register(false)
+				req := alice.request(sip.OPTIONS, sbURI("bob"), "")
+				tt.edit(req)
+				alice.send(req)
+				res := alice.final(sip.OPTIONS)
+				if res.StatusCode != tt.code || res.Reason != tt.reason {
+					t.Errorf("got %d %q, want %d %q", res.StatusCode, res.Reason, tt.code, tt.reason)
+				}
+				if n := bob.conn.count(); n != 0 {
+					t.Errorf("bob got %d messages, want none", n)
+				}
+			})
+		})
+	}
+	t.Run("Max-Forwards 1", func(t *testing.T) {
+		run(t, sipproxy.Config{}, func(h *harness) {
+			alice, bob := h.browser("alice"), h.phone("bob", "192.0.2.20:5060")
+			bob.register(false)
+			req := alice.request(sip.OPTIONS, sbURI("bob"), "")
+			mf := sip.MaxForwardsHeader(1)
+			req.ReplaceHeader(&mf)
+			alice.send(req)
+			if got := bob.last(sip.OPTIONS).MaxForwards().Val(); got != 0 {
+				t.Errorf("Max-Forwards at bob: got %d, want 0", got)
+			}
+		})
+	})
+}
+
+// A request that comes back to switchboard unchanged is a loop, RFC 3261
+// §16.3 step 4: its own branch in a Via carries the same loop hash. The
+// first return is a spiral (the trunk rule rewrote the Request-URI), the
+// second a loop.
+func TestLoopDetected(t *testing.T) {
+	cfg := sipproxy.Config{Routes: []sipproxy.Route{{Prefix: "loop", URI: mustParseURI(t, "sip:"+sbHost+":5060;transport=udp")}}}
+	run(t, cfg, func(h *harness) {
+		alice := h.browser("alice")
+		alice.send(alice.request(sip.OPTIONS, sbURI("loop1"), ""))
+		self := h.phone("self", sbHost+":5060") // the path from switchboard to itself
+		for pass := 1; pass <= 2; pass++ {
+			self.send(self.last(sip.OPTIONS))
+			if got := self.conn.codes(sip.OPTIONS); pass == 1 && len(got) != 0 {
+				t.Fatalf("first return (a spiral): got %v, want it forwarded", got)
+			}
+		}
+		res := self.final(sip.OPTIONS)
+		if res.StatusCode != 482 || res.Reason != "Loop Detected" {
+			t.Fatalf("second return: got %d %q, want 482 Loop Detected", res.StatusCode, res.Reason)
+		}
+		for i := 0; i < len(self.conn.responses(sip.OPTIONS)); i++ {
+			h.deliver(self.conn, self.conn.responses(sip.OPTIONS)[i]) // each hop's 482 goes back to the one before
+		}
+		if got := alice.conn.codes(sip.OPTIONS); !slices.Equal(got, []int{482}) {
+			t.Errorf("alice got %v, want [482]", got)
+		}
+	})
+}

@@ -1,0 +1,114 @@
+package sipproxy_test
+
+import (
+	"errors"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
+)
+
+// Every SDP body goes through Media on its way, with who sent it and
+// which legs are WebSockets, and what Media returns is what is forwarded:
+// the INVITE's offer, the 200's answer, and the late offer's answer in an
+// ACK.
+func TestMediaRewrite(t *testing.T) {
+	run(t, sipproxy.Config{}, func(h *harness) {
+		alice, bob := h.browser("alice"), h.phone("bob", "192.0.2.20:5060")
+		bob.register(false)
+		aliceSide, bobSide := h.call(alice, bob, sbURI("bob"))
+		alice.send(aliceSide.request(sip.ACK, sdp)) // a second ACK, as for a late offer
+		bob.send(bobSide.request(sip.BYE, ""))
+
+		callID := aliceSide.callID
+		aliceTag, bobTag := tagOf(aliceSide.from), bob.tag()
+		want := []sipmsg.SDPMessage{
+			{CallID: callID, Method: sip.INVITE, Sender: aliceTag, FromWebRTC: true},
+			{CallID: callID, Method: sip.INVITE, Status: 200, Sender: bobTag, ToWebRTC: true},
+			{CallID: callID, Method: sip.ACK, Sender: aliceTag, FromWebRTC: true},
+		}
+		got := h.media.rewrites()
+		if len(got) != len(want) {
+			t.Fatalf("Rewrite calls: got %d, want %d: %+v", len(got), len(want), got)
+		}
+		for i := range want {
+			if string(got[i].Body) != sdp {
+				t.Errorf("Rewrite %d body: got %q, want the body as sent", i, got[i].Body)
+			}
+			got[i].Body = nil
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Errorf("Rewrite %d: got %+v, want %+v", i, got[i], want[i])
+			}
+		}
+		for _, b := range [][]byte{bob.last(sip.INVITE).Body(), alice.final(sip.INVITE).Body(), bob.conn.requests(sip.ACK)[1].Body()} {
+			if string(b) != string(rewritten([]byte(sdp))) {
+				t.Errorf("forwarded body: got %q, want what Media returned", b)
+			}
+		}
+		if got, want := h.media.ends(), []string{callID + ": bye"}; !slices.Equal(got, want) {
+			t.Errorf("media ended: got %v, want %v", got, want)
+		}
+	})
+}
+
+func tagOf(header string) string {
+	var from sip.FromHeader
+	if _, err := sip.ParseAddressValue(header, &from.Address, &from.Params); err != nil {
+		return ""
+	}
+	tag, _ := from.Params.Get("tag")
+	return tag
+}
+
+// sdpRefused is an error of callmedia's kind, which knows its SIP status.
+type sdpRefused struct{}
+
+func (sdpRefused) Error() string            { return "refused" }
+func (sdpRefused) SIPStatus() (int, string) { return 488, "Not Acceptable Here (no common codec)" }
+
+// A body Media refuses is answered with the status its error carries, or
+// 500; nothing is forwarded. A call that fails releases its media.
+func TestMediaRefusal(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		code   int
+		reason string
+	}{
+		{name: "status error", err: sdpRefused{}, code: 488, reason: "Not Acceptable Here (no common codec)"},
+		{name: "plain error", err: errors.New("boom"), code: 500, reason: "Server Internal Error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run(t, sipproxy.Config{}, func(h *harness) {
+				h.media.err = tt.err
+				alice, bob := h.browser("alice"), h.phone("bob", "192.0.2.20:5060")
+				bob.register(false)
+				alice.send(alice.request(sip.INVITE, sbURI("bob"), sdp))
+				res := alice.final(sip.INVITE)
+				if res.StatusCode != tt.code || res.Reason != tt.reason {
+					t.Errorf("got %d %q, want %d %q", res.StatusCode, res.Reason, tt.code, tt.reason)
+				}
+				if n := bob.conn.count(); n != 0 {
+					t.Errorf("bob got %d messages, want none", n)
+				}
+			})
+		})
+	}
+	t.Run("call fails", func(t *testing.T) {
+		run(t, sipproxy.Config{}, func(h *harness) {
+			alice, bob := h.browser("alice"), h.phone("bob", "192.0.2.20:5060")
+			bob.register(false)
+			inv := alice.request(sip.INVITE, sbURI("bob"), sdp)
+			alice.send(inv)
+			bob.respond(bob.last(sip.INVITE), 486, "")
+			if got, want := h.media.ends(), []string{inv.CallID().Value() + ": call failed"}; !slices.Equal(got, want) {
+				t.Errorf("media ended: got %v, want %v", got, want)
+			}
+		})
+	})
+}

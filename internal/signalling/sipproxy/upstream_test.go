@@ -1,0 +1,143 @@
+package sipproxy_test
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
+)
+
+const pbxAddr = "192.0.2.40:5060"
+
+func upstreamCfg(t *testing.T, path bool) sipproxy.Config {
+	return sipproxy.Config{Mode: sipproxy.ModeUpstream, Upstream: mustParseURI(t, "sip:"+pbxAddr+";transport=udp"), UpstreamPath: path,
+		Services: map[string]netip.AddrPort{"echo": netip.MustParseAddrPort("127.0.0.1:40000")}}
+}
+
+// outboundRegister is a REGISTER as JsSIP sends it with outbound: its
+// Contact carries +sip.instance and reg-id (RFC 5626 §4.2).
+func (p *peer) outboundRegister() *sip.Request {
+	req := p.request(sip.REGISTER, "sip:example.com", "")
+	req.To().Address = mustURI(p.h, "sip:"+p.user+"@example.com")
+	c := req.Contact()
+	c.Params = sip.NewParams()
+	c.Params.Add("+sip.instance", `"<urn:uuid:00000000-0000-4000-8000-000000000001>"`)
+	c.Params.Add("reg-id", "1")
+	c.Params.Add("expires", "300")
+	return req
+}
+
+// In upstream mode a browser's REGISTER reaches the PBX with a flow-token
+// Contact of switchboard's (and a Path when configured); the PBX's
+// challenge comes back unchanged and its 200 with the browser's own
+// Contact; the PBX's INVITE to the token reaches the browser over its
+// WebSocket, addressed to the browser's own Contact.
+func TestUpstreamRegisterAndCall(t *testing.T) {
+	for _, path := range []bool{true, false} {
+		t.Run(fmt.Sprintf("path %v", path), func(t *testing.T) {
+			run(t, upstreamCfg(t, path), func(h *harness) {
+				alice, pbx := h.browser("alice"), h.phone("pbx", pbxAddr)
+				alice.send(alice.outboundRegister())
+
+				reg := pbx.last(sip.REGISTER)
+				contact := reg.Contact().Address
+				if contact.Host != sbHost || contact.Port != sbPort || !strings.HasPrefix(contact.User, "o") {
+					t.Errorf("Contact at the PBX: got %s, want an outbound token (o…) at %s:%d", contact.String(), sbHost, sbPort)
+				}
+				if v, _ := contact.UriParams.Get("transport"); v != "udp" {
+					t.Errorf("Contact transport: got %q, want udp", v)
+				}
+				pathHdr := reg.GetHeader("Path")
+				switch {
+				case path && (pathHdr == nil || !strings.HasSuffix(pathHdr.Value(), ";transport=udp;lr;ob>")):
+					t.Errorf("Path: got %v, want switchboard's with lr and ob", pathHdr)
+				case !path && pathHdr != nil:
+					t.Errorf("Path: got %s, want none", pathHdr.Value())
+				}
+
+				const challenge = `Digest realm="pbx", nonce="abc123", algorithm=MD5, qop="auth"`
+				res := sip.NewResponseFromRequest(reg, 401, "Unauthorized", nil)
+				res.AppendHeader(sip.NewHeader("WWW-Authenticate", challenge))
+				h.deliver(pbx.conn, res)
+				got := alice.final(sip.REGISTER)
+				if w := got.GetHeader("WWW-Authenticate"); got.StatusCode != 401 || w == nil || w.Value() != challenge {
+					t.Errorf("challenge at the browser: got %d with %v, want 401 with the PBX's %s", got.StatusCode, w, challenge)
+				}
+
+				alice.send(alice.outboundRegister())
+				reg = pbx.last(sip.REGISTER)
+				if again := reg.Contact().Address.User; again != contact.User {
+					t.Errorf("token on the second REGISTER: got %s, want %s again", again, contact.User)
+				}
+				ok := sip.NewResponseFromRequest(reg, 200, "OK", nil)
+				c := reg.Contact().Clone()
+				c.Params.Add("expires", "300")
+				ok.AppendHeader(c)
+				h.deliver(pbx.conn, ok)
+				got = alice.final(sip.REGISTER)
+				if got.StatusCode != 200 || got.Contact() == nil || got.Contact().Address.String() != alice.contact.String() {
+					t.Errorf("200 at the browser: got %d with Contact %v, want 200 with %s", got.StatusCode, got.Contact(), alice.contact.String())
+				}
+
+				pbx.send(pbx.request(sip.INVITE, contact.String(), ""))
+				inv := alice.last(sip.INVITE)
+				if got, want := inv.Recipient.String(), alice.contact.String(); got != want {
+					t.Errorf("Request-URI at the browser: got %s, want its own Contact %s", got, want)
+				}
+				if n := len(inv.GetHeaders("Record-Route")); n != 2 {
+					t.Errorf("Record-Route: got %d entries, want 2", n)
+				}
+			})
+		})
+	}
+}
+
+// In upstream mode a browser's request goes to the PBX, except for a
+// built-in service; a request for a token whose WebSocket is gone fails
+// at once; anything else from the PBX's side is refused.
+func TestUpstreamTargets(t *testing.T) {
+	run(t, upstreamCfg(t, false), func(h *harness) {
+		alice, pbx := h.browser("alice"), h.phone("pbx", pbxAddr)
+		echo := h.phone("echo", "127.0.0.1:40000")
+
+		alice.send(alice.request(sip.INVITE, "sip:bob@example.com", ""))
+		if got := pbx.last(sip.INVITE).Recipient.String(); got != "sip:bob@example.com" {
+			t.Errorf("Request-URI at the PBX: got %s, want sip:bob@example.com", got)
+		}
+		alice.send(alice.request(sip.INVITE, sbURI("echo"), ""))
+		if n := len(echo.conn.requests(sip.INVITE)); n != 1 {
+			t.Errorf("INVITEs at the echo service: got %d, want 1", n)
+		}
+		if n := len(pbx.conn.requests(sip.INVITE)); n != 1 {
+			t.Errorf("INVITEs at the PBX: got %d, want 1 (not the echo call)", n)
+		}
+
+		alice.send(alice.outboundRegister())
+		token := pbx.last(sip.REGISTER).Contact().Address
+		h.close(alice.conn)
+		tests := []struct {
+			ruri   string
+			code   int
+			reason string
+		}{
+			{ruri: token.String(), code: 430, reason: "Flow Failed"},
+			{ruri: "sip:fAAAA@" + sbHost, code: 480, reason: "Temporarily Unavailable (connection closed)"},
+			{ruri: "sip:bob@" + sbHost, code: 404, reason: "Not Found (unknown flow token)"},
+		}
+		for _, tt := range tests {
+			pbx.send(pbx.request(sip.INVITE, tt.ruri, ""))
+			res := pbx.final(sip.INVITE)
+			if res.StatusCode != tt.code || res.Reason != tt.reason {
+				t.Errorf("%s: got %d %q, want %d %q", tt.ruri, res.StatusCode, res.Reason, tt.code, tt.reason)
+			}
+		}
+		if got := h.reg.droppedFlows(); !slices.Equal(got, nil) {
+			t.Errorf("registrar's flows dropped in upstream mode: got %v, want none", got)
+		}
+	})
+}
