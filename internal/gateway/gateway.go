@@ -13,7 +13,6 @@ import (
 	"net/netip"
 	"sync"
 
-	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -97,30 +96,24 @@ func (g *Gateway) build() error {
 	if err := g.bindServices(); err != nil {
 		return err
 	}
-	proxyCfg, err := g.proxyConfig()
-	if err != nil {
-		return err
-	}
 	var reg sipproxy.Registrar
 	if cfg.Mode == config.ModeRegistrar {
 		g.registrar = registrar.New(registrarConfig(cfg))
 		reg = g.registrar
 	}
-	g.proxy = sipproxy.New(proxyCfg, g.layer, g.net, reg, g.log, sipproxy.NewMetrics(g.metrics))
+	g.proxy = sipproxy.New(g.proxyConfig(), g.layer, g.net, reg, g.log, sipproxy.NewMetrics(g.metrics))
 	return g.buildMedia()
 }
 
 // buildMedia starts the media engine, unless media.webrtc_listen is empty.
 func (g *Gateway) buildMedia() error {
 	m := g.cfg.Media
-	if m.WebRTCListen == "" {
+	if !m.WebRTCListen.IsValid() {
 		return nil
 	}
-	mc, err := mediaConfig(m)
-	if err != nil {
-		return err
-	}
+	mc := mediaConfig(m)
 	mc.Logger = g.log.With("component", "media")
+	var err error
 	if g.engine, err = media.NewEngine(mc); err != nil {
 		return fmt.Errorf("media.webrtc_listen: %w", err)
 	}
@@ -147,7 +140,7 @@ func (g *Gateway) bindServices() error {
 		MaxDuration: cfg.Services.MaxDuration, T1: timers(cfg).T1, UserAgent: cfg.SIP.UserAgent,
 		Logger: g.log.With("component", "services"), Metrics: services.NewMetrics(g.metrics),
 	}
-	if ip, err := netip.ParseAddr(cfg.Media.RTPIP); err == nil && !ip.IsUnspecified() {
+	if ip := cfg.Media.RTPIP; !ip.IsUnspecified() {
 		sc.RTPAddr = ip // where the bridge's plain legs are, and phones reach
 	}
 	var err error
@@ -157,26 +150,16 @@ func (g *Gateway) bindServices() error {
 	return nil
 }
 
-func mediaConfig(m config.Media) (media.Config, error) {
-	addr, err := netip.ParseAddrPort(m.WebRTCListen)
-	if err != nil {
-		return media.Config{}, fmt.Errorf("media.webrtc_listen: %w", err)
+func mediaConfig(m config.Media) media.Config {
+	mc := media.Config{
+		WebRTCAddr: m.WebRTCListen, PublicAddrs: m.PublicIPs, RTPAddr: m.RTPIP,
+		RTPPorts:     [2]int{int(m.RTPPorts.Min), int(m.RTPPorts.Max)},
+		MediaTimeout: m.Timeout, Workers: m.Workers,
 	}
-	mc := media.Config{WebRTCAddr: addr, RTPPorts: [2]int{m.RTPPortMin, m.RTPPortMax}, MediaTimeout: m.Timeout, Workers: m.Workers}
 	if m.Timeout == 0 {
 		mc.MediaTimeout = -1 // off
 	}
-	if mc.RTPAddr, err = netip.ParseAddr(m.RTPIP); err != nil {
-		return mc, fmt.Errorf("media.rtp_ip: %w", err)
-	}
-	for _, ip := range m.PublicIPs {
-		a, err := netip.ParseAddr(ip)
-		if err != nil {
-			return mc, fmt.Errorf("media.public_ips: %w", err)
-		}
-		mc.PublicAddrs = append(mc.PublicAddrs, a)
-	}
-	return mc, nil
+	return mc
 }
 
 func timers(cfg *config.Config) siptx.Timers {
@@ -200,51 +183,44 @@ func registrarConfig(cfg *config.Config) registrar.Config {
 	}
 }
 
-func (g *Gateway) proxyConfig() (sipproxy.Config, error) {
+func (g *Gateway) proxyConfig() sipproxy.Config {
 	cfg := g.cfg
 	pc := sipproxy.Config{Auth: cfg.Registrar.Auth, UserAgent: cfg.SIP.UserAgent, UpstreamPath: cfg.Upstream.Path}
 	if g.services != nil {
 		pc.Services = g.services.Targets()
 	}
 	if cfg.Mode == config.ModeUpstream {
-		var u sip.Uri
-		if err := sip.ParseUri(cfg.Upstream.URI, &u); err != nil {
-			return pc, fmt.Errorf("upstream.uri: %w", err)
-		}
+		u := cfg.Upstream.URI
 		pc.Upstream = &u
 	}
-	for i, r := range cfg.Routes {
-		var u sip.Uri
-		if err := sip.ParseUri(r.URI, &u); err != nil {
-			return pc, fmt.Errorf("routes[%d].uri: %w", i, err)
-		}
-		pc.Routes = append(pc.Routes, sipproxy.Route{Prefix: r.Prefix, Strip: r.Strip, URI: u})
+	for _, r := range cfg.Routes {
+		pc.Routes = append(pc.Routes, sipproxy.Route{Prefix: r.Prefix, Strip: r.Strip, URI: r.URI})
 	}
-	return pc, nil
+	return pc
 }
 
 // bindSIP binds the UDP, TCP and TLS listeners that are configured.
 func (g *Gateway) bindSIP(in *siptransport.Inbound) error {
 	cfg := g.cfg
 	var err error
-	if cfg.Listen.UDP != "" {
-		if g.net.UDP, err = siptransport.ListenUDP(cfg.Listen.UDP, in); err != nil {
+	if cfg.Listen.UDP.IsValid() {
+		if g.net.UDP, err = siptransport.ListenUDP(cfg.Listen.UDP.String(), in); err != nil {
 			return fmt.Errorf("listen.udp: %w", err)
 		}
 		g.advertise(siptransport.UDP, g.net.UDP.Addr())
 	}
-	if cfg.Listen.TCP != "" {
-		if g.net.TCP, err = siptransport.ListenTCP(cfg.Listen.TCP, in, g.net.Registry); err != nil {
+	if cfg.Listen.TCP.IsValid() {
+		if g.net.TCP, err = siptransport.ListenTCP(cfg.Listen.TCP.String(), in, g.net.Registry); err != nil {
 			return fmt.Errorf("listen.tcp: %w", err)
 		}
 		g.advertise(siptransport.TCP, g.net.TCP.Addr())
 	}
-	if cfg.Listen.TLS != "" {
+	if cfg.Listen.TLS.IsValid() {
 		conf, err := g.tlsConfig()
 		if err != nil {
 			return err
 		}
-		if g.net.TLS, err = siptransport.ListenTLS(cfg.Listen.TLS, conf, nil, in, g.net.Registry); err != nil {
+		if g.net.TLS, err = siptransport.ListenTLS(cfg.Listen.TLS.String(), conf, nil, in, g.net.Registry); err != nil {
 			return fmt.Errorf("listen.tls: %w", err)
 		}
 		g.advertise(siptransport.TLS, g.net.TLS.Addr())
@@ -261,7 +237,7 @@ func (g *Gateway) bindHTTP(in *siptransport.Inbound) error {
 		WriteTimeout: cfg.WebSocket.WriteTimeout,
 	}
 	wsMetrics := sipws.NewMetrics(g.metrics)
-	if cfg.Listen.HTTP != "" {
+	if cfg.Listen.HTTP.IsValid() {
 		g.ws = sipws.NewServer(wsCfg, in, g.net.Registry, g.log, wsMetrics)
 		ep, err := g.listenHTTP(cfg.Listen.HTTP, g.ws, nil)
 		if err != nil {
@@ -270,7 +246,7 @@ func (g *Gateway) bindHTTP(in *siptransport.Inbound) error {
 		g.http = ep
 		g.advertise(siptransport.WS, addrPort(ep.ln))
 	}
-	if cfg.Listen.HTTPS != "" {
+	if cfg.Listen.HTTPS.IsValid() {
 		conf, err := g.tlsConfig()
 		if err != nil {
 			return err
@@ -287,8 +263,9 @@ func (g *Gateway) bindHTTP(in *siptransport.Inbound) error {
 	return nil
 }
 
-func (g *Gateway) listenHTTP(addr string, ws http.Handler, conf *tls.Config) (*httpEndpoint, error) {
-	ln, err := net.Listen("tcp", addr)
+func (g *Gateway) listenHTTP(addr netip.AddrPort, ws http.Handler, conf *tls.Config) (*httpEndpoint, error) {
+	var ln net.Listener
+	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(addr))
 	if err != nil {
 		return nil, err
 	}
