@@ -75,16 +75,18 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 func (g *Gateway) build() error {
 	cfg := g.cfg
 	g.layer = siptx.NewLayer(timers(cfg), nil, siptx.NewMetrics(g.metrics))
-	limits := siptransport.Limits{
+	limits := siptransport.InboundConfig{
 		MaxMessageSize: cfg.Limits.MaxMessageSize, MaxHeaders: cfg.Limits.MaxHeaders,
 		MaxVia: cfg.Limits.MaxVia, RequestsPerSecondPerIP: cfg.Limits.RequestsPerSecondPerIP,
 	}
-	in := siptransport.NewInbound(limits, g.layer, siptransport.NewMetrics(g.metrics))
+	in := siptransport.NewInbound(limits, siptransport.InboundDeps{Handler: g.layer, Metrics: siptransport.NewMetrics(g.metrics)})
 	wsLimits := limits
 	wsLimits.MaxMessageSize = cfg.WebSocket.MaxMessageSize
-	wsIn := siptransport.NewInbound(wsLimits, g.layer, nil)
+	wsIn := siptransport.NewInbound(wsLimits, siptransport.InboundDeps{Handler: g.layer})
 	g.net = &siptransport.Network{
-		Registry:  siptransport.NewRegistry(cfg.Limits.MaxConnections, cfg.Limits.MaxConnectionsPerIP),
+		Registry: siptransport.NewRegistry(siptransport.RegistryConfig{
+			MaxConnections: cfg.Limits.MaxConnections, MaxConnectionsPerIP: cfg.Limits.MaxConnectionsPerIP,
+		}),
 		Endpoints: map[string]siptransport.Endpoint{},
 	}
 	if err := g.bindSIP(in); err != nil {
@@ -204,13 +206,13 @@ func (g *Gateway) bindSIP(in *siptransport.Inbound) error {
 	cfg := g.cfg
 	var err error
 	if cfg.Listen.UDP.IsValid() {
-		if g.net.UDP, err = siptransport.ListenUDP(cfg.Listen.UDP.String(), in); err != nil {
+		if g.net.UDP, err = siptransport.ListenUDP(cfg.Listen.UDP, in); err != nil {
 			return fmt.Errorf("listen.udp: %w", err)
 		}
 		g.advertise(siptransport.UDP, g.net.UDP.Addr())
 	}
 	if cfg.Listen.TCP.IsValid() {
-		if g.net.TCP, err = siptransport.ListenTCP(cfg.Listen.TCP.String(), in, g.net.Registry); err != nil {
+		if g.net.TCP, err = siptransport.ListenTCP(cfg.Listen.TCP, in, g.net.Registry); err != nil {
 			return fmt.Errorf("listen.tcp: %w", err)
 		}
 		g.advertise(siptransport.TCP, g.net.TCP.Addr())
@@ -220,7 +222,7 @@ func (g *Gateway) bindSIP(in *siptransport.Inbound) error {
 		if err != nil {
 			return err
 		}
-		if g.net.TLS, err = siptransport.ListenTLS(cfg.Listen.TLS.String(), conf, nil, in, g.net.Registry); err != nil {
+		if g.net.TLS, err = siptransport.ListenTLS(cfg.Listen.TLS, conf, nil, in, g.net.Registry); err != nil {
 			return fmt.Errorf("listen.tls: %w", err)
 		}
 		g.advertise(siptransport.TLS, g.net.TLS.Addr())

@@ -52,7 +52,7 @@ func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 	metrics := prometheus.NewRegistry()
 	layer := siptx.NewLayer(siptx.DefaultTimers, nil, siptx.NewMetrics(metrics))
 	network := &siptransport.Network{
-		Registry: siptransport.NewRegistry(0, 0),
+		Registry: siptransport.NewRegistry(siptransport.RegistryConfig{}),
 		Endpoints: map[string]siptransport.Endpoint{
 			siptransport.UDP: {Host: "127.0.0.1", Port: 5060},
 			siptransport.WS:  {Host: "127.0.0.1", Port: 8080},
@@ -62,7 +62,7 @@ func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	p := sipproxy.New(sipproxy.Config{UserAgent: "switchboard"}, layer, network, reg, log, sipproxy.NewMetrics(metrics))
 	b.Cleanup(p.Close)
-	in := siptransport.NewInbound(siptransport.Limits{MaxMessageSize: 65536, MaxHeaders: 128, MaxVia: 16}, layer, nil)
+	in := siptransport.NewInbound(siptransport.InboundConfig{MaxMessageSize: 65536, MaxHeaders: 128, MaxVia: 16}, siptransport.InboundDeps{Handler: layer})
 	conn := &discardConn{flowID: "ws-1", remote: netip.MustParseAddrPort("127.0.0.1:40000")}
 	conn.queue = siptransport.NewWriteQueue(256, func([]byte) error { return nil }, func(error) {})
 	network.Registry.Add(conn)
