@@ -74,7 +74,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 
 func (g *Gateway) build() error {
 	cfg := g.cfg
-	g.layer = siptx.NewLayer(timers(cfg), nil, siptx.NewMetrics(g.metrics))
+	g.layer = siptx.New(siptx.Config{T1: cfg.SIP.T1}, siptx.Deps{Metrics: siptx.NewMetrics(g.metrics)})
 	limits := siptransport.InboundConfig{
 		MaxMessageSize: cfg.Limits.MaxMessageSize, MaxHeaders: cfg.Limits.MaxHeaders,
 		MaxVia: cfg.Limits.MaxVia, RequestsPerSecondPerIP: cfg.Limits.RequestsPerSecondPerIP,
@@ -139,7 +139,7 @@ func (g *Gateway) bindServices() error {
 		return nil
 	}
 	sc := services.Config{
-		MaxDuration: cfg.Services.MaxDuration, T1: timers(cfg).T1, UserAgent: cfg.SIP.UserAgent,
+		MaxDuration: cfg.Services.MaxDuration, T1: cfg.SIP.T1, UserAgent: cfg.SIP.UserAgent,
 		Logger: g.log.With("component", "services"), Metrics: services.NewMetrics(g.metrics),
 	}
 	if ip := cfg.Media.RTPIP; !ip.IsUnspecified() {
@@ -162,14 +162,6 @@ func mediaConfig(m config.Media) media.Config {
 		mc.MediaTimeout = -1 // off
 	}
 	return mc
-}
-
-func timers(cfg *config.Config) siptx.Timers {
-	t := siptx.DefaultTimers
-	if cfg.SIP.T1 > 0 {
-		t.T1 = cfg.SIP.T1
-	}
-	return t
 }
 
 func registrarConfig(cfg *config.Config) registrar.Config {

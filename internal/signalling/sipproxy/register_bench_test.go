@@ -50,7 +50,7 @@ func BenchmarkRegisterPipeline(b *testing.B) {
 
 func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 	metrics := prometheus.NewRegistry()
-	layer := siptx.NewLayer(siptx.DefaultTimers, nil, siptx.NewMetrics(metrics))
+	layer := siptx.New(siptx.Config{T1: 500 * time.Millisecond}, siptx.Deps{Metrics: siptx.NewMetrics(metrics)})
 	network := &siptransport.Network{
 		Registry: siptransport.NewRegistry(siptransport.RegistryConfig{}),
 		Endpoints: map[string]siptransport.Endpoint{
