@@ -230,9 +230,9 @@ func (g *Gateway) bindHTTP(in *siptransport.Inbound) error {
 		PingInterval: cfg.WebSocket.PingInterval, IdleTimeout: cfg.WebSocket.IdleTimeout,
 		WriteTimeout: cfg.WebSocket.WriteTimeout,
 	}
-	wsMetrics := sipws.NewMetrics(g.metrics)
+	wsDeps := sipws.Deps{Inbound: in, Registry: g.net.Registry, Logger: g.log, Metrics: sipws.NewMetrics(g.metrics)}
 	if cfg.Listen.HTTP.IsValid() {
-		g.ws = sipws.NewServer(wsCfg, in, g.net.Registry, g.log, wsMetrics)
+		g.ws = sipws.New(wsCfg, wsDeps)
 		ep, err := g.listenHTTP(cfg.Listen.HTTP, g.ws, nil)
 		if err != nil {
 			return fmt.Errorf("listen.http: %w", err)
@@ -246,7 +246,7 @@ func (g *Gateway) bindHTTP(in *siptransport.Inbound) error {
 			return err
 		}
 		wsCfg.Secure = true
-		g.wss = sipws.NewServer(wsCfg, in, g.net.Registry, g.log, wsMetrics)
+		g.wss = sipws.New(wsCfg, wsDeps)
 		ep, err := g.listenHTTP(cfg.Listen.HTTPS, g.wss, conf)
 		if err != nil {
 			return fmt.Errorf("listen.https: %w", err)
