@@ -100,7 +100,7 @@ func (g *Gateway) build() error {
 	}
 	var reg sipproxy.Registrar
 	if cfg.Mode == config.ModeRegistrar {
-		g.registrar = registrar.New(registrarConfig(cfg))
+		g.registrar = registrar.New(registrarConfig(cfg), registrar.Deps{})
 		reg = g.registrar
 	}
 	g.proxy = sipproxy.New(g.proxyConfig(), g.layer, g.net, reg, g.log, sipproxy.NewMetrics(g.metrics))

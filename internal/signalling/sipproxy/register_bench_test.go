@@ -58,7 +58,7 @@ func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 			siptransport.WS:  {Host: "127.0.0.1", Port: 8080},
 		},
 	}
-	reg := registrar.New(registrar.Config{MinExpires: time.Minute, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute})
+	reg := registrar.New(registrar.Config{Realm: "switchboard", MinExpires: time.Minute, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute}, registrar.Deps{})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	p := sipproxy.New(sipproxy.Config{UserAgent: "switchboard"}, layer, network, reg, log, sipproxy.NewMetrics(metrics))
 	b.Cleanup(p.Close)
