@@ -551,14 +551,19 @@ func TestValidate(t *testing.T) {
 			c.Media.RTPIP = netip.Addr{}
 			c.Media.RTPPorts = PortRange{1000, 1002}
 		}, []string{
-			"media.webrtc_listen listens on all interfaces",
 			`media.rtp_ip: "" is not a usable IP address`,
+			"media.webrtc_listen listens on all interfaces",
 			"media.rtp_port_min: the range 1000-1002 must lie within 1024-65535",
 		}},
 		{"media off", func(c *Config) {
 			c.Media.WebRTCListen = netip.AddrPort{}
 			c.Media.RTPIP = netip.Addr{}
+			c.Services.Enabled = false
 		}, nil},
+		{"services use rtp_ip", func(c *Config) {
+			c.Media.WebRTCListen = netip.AddrPort{}
+			c.Media.RTPIP = ip("0.0.0.0")
+		}, []string{`media.rtp_ip: "0.0.0.0" is not a usable IP address`}},
 		{"log", func(c *Config) { c.Log = Log{Level: "INFO", Format: "xml"} }, []string{
 			`log.level: "INFO" is not one of debug, info, warn, error`,
 			`log.format: "xml" is not one of text, json`,

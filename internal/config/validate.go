@@ -97,7 +97,7 @@ func (c *Config) Validate() error {
 	l.checkRegistrar(c)
 	l.checkUpstream(c)
 	l.checkRoutes(c.Routes)
-	l.checkMedia(&c.Media)
+	l.checkMedia(c)
 	l.positive("services.max_duration", c.Services.MaxDuration)
 	l.nonNegative("shutdown.drain_timeout", c.Shutdown.DrainTimeout)
 	l.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
@@ -400,15 +400,19 @@ func formatDuration(d time.Duration) string {
 	return s
 }
 
-func (l *errorList) checkMedia(m *Media) {
-	if !m.WebRTCListen.IsValid() {
+func (l *errorList) checkMedia(c *Config) {
+	m := &c.Media
+	bridge := m.WebRTCListen.IsValid()
+	services := c.Services.Enabled && c.Listen.UDP.IsValid()
+	// The bridge's plain legs and the services' RTP are both on rtp_ip.
+	if ip := m.RTPIP; (bridge || services) && (!ip.IsValid() || ip.IsUnspecified()) {
+		l.addf("media.rtp_ip", "%s is not a usable IP address (it is written into SDP)", quoteIP(ip))
+	}
+	if !bridge {
 		return
 	}
 	if m.WebRTCListen.Addr().IsUnspecified() && len(m.PublicIPs) == 0 {
 		l.add("media.public_ips", "media.webrtc_listen listens on all interfaces: list the addresses browsers reach it on")
-	}
-	if ip := m.RTPIP; !ip.IsValid() || ip.IsUnspecified() {
-		l.addf("media.rtp_ip", "%s is not a usable IP address (it is written into SDP)", quoteIP(ip))
 	}
 	if r := m.RTPPorts; r.Min < 1024 || int(r.Max)-int(r.Min) < 3 {
 		l.addf("media.rtp_port_min", "the range %d-%d must lie within 1024-65535 and hold two port pairs at least", r.Min, r.Max)

@@ -139,15 +139,13 @@ func (g *Gateway) bindServices() error {
 		return nil
 	}
 	sc := services.Config{
+		RTPAddr:     cfg.Media.RTPIP, // where the bridge's plain legs are, and phones reach
 		MaxDuration: cfg.Services.MaxDuration, T1: cfg.SIP.T1, UserAgent: cfg.SIP.UserAgent,
-		Logger: g.log.With("component", "services"), Metrics: services.NewMetrics(g.metrics),
 	}
-	if ip := cfg.Media.RTPIP; !ip.IsUnspecified() {
-		sc.RTPAddr = ip // where the bridge's plain legs are, and phones reach
-	}
+	deps := services.Deps{Logger: g.log.With("component", "services"), Metrics: services.NewMetrics(g.metrics)}
 	var err error
-	if g.services, err = services.Listen(sc); err != nil {
-		return fmt.Errorf("services: %w", err)
+	if g.services, err = services.New(sc, deps); err != nil {
+		return err
 	}
 	return nil
 }
