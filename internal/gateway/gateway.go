@@ -113,10 +113,8 @@ func (g *Gateway) buildMedia() error {
 	if !m.WebRTCListen.IsValid() {
 		return nil
 	}
-	mc := mediaConfig(m)
-	mc.Logger = g.log.With("component", "media")
 	var err error
-	if g.engine, err = media.NewEngine(mc); err != nil {
+	if g.engine, err = media.New(mediaConfig(m), media.Deps{Logger: g.log.With("component", "media")}); err != nil {
 		return fmt.Errorf("media.webrtc_listen: %w", err)
 	}
 	g.calls = callmedia.New(g.engine, g.log, func(callID, reason string) {
@@ -151,15 +149,11 @@ func (g *Gateway) bindServices() error {
 }
 
 func mediaConfig(m config.Media) media.Config {
-	mc := media.Config{
+	return media.Config{
 		WebRTCAddr: m.WebRTCListen, PublicAddrs: m.PublicIPs, RTPAddr: m.RTPIP,
 		RTPPorts:     [2]int{int(m.RTPPorts.Min), int(m.RTPPorts.Max)},
 		MediaTimeout: m.Timeout, Workers: m.Workers,
 	}
-	if m.Timeout == 0 {
-		mc.MediaTimeout = -1 // off
-	}
-	return mc
 }
 
 func registrarConfig(cfg *config.Config) registrar.Config {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-gw/switchboard/internal/media"
 	"github.com/switchboard-gw/switchboard/internal/media/sdprewrite"
@@ -20,10 +21,12 @@ import (
 // RTP port pairs, both closed when the test ends.
 func newTestManager(t *testing.T, pairs int, opts ...Option) (*Manager, *media.Engine) {
 	t.Helper()
-	e, err := media.NewEngine(media.Config{
-		WebRTCAddr: netip.MustParseAddrPort("127.0.0.1:0"),
-		RTPPorts:   freePortRange(t, pairs),
-	})
+	e, err := media.New(media.Config{
+		WebRTCAddr:   netip.MustParseAddrPort("127.0.0.1:0"),
+		RTPAddr:      netip.MustParseAddr("127.0.0.1"),
+		RTPPorts:     freePortRange(t, pairs),
+		MediaTimeout: 60 * time.Second,
+	}, media.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
