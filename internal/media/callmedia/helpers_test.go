@@ -19,7 +19,7 @@ import (
 
 // newTestManager runs a Manager on an engine on 127.0.0.1 with pairs free
 // RTP port pairs, both closed when the test ends.
-func newTestManager(t *testing.T, pairs int, opts ...Option) (*Manager, *media.Engine) {
+func newTestManager(t *testing.T, pairs int, cfg Config, met *Metrics) (*Manager, *media.Engine) {
 	t.Helper()
 	e, err := media.New(media.Config{
 		WebRTCAddr:   netip.MustParseAddrPort("127.0.0.1:0"),
@@ -30,7 +30,7 @@ func newTestManager(t *testing.T, pairs int, opts ...Option) (*Manager, *media.E
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := New(e, slog.New(slog.DiscardHandler), nil, opts...)
+	m := New(cfg, Deps{Engine: e, Logger: slog.New(slog.DiscardHandler), Metrics: met})
 	t.Cleanup(func() {
 		m.Close()
 		e.Close()
