@@ -145,10 +145,8 @@ func (g *Gateway) bindServices() error {
 	}
 	deps := services.Deps{Logger: g.log.With("component", "services"), Metrics: services.NewMetrics(g.metrics)}
 	var err error
-	if g.services, err = services.New(sc, deps); err != nil {
-		return err
-	}
-	return nil
+	g.services, err = services.New(sc, deps)
+	return err
 }
 
 func mediaConfig(m config.Media) media.Config {
