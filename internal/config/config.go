@@ -2,6 +2,15 @@
 // its defaults, a strict YAML loader and a validator that reports every
 // problem at once.
 //
+// Load decodes the file once into typed values: listen addresses are
+// netip.AddrPort, IPs netip.Addr, SIP URIs sip.Uri, the RTP ports a
+// PortRange. Components receive these values as they are and neither parse
+// nor default them again; the only defaults are those of [Default].
+//
+// A duration's zero means one thing everywhere: "off" for the keys that can
+// be off (websocket.ping_interval, media.timeout, shutdown.drain_timeout);
+// for every other duration key, zero is a validation error.
+//
 // A config file starts from [Default] and overrides what it names; with no
 // file the gateway runs [Embedded], a local-only development setup with an
 // open registrar. docs/config.md is the user-facing reference for every key.
@@ -9,7 +18,10 @@ package config
 
 import (
 	"log/slog"
+	"net/netip"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // The values of Config.Mode.
@@ -64,23 +76,28 @@ type Config struct {
 	DevMode bool `yaml:"-"`
 }
 
-// Listen holds the listen addresses. Each is "host:port"; an empty host
-// means all interfaces (and then SIP.AdvertiseHost is required), and an
-// empty address disables that listener. Port 0 picks a free port.
+// Listen holds the listen addresses. In the file each is "host:port" with an
+// IP address as host; an empty host, 0.0.0.0 or :: means all interfaces
+// (and then SIP.AdvertiseHost is required), and "" disables that listener.
+// Port 0 picks a free port.
+//
+// Decoded, an empty host becomes 0.0.0.0, which Go listens on exactly as on
+// an empty host, and "" becomes the zero netip.AddrPort: the zero value
+// means the listener is off.
 type Listen struct {
 	// HTTP is the address for plain HTTP and SIP over WebSocket (ws://).
-	// The default is "127.0.0.1:8080".
-	HTTP string `yaml:"http"`
+	// The default is 127.0.0.1:8080.
+	HTTP netip.AddrPort `yaml:"http"`
 	// HTTPS is the address for HTTPS and SIP over secure WebSocket (wss://).
-	// It needs TLS.CertFile and TLS.KeyFile. The default is "" (off).
-	HTTPS string `yaml:"https"`
-	// UDP is the address for SIP over UDP. The default is "127.0.0.1:5060".
-	UDP string `yaml:"udp"`
-	// TCP is the address for SIP over TCP. The default is "127.0.0.1:5060".
-	TCP string `yaml:"tcp"`
+	// It needs TLS.CertFile and TLS.KeyFile. The default is zero (off).
+	HTTPS netip.AddrPort `yaml:"https"`
+	// UDP is the address for SIP over UDP. The default is 127.0.0.1:5060.
+	UDP netip.AddrPort `yaml:"udp"`
+	// TCP is the address for SIP over TCP. The default is 127.0.0.1:5060.
+	TCP netip.AddrPort `yaml:"tcp"`
 	// TLS is the address for SIP over TLS. It needs TLS.CertFile and
-	// TLS.KeyFile. The default is "" (off).
-	TLS string `yaml:"tls"`
+	// TLS.KeyFile. The default is zero (off).
+	TLS netip.AddrPort `yaml:"tls"`
 }
 
 // TLS names the certificate used by the HTTPS and TLS listeners.
@@ -103,7 +120,8 @@ type SIP struct {
 	// refused. The default is "", meaning any domain is accepted.
 	Domain string `yaml:"domain"`
 	// T1 is the RFC 3261 §17.1.1.1 round-trip estimate from which the
-	// transaction timers derive. The default is 500ms; range 100ms to 5s.
+	// transaction timers derive. The default is 500ms; range 100ms to 5s,
+	// so zero is an error.
 	T1 time.Duration `yaml:"t1"`
 	// UserAgent is the value of the Server and User-Agent headers the
 	// gateway writes. The default is "switchboard".
@@ -119,7 +137,8 @@ type WebSocket struct {
 	// "https://phone.example.com", whose pages may connect; "*" allows any.
 	// The default is empty, which accepts any Origin.
 	AllowedOrigins []string `yaml:"allowed_origins"`
-	// HandshakeTimeout bounds the HTTP upgrade. The default is 5s.
+	// HandshakeTimeout bounds the HTTP upgrade. The default is 5s; zero is
+	// an error.
 	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
 	// MaxMessageSize is the largest WebSocket message accepted, in bytes.
 	// The default is 65536; range 1024 to 16777216.
@@ -129,9 +148,10 @@ type WebSocket struct {
 	PingInterval time.Duration `yaml:"ping_interval"`
 	// IdleTimeout closes a connection on which nothing, not even a pong,
 	// arrived for this long. It must exceed PingInterval when pings are on.
-	// The default is 90s.
+	// The default is 90s; zero is an error.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
-	// WriteTimeout bounds a single write to a client. The default is 10s.
+	// WriteTimeout bounds a single write to a client. The default is 10s;
+	// zero is an error.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 }
 
@@ -169,16 +189,18 @@ type Registrar struct {
 	Realm string `yaml:"realm"`
 	// Users are the accounts allowed to register. The default is none.
 	Users []User `yaml:"users"`
-	// NonceTTL is how long a digest nonce stays valid. The default is 5m.
+	// NonceTTL is how long a digest nonce stays valid. The default is 5m;
+	// zero is an error.
 	NonceTTL time.Duration `yaml:"nonce_ttl"`
 	// MinExpires is the shortest registration accepted; shorter requests
-	// get 423 Interval Too Brief. The default is 60s; whole seconds.
+	// get 423 Interval Too Brief. The default is 60s; whole seconds, zero
+	// is an error.
 	MinExpires time.Duration `yaml:"min_expires"`
 	// MaxExpires caps the registration lifetime granted. The default is 1h;
-	// whole seconds.
+	// whole seconds, at least MinExpires.
 	MaxExpires time.Duration `yaml:"max_expires"`
 	// DefaultExpires is the lifetime granted when a REGISTER asks for none.
-	// The default is 10m; whole seconds.
+	// The default is 10m; whole seconds, from MinExpires to MaxExpires.
 	DefaultExpires time.Duration `yaml:"default_expires"`
 	// DigestAlgorithms lists the digest challenges offered, most preferred
 	// first: SHA-256 and MD5 (RFC 8760). The default is [SHA-256, MD5].
@@ -199,8 +221,8 @@ type User struct {
 type Upstream struct {
 	// URI is the PBX as a sip: or sips: URI with an optional
 	// ;transport=udp|tcp|tls, such as "sip:127.0.0.1:5070;transport=udp".
-	// Required in ModeUpstream; the default is "".
-	URI string `yaml:"uri"`
+	// Required in ModeUpstream; the default is "", the zero sip.Uri.
+	URI sip.Uri `yaml:"uri"`
 	// Path adds a Path header (RFC 3327) to relayed REGISTERs so the PBX
 	// routes calls for the user back through the gateway. The default is
 	// false.
@@ -217,8 +239,8 @@ type Route struct {
 	// before the call is relayed. The default is 0.
 	Strip int `yaml:"strip"`
 	// URI is the trunk as a sip: or sips: URI with an optional
-	// ;transport=udp|tcp|tls. Required.
-	URI string `yaml:"uri"`
+	// ;transport=udp|tcp|tls. Required: the zero sip.Uri is an error.
+	URI sip.Uri `yaml:"uri"`
 }
 
 // Shutdown configures graceful shutdown.
@@ -234,22 +256,22 @@ type Shutdown struct {
 // with AnchorAll that of every other call too.
 type Media struct {
 	// WebRTCListen is the one UDP address every browser leg uses; legs are
-	// told apart by ICE username. The default is "127.0.0.1:10000"; ""
-	// turns the media bridge off (SDP then passes through untouched).
-	WebRTCListen string `yaml:"webrtc_listen"`
+	// told apart by ICE username. It is written like a Listen address. The
+	// default is 127.0.0.1:10000; zero ("" in the file) turns the media
+	// bridge off (SDP then passes through untouched).
+	WebRTCListen netip.AddrPort `yaml:"webrtc_listen"`
 	// PublicIPs are the addresses offered to browsers as ICE candidates.
-	// The default is none: the webrtc_listen IP.
-	PublicIPs []string `yaml:"public_ips"`
+	// The default is none, which means the WebRTCListen IP.
+	PublicIPs []netip.Addr `yaml:"public_ips"`
 	// RTPIP is the address plain RTP legs bind and advertise. The default
-	// is "127.0.0.1".
-	RTPIP string `yaml:"rtp_ip"`
-	// RTPPortMin and RTPPortMax bound the ports of plain legs, each an even
-	// RTP port and the RTCP port above it. The defaults are 20000 and 29999.
-	RTPPortMin int `yaml:"rtp_port_min"`
-	RTPPortMax int `yaml:"rtp_port_max"`
+	// is 127.0.0.1.
+	RTPIP netip.Addr `yaml:"rtp_ip"`
+	// RTPPorts bound the ports of plain legs, each an even RTP port and the
+	// RTCP port above it. The default is 20000-29999.
+	RTPPorts PortRange `yaml:",inline"`
 	// Timeout ends a call with BYE on both legs when no RTP arrived from
-	// either for this long while it was up. The default is 60s; 0 turns it
-	// off.
+	// either for this long while it was up. The default is 60s; zero turns
+	// it off.
 	Timeout time.Duration `yaml:"timeout"`
 	// AnchorAll anchors WebRTC ⇄ WebRTC calls (a bridge per browser, back
 	// to back) and plain ⇄ plain calls (an RTP relay) too, instead of
@@ -262,6 +284,15 @@ type Media struct {
 	Workers int `yaml:"workers"`
 }
 
+// PortRange is an inclusive range of UDP ports. In the file it is two keys
+// of the media block, rtp_port_min and rtp_port_max.
+type PortRange struct {
+	// Min is the lowest port. The default is 20000.
+	Min uint16 `yaml:"rtp_port_min"`
+	// Max is the highest port. The default is 29999.
+	Max uint16 `yaml:"rtp_port_max"`
+}
+
 // Services configures the built-in services: "echo" answers and sends
 // the caller's audio back, "tone" answers and plays a 440 Hz tone. They are
 // a plain SIP phone inside the process, so a browser's call to them is
@@ -272,7 +303,7 @@ type Services struct {
 	// services need Listen.UDP. The default is true.
 	Enabled bool `yaml:"enabled"`
 	// MaxDuration ends a service call with BYE after this long. The
-	// default is 1h.
+	// default is 1h; zero is an error.
 	MaxDuration time.Duration `yaml:"max_duration"`
 }
 
@@ -299,9 +330,9 @@ func Default() *Config {
 	return &Config{
 		Mode: ModeRegistrar,
 		Listen: Listen{
-			HTTP: "127.0.0.1:8080",
-			UDP:  "127.0.0.1:5060",
-			TCP:  "127.0.0.1:5060",
+			HTTP: netip.MustParseAddrPort("127.0.0.1:8080"),
+			UDP:  netip.MustParseAddrPort("127.0.0.1:5060"),
+			TCP:  netip.MustParseAddrPort("127.0.0.1:5060"),
 		},
 		SIP: SIP{
 			T1:        500 * time.Millisecond,
@@ -333,10 +364,9 @@ func Default() *Config {
 			DigestAlgorithms: []string{"SHA-256", "MD5"},
 		},
 		Media: Media{
-			WebRTCListen: "127.0.0.1:10000",
-			RTPIP:        "127.0.0.1",
-			RTPPortMin:   20000,
-			RTPPortMax:   29999,
+			WebRTCListen: netip.MustParseAddrPort("127.0.0.1:10000"),
+			RTPIP:        netip.MustParseAddr("127.0.0.1"),
+			RTPPorts:     PortRange{Min: 20000, Max: 29999},
 			Timeout:      60 * time.Second,
 		},
 		Services:  Services{Enabled: true, MaxDuration: time.Hour},
@@ -362,8 +392,8 @@ func Embedded() *Config {
 func (c *Config) Summary() []any {
 	var listen []any
 	for _, l := range c.listeners() {
-		if l.addr != "" {
-			listen = append(listen, slog.String(l.name, l.addr))
+		if l.addr.IsValid() {
+			listen = append(listen, slog.String(l.name, l.addr.String()))
 		}
 	}
 	auth := "off"
@@ -386,8 +416,9 @@ func (c *Config) Summary() []any {
 
 // listener is one entry of Listen, named by its YAML key.
 type listener struct {
-	name, addr string
-	needsCert  bool
+	name      string
+	addr      netip.AddrPort
+	needsCert bool
 }
 
 // listeners returns every entry of c.Listen, enabled or not, in YAML order.

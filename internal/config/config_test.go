@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // writeConfig writes content to a file named switchboard.yaml in a fresh
@@ -47,6 +50,19 @@ func checkErrors(t *testing.T, err error, want []string) {
 			t.Errorf("error %d: got %q, want it to contain %q", i, got, w)
 		}
 	}
+}
+
+func addr(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+func uri(t *testing.T, s string) sip.Uri {
+	t.Helper()
+	var u sip.Uri
+	if err := sip.ParseUri(s, &u); err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // errAuthNoUsers is the one problem Default has: a config file must name
@@ -106,7 +122,7 @@ func TestDefaultAndEmbedded(t *testing.T) {
 		{"Embedded auth", Embedded().Registrar.Auth, false},
 		{"Embedded dev mode", Embedded().DevMode, true},
 		{"Embedded listens on loopback only", Embedded().Listen, Listen{
-			HTTP: "127.0.0.1:8080", UDP: "127.0.0.1:5060", TCP: "127.0.0.1:5060",
+			HTTP: addr("127.0.0.1:8080"), UDP: addr("127.0.0.1:5060"), TCP: addr("127.0.0.1:5060"),
 		}},
 	}
 	for _, tt := range tests {
@@ -122,7 +138,7 @@ func TestLoadFull(t *testing.T) {
 	want := &Config{
 		Mode: ModeRegistrar,
 		Listen: Listen{
-			HTTPS: "0.0.0.0:8443", UDP: "0.0.0.0:5060", TCP: "0.0.0.0:5060", TLS: "0.0.0.0:5061",
+			HTTPS: addr("0.0.0.0:8443"), UDP: addr("0.0.0.0:5060"), TCP: addr("0.0.0.0:5060"), TLS: addr("0.0.0.0:5061"),
 		},
 		TLS: TLS{CertFile: "/etc/switchboard/cert.pem", KeyFile: "/etc/switchboard/key.pem"},
 		SIP: SIP{
@@ -155,15 +171,15 @@ func TestLoadFull(t *testing.T) {
 			DefaultExpires:   15 * time.Minute,
 			DigestAlgorithms: []string{"MD5", "SHA-256"},
 		},
-		Upstream: Upstream{URI: "sip:pbx.example.com:5070;transport=tcp", Path: true},
+		Upstream: Upstream{URI: uri(t, "sip:pbx.example.com:5070;transport=tcp"), Path: true},
 		Routes: []Route{
-			{Prefix: "00", Strip: 2, URI: "sip:intl.trunk.example.net;transport=tls"},
-			{Prefix: "9", Strip: 1, URI: "sip:198.51.100.7:5060;transport=udp"},
-			{URI: "sips:trunk.example.net"},
+			{Prefix: "00", Strip: 2, URI: uri(t, "sip:intl.trunk.example.net;transport=tls")},
+			{Prefix: "9", Strip: 1, URI: uri(t, "sip:198.51.100.7:5060;transport=udp")},
+			{URI: uri(t, "sips:trunk.example.net")},
 		},
 		Media: Media{
-			WebRTCListen: "0.0.0.0:10000", PublicIPs: []string{"203.0.113.5"}, RTPIP: "203.0.113.5",
-			RTPPortMin: 30000, RTPPortMax: 30999, Timeout: 30 * time.Second, AnchorAll: true, Workers: 2,
+			WebRTCListen: addr("0.0.0.0:10000"), PublicIPs: []netip.Addr{ip("203.0.113.5")}, RTPIP: ip("203.0.113.5"),
+			RTPPorts: PortRange{30000, 30999}, Timeout: 30 * time.Second, AnchorAll: true, Workers: 2,
 		},
 		Services:  Services{Enabled: false, MaxDuration: 5 * time.Minute},
 		Softphone: Softphone{Enabled: false},
@@ -225,7 +241,62 @@ func TestLoad(t *testing.T) {
 		{
 			name:  "empty string disables a listener",
 			yaml:  "registrar: {auth: false}\nlisten:\n  udp: \"\"\n",
-			check: func(c *Config) (any, any) { return c.Listen.UDP, "" },
+			check: func(c *Config) (any, any) { return c.Listen.UDP, netip.AddrPort{} },
+		},
+		{
+			name:  "empty host is all interfaces",
+			yaml:  "registrar: {auth: false}\nsip: {advertise_host: 192.0.2.1}\nlisten:\n  tcp: \":5070\"\n",
+			check: func(c *Config) (any, any) { return c.Listen.TCP, addr("0.0.0.0:5070") },
+		},
+		{
+			name:  "ipv6 listen address",
+			yaml:  "registrar: {auth: false}\nlisten:\n  udp: \"[::1]:5060\"\n",
+			check: func(c *Config) (any, any) { return c.Listen.UDP, addr("[::1]:5060") },
+		},
+		{
+			name:    "listen port out of range",
+			yaml:    "registrar: {auth: false}\nlisten:\n  udp: 127.0.0.1:70000\n",
+			wantErr: []string{`switchboard.yaml:3: listen.udp: port "70000" is not a number from 0 to 65535`},
+		},
+		{
+			name:    "listen port by name",
+			yaml:    "registrar: {auth: false}\nlisten:\n  udp: 127.0.0.1:sip\n",
+			wantErr: []string{`switchboard.yaml:3: listen.udp: port "sip" is not a number`},
+		},
+		{
+			name:    "listen host by name",
+			yaml:    "registrar: {auth: false}\nlisten:\n  udp: localhost:5060\n",
+			wantErr: []string{`switchboard.yaml:3: listen.udp: host "localhost" in "localhost:5060" is not an IP address`},
+		},
+		{
+			name: "media addresses",
+			yaml: "registrar: {auth: false}\nmedia:\n  webrtc_listen: 127.0.0.1\n  public_ips: [203.0.113.5, nope]\n  rtp_ip: 10.0.0\n  rtp_port_max: 70000\n",
+			wantErr: []string{
+				`switchboard.yaml:3: media.webrtc_listen: "127.0.0.1" is not host:port`,
+				`switchboard.yaml:4: media.public_ips[1]: "nope" is not an IP address`,
+				`switchboard.yaml:5: media.rtp_ip: "10.0.0" is not an IP address`,
+				`switchboard.yaml:6: media.rtp_port_max: cannot parse "70000" as a port number (0 to 65535)`,
+			},
+		},
+		{
+			name:  "rtp ports",
+			yaml:  "registrar: {auth: false}\nmedia:\n  rtp_port_min: 40000\n  rtp_port_max: 40099\n",
+			check: func(c *Config) (any, any) { return c.Media.RTPPorts, PortRange{40000, 40099} },
+		},
+		{
+			name: "upstream uris",
+			yaml: "mode: upstream\nupstream:\n  uri: \"sip:pbx;transport=sctp\"\nroutes:\n  - {prefix: \"1\", uri: \"sip:\"}\n  - uri: sip:c.example.com:70000;transport=ws\n",
+			wantErr: []string{
+				`switchboard.yaml:3: upstream.uri: transport "sctp" in "sip:pbx;transport=sctp" is not udp, tcp or tls`,
+				`switchboard.yaml:5: routes[0].uri: "sip:" is not a sip: or sips: URI`,
+				`switchboard.yaml:6: routes[1].uri: port 70000 in "sip:c.example.com:70000;transport=ws" is not from 0 to 65535`,
+				`switchboard.yaml:6: routes[1].uri: transport "ws" in "sip:c.example.com:70000;transport=ws" is not udp, tcp or tls`,
+			},
+		},
+		{
+			name:  "upstream uri transport in capitals",
+			yaml:  "mode: upstream\nupstream:\n  uri: sips:pbx;transport=TLS\n",
+			check: func(c *Config) (any, any) { return c.Upstream.URI, uri(t, "sips:pbx;transport=TLS") },
 		},
 		{
 			name: "merge key",
@@ -235,7 +306,7 @@ func TestLoad(t *testing.T) {
 				"  - <<: *t\n" +
 				"    prefix: \"8\"\n",
 			check: func(c *Config) (any, any) {
-				return c.Routes[1], Route{Prefix: "8", Strip: 1, URI: "sip:10.0.0.1"}
+				return c.Routes[1], Route{Prefix: "8", Strip: 1, URI: uri(t, "sip:10.0.0.1")}
 			},
 		},
 		{
@@ -382,40 +453,31 @@ func TestValidate(t *testing.T) {
 			[]string{"upstream.uri: is required in upstream mode"}},
 		{"upstream mode needs no users", func(c *Config) {
 			c.Mode = ModeUpstream
-			c.Upstream.URI = "sip:127.0.0.1:5070;transport=udp"
+			c.Upstream.URI = uri(t, "sip:127.0.0.1:5070;transport=udp")
 		}, nil},
-		{"upstream uri transport", func(c *Config) { c.Upstream.URI = "sip:pbx;transport=sctp" },
-			[]string{`upstream.uri: transport "sctp" in "sip:pbx;transport=sctp" is not udp, tcp or tls`}},
-		{"upstream uri without host", func(c *Config) { c.Upstream.URI = "sip:" },
-			[]string{`upstream.uri: "sip:" is not a sip: or sips: URI`}},
-		{"upstream uri transport in capitals", func(c *Config) { c.Upstream.URI = "sips:pbx;transport=TLS" }, nil},
 		{"negative media workers", func(c *Config) { c.Media.Workers = -1 },
 			[]string{"media.workers: -1 is not between 0 (automatic) and 256"}},
-		{"listen port out of range", func(c *Config) { c.Listen.UDP = "127.0.0.1:70000" },
-			[]string{`listen.udp: port "70000" is not a number from 0 to 65535`}},
-		{"listen port by name", func(c *Config) { c.Listen.UDP = "127.0.0.1:sip" },
-			[]string{`listen.udp: port "sip" is not a number`}},
-		{"listen port 0 is fine", func(c *Config) { c.Listen.HTTP = "127.0.0.1:0"; c.Listen.TCP = "127.0.0.1:0" }, nil},
-		{"listen ipv6", func(c *Config) { c.Listen.UDP = "[::1]:5060" }, nil},
-		{"https without certificate", func(c *Config) { c.Listen.HTTPS = "127.0.0.1:8443" },
+		{"listen port 0 is fine", func(c *Config) { c.Listen.HTTP = addr("127.0.0.1:0"); c.Listen.TCP = addr("127.0.0.1:0") }, nil},
+		{"listen ipv6", func(c *Config) { c.Listen.UDP = addr("[::1]:5060") }, nil},
+		{"https without certificate", func(c *Config) { c.Listen.HTTPS = addr("127.0.0.1:8443") },
 			[]string{"listen.https: needs tls.cert_file and tls.key_file"}},
-		{"tls without key", func(c *Config) { c.Listen.TLS = "127.0.0.1:5061"; c.TLS.CertFile = "c.pem" },
+		{"tls without key", func(c *Config) { c.Listen.TLS = addr("127.0.0.1:5061"); c.TLS.CertFile = "c.pem" },
 			[]string{"listen.tls: needs tls.cert_file and tls.key_file", "tls.key_file: is required when tls.cert_file is set"}},
 		{"every listener off", func(c *Config) { c.Listen = Listen{} },
 			[]string{"listen: every listener is disabled"}},
 		{"two TCP listeners on one address", func(c *Config) { c.Listen.HTTP = c.Listen.TCP },
 			[]string{`listen.tcp: "127.0.0.1:5060" is already used by listen.http`}},
 		{"wildcard hosts need advertise_host", func(c *Config) {
-			c.Listen.HTTP = ":8080"
-			c.Listen.UDP = "0.0.0.0:5060"
-			c.Listen.TCP = "[::]:5060"
+			c.Listen.HTTP = addr("0.0.0.0:8080")
+			c.Listen.UDP = addr("0.0.0.0:5060")
+			c.Listen.TCP = addr("[::]:5060")
 		}, []string{
-			`listen.http: ":8080" listens on all interfaces, so sip.advertise_host must name the address peers use`,
+			`listen.http: "0.0.0.0:8080" listens on all interfaces, so sip.advertise_host must name the address peers use`,
 			`listen.udp: "0.0.0.0:5060" listens on all interfaces`,
 			`listen.tcp: "[::]:5060" listens on all interfaces`,
 		}},
 		{"wildcard with advertise_host", func(c *Config) {
-			c.Listen.UDP = "0.0.0.0:5060"
+			c.Listen.UDP = addr("0.0.0.0:5060")
 			c.SIP.AdvertiseHost = "203.0.113.9"
 		}, nil},
 		{"advertise_host with port", func(c *Config) { c.SIP.AdvertiseHost = "sip.example.com:5060" },
@@ -475,17 +537,33 @@ func TestValidate(t *testing.T) {
 			[]string{"registrar.min_expires: must be a whole number of seconds, got 1.5s"}},
 		{"routes", func(c *Config) {
 			c.Routes = []Route{
-				{Prefix: "9", Strip: -1, URI: "sip:a.example.com"},
-				{Prefix: "91", URI: "sip:b.example.com"},
+				{Prefix: "9", Strip: -1, URI: uri(t, "sip:a.example.com")},
+				{Prefix: "91", URI: uri(t, "sip:b.example.com")},
 				{Prefix: "8"},
-				{URI: "sip:c.example.com;transport=ws"},
 			}
 		}, []string{
 			"routes[0].strip: must not be negative, got -1",
 			`routes[1].prefix: "91" is never used: routes[0] (prefix "9") comes first and matches it`,
 			"routes[2].uri: is required",
-			`routes[3].uri: transport "ws" in "sip:c.example.com;transport=ws" is not udp, tcp or tls`,
 		}},
+		{"media", func(c *Config) {
+			c.Media.WebRTCListen = addr("0.0.0.0:10000")
+			c.Media.RTPIP = netip.Addr{}
+			c.Media.RTPPorts = PortRange{1000, 1002}
+		}, []string{
+			`media.rtp_ip: "" is not a usable IP address`,
+			"media.webrtc_listen listens on all interfaces",
+			"media.rtp_port_min: the range 1000-1002 must lie within 1024-65535",
+		}},
+		{"media off", func(c *Config) {
+			c.Media.WebRTCListen = netip.AddrPort{}
+			c.Media.RTPIP = netip.Addr{}
+			c.Services.Enabled = false
+		}, nil},
+		{"services use rtp_ip", func(c *Config) {
+			c.Media.WebRTCListen = netip.AddrPort{}
+			c.Media.RTPIP = ip("0.0.0.0")
+		}, []string{`media.rtp_ip: "0.0.0.0" is not a usable IP address`}},
 		{"log", func(c *Config) { c.Log = Log{Level: "INFO", Format: "xml"} }, []string{
 			`log.level: "INFO" is not one of debug, info, warn, error`,
 			`log.format: "xml" is not one of text, json`,
@@ -579,11 +657,15 @@ func configKeys() []docKey {
 			if v.IsValid() {
 				fv = v.Field(i)
 			}
+			_, typed := valueTypes[f.Type]
 			switch {
-			case f.Type.Kind() == reflect.Struct:
+			case name == ",inline":
+				walk(fv, f.Type, prefix)
+				continue
+			case f.Type.Kind() == reflect.Struct && !typed:
 				walk(fv, f.Type, path+".")
 				continue
-			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct && valueTypes[f.Type.Elem()].parse == nil:
 				walk(reflect.Value{}, f.Type.Elem(), path+"[].")
 			}
 			keys = append(keys, docKey{path: path, def: fv})
@@ -604,10 +686,15 @@ func docDefaultOK(cell string, def reflect.Value) bool {
 	if !ok1 || !ok2 {
 		return false
 	}
+	_, typed := valueTypes[def.Type()]
 	switch {
 	case def.Type() == durationType:
 		d, err := time.ParseDuration(s)
 		return err == nil && d == time.Duration(def.Int())
+	case typed && def.IsZero():
+		return s == `""`
+	case typed:
+		return s == strconv.Quote(fmt.Sprint(def.Interface()))
 	case def.Kind() == reflect.String:
 		return s == strconv.Quote(def.String())
 	case def.Kind() == reflect.Slice && def.Len() == 0:

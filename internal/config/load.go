@@ -74,16 +74,8 @@ func decode(data []byte) (*Config, map[string]int, Errors) {
 	}
 	c := Default()
 	w := walker{lines: map[string]int{}}
-	if root == nil {
-		return c, w.lines, nil
-	}
-	w.value(root, reflect.TypeFor[Config](), "")
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	// The walk reports the same problems as the decoder, with key paths;
-	// the decoder's own errors matter only if the walk missed one.
-	if err := dec.Decode(c); err != nil && len(w.errs) == 0 {
-		w.errs = decodeErrors(err)
+	if root != nil {
+		w.value(root, reflect.ValueOf(c).Elem(), "")
 	}
 	return c, w.lines, w.errs
 }
@@ -131,19 +123,6 @@ func yamlError(err error) FieldError {
 	return withLine(FieldError{}, err.Error())
 }
 
-// decodeErrors turns a yaml.v3 decoding error into FieldErrors.
-func decodeErrors(err error) Errors {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return Errors{withLine(FieldError{}, err.Error())}
-	}
-	errs := make(Errors, len(te.Errors))
-	for i, msg := range te.Errors {
-		errs[i] = withLine(FieldError{}, msg)
-	}
-	return errs
-}
-
 func withLine(e FieldError, msg string) FieldError {
 	e.Msg = strings.TrimPrefix(msg, "yaml: ")
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
@@ -181,9 +160,11 @@ func lineOf(lines map[string]int, key string) int {
 
 var durationType = reflect.TypeFor[time.Duration]()
 
-// walker checks a YAML node tree against the Config type the way the
-// strict decoder does, but reports problems with key paths, and records
-// the line of every key path it meets.
+// walker decodes a YAML node tree into a Config, strictly: it reports
+// every unknown or repeated key and every value of the wrong type with its
+// key path, leaves such keys at their defaults, and records the line of
+// every key path it meets. Typed values (addresses, URIs) are parsed here,
+// once.
 type walker struct {
 	lines map[string]int // key path → line
 	errs  Errors
@@ -193,22 +174,29 @@ func (w *walker) failf(n *yaml.Node, key, format string, args ...any) {
 	w.errs = append(w.errs, FieldError{Line: n.Line, Key: key, Msg: key + ": " + fmt.Sprintf(format, args...)})
 }
 
-// value checks n as the value of key, of type t.
-func (w *walker) value(n *yaml.Node, t reflect.Type, key string) {
+// value decodes n, the value of key, into v.
+func (w *walker) value(n *yaml.Node, v reflect.Value, key string) {
 	for n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	switch t.Kind() {
+	if vt, ok := valueTypes[v.Type()]; ok {
+		w.typed(n, v, key, vt.parse)
+		return
+	}
+	switch v.Kind() {
 	case reflect.Struct:
-		w.mapping(n, t, key)
+		w.mapping(n, v, key)
 	case reflect.Slice:
-		w.sequence(n, t, key)
+		w.sequence(n, v, key)
 	default:
-		w.scalar(n, t, key)
+		w.scalar(n, v, key)
 	}
 }
 
-func (w *walker) mapping(n *yaml.Node, t reflect.Type, key string) {
+// mapping decodes a block of keys over the values v already holds. Keys
+// merged in ("<<: *defaults") come first, so the block's own keys win, as
+// in yaml.v3.
+func (w *walker) mapping(n *yaml.Node, v reflect.Value, key string) {
 	if isNull(n) {
 		return // "websocket:" alone keeps the defaults
 	}
@@ -216,12 +204,16 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, key string) {
 		w.failf(n, displayKey(key), "expected keys and values, got %s", describe(n))
 		return
 	}
-	fields := yamlFields(t)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Tag == "!!merge" {
+			w.merge(n.Content[i+1], v, key)
+		}
+	}
+	fields := yamlFields(v.Type())
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+		k, val := n.Content[i], n.Content[i+1]
 		if k.Tag == "!!merge" {
-			w.merge(v, t, key)
 			continue
 		}
 		path := joinKey(key, k.Value)
@@ -236,21 +228,22 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, key string) {
 			continue
 		}
 		w.lines[path] = k.Line
-		w.value(v, f.Type, path)
+		w.value(val, v.FieldByIndex(f.Index), path)
 	}
 }
 
-// merge checks the value of a YAML merge key ("<<: *defaults").
-func (w *walker) merge(n *yaml.Node, t reflect.Type, key string) {
+// merge decodes the value of a YAML merge key; of several merged blocks
+// the first wins.
+func (w *walker) merge(n *yaml.Node, v reflect.Value, key string) {
 	for n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
 	if n.Kind != yaml.SequenceNode {
-		w.mapping(n, t, key)
+		w.mapping(n, v, key)
 		return
 	}
-	for _, m := range n.Content {
-		w.merge(m, t, key)
+	for _, m := range slices.Backward(n.Content) {
+		w.merge(m, v, key)
 	}
 }
 
@@ -266,40 +259,39 @@ func (w *walker) unknown(k *yaml.Node, key string, fields map[string]reflect.Str
 	w.errs = append(w.errs, FieldError{Line: k.Line, Key: joinKey(key, k.Value), Msg: msg})
 }
 
-func (w *walker) sequence(n *yaml.Node, t reflect.Type, key string) {
+// sequence decodes a list into v, replacing the default list.
+func (w *walker) sequence(n *yaml.Node, v reflect.Value, key string) {
 	if isNull(n) {
-		return // "users:" alone is an empty list
+		v.Set(reflect.Zero(v.Type())) // "users:" alone is an empty list
+		return
 	}
 	if n.Kind != yaml.SequenceNode {
 		w.failf(n, key, "expected a list, got %s", describe(n))
 		return
 	}
+	list := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 	for i, e := range n.Content {
 		path := fmt.Sprintf("%s[%d]", key, i)
 		w.lines[path] = e.Line
-		w.value(e, t.Elem(), path)
+		w.value(e, list.Index(i), path)
 	}
+	v.Set(list)
 }
 
-func (w *walker) scalar(n *yaml.Node, t reflect.Type, key string) {
-	if n.Kind != yaml.ScalarNode {
-		w.failf(n, key, "expected %s, got %s", typeName(t), describe(n))
+// scalar decodes a string, number, bool or duration into v.
+func (w *walker) scalar(n *yaml.Node, v reflect.Value, key string) {
+	t := v.Type()
+	if !w.isScalar(n, t, key) {
 		return
 	}
-	if isNull(n) {
-		hint := ""
-		if t.Kind() == reflect.String {
-			hint = `write "" for an empty value, or `
-		}
-		w.failf(n, key, "has no value (%sremove the key to keep the default)", hint)
-		return
-	}
-	err := n.Decode(reflect.New(t).Interface())
+	p := reflect.New(t)
+	err := n.Decode(p.Interface())
 	switch {
-	case err == nil && t.Kind() == reflect.Int && n.ShortTag() == "!!float":
+	case err == nil && isInteger(t) && n.ShortTag() == "!!float":
 		// yaml.v3 would silently drop the fraction.
 		w.failf(n, key, "cannot parse %q as %s", n.Value, typeName(t))
 	case err == nil:
+		v.Set(p.Elem())
 	case t == durationType && isDigits(n.Value):
 		w.failf(n, key, "cannot parse %q as a duration (add a unit, like \"%ss\")", n.Value, n.Value)
 	default:
@@ -307,12 +299,63 @@ func (w *walker) scalar(n *yaml.Node, t reflect.Type, key string) {
 	}
 }
 
-// yamlFields returns the fields of struct type t by YAML key.
+// typed decodes a value written as a string, such as an address or a URI,
+// with parse.
+func (w *walker) typed(n *yaml.Node, v reflect.Value, key string, parse valueParser) {
+	if !w.isScalar(n, v.Type(), key) {
+		return
+	}
+	got, err := parse(n.Value)
+	if err != nil {
+		for msg := range strings.SplitSeq(err.Error(), "\n") {
+			w.failf(n, key, "%s", msg)
+		}
+		return
+	}
+	v.Set(got)
+}
+
+// isScalar reports whether n is a scalar with a value, else reports why
+// not.
+func (w *walker) isScalar(n *yaml.Node, t reflect.Type, key string) bool {
+	if n.Kind != yaml.ScalarNode {
+		w.failf(n, key, "expected %s, got %s", typeName(t), describe(n))
+		return false
+	}
+	if isNull(n) {
+		hint := ""
+		if _, typed := valueTypes[t]; typed || t.Kind() == reflect.String {
+			hint = `write "" for an empty value, or `
+		}
+		w.failf(n, key, "has no value (%sremove the key to keep the default)", hint)
+		return false
+	}
+	return true
+}
+
+func isInteger(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Uint16:
+		return true
+	}
+	return false
+}
+
+// yamlFields returns the fields of struct type t by YAML key, with those
+// of inlined structs (`yaml:",inline"`) as if they were t's own; Index
+// reaches them from t.
 func yamlFields(t reflect.Type) map[string]reflect.StructField {
 	fields := map[string]reflect.StructField{}
 	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name != "" && name != "-" && f.IsExported() {
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch {
+		case !f.IsExported() || name == "-":
+		case name == "" && opts == "inline":
+			for k, inner := range yamlFields(f.Type) {
+				inner.Index = append([]int{f.Index[0]}, inner.Index...)
+				fields[k] = inner
+			}
+		case name != "":
 			fields[name] = f
 		}
 	}
@@ -386,11 +429,16 @@ func describe(n *yaml.Node) string {
 
 // typeName names a Go type as the config file reader sees it.
 func typeName(t reflect.Type) string {
+	if vt, ok := valueTypes[t]; ok {
+		return vt.name
+	}
 	switch {
 	case t == durationType:
 		return `a duration (like "30s")`
 	case t.Kind() == reflect.Int:
 		return "a whole number"
+	case t.Kind() == reflect.Uint16:
+		return "a port number (0 to 65535)"
 	case t.Kind() == reflect.Float64:
 		return "a number"
 	case t.Kind() == reflect.Bool:

@@ -3,14 +3,11 @@ package config
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/emiago/sipgo/sip"
 )
 
 // FieldError is one problem with one configuration key.
@@ -100,7 +97,7 @@ func (c *Config) Validate() error {
 	l.checkRegistrar(c)
 	l.checkUpstream(c)
 	l.checkRoutes(c.Routes)
-	l.checkMedia(&c.Media)
+	l.checkMedia(c)
 	l.positive("services.max_duration", c.Services.MaxDuration)
 	l.nonNegative("shutdown.drain_timeout", c.Shutdown.DrainTimeout)
 	l.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
@@ -114,26 +111,22 @@ func (l *errorList) checkMode(c *Config) {
 
 func (l *errorList) checkListen(c *Config) {
 	enabled := false
-	streamAddrs := map[string]string{} // address → key of the first TCP-based listener on it
+	streamAddrs := map[netip.AddrPort]string{} // address → key of the first TCP-based listener on it
 	for _, ln := range c.listeners() {
-		if ln.addr == "" {
+		if !ln.addr.IsValid() {
 			continue
 		}
 		enabled = true
 		key := "listen." + ln.name
-		host, port, ok := l.listenAddr(key, ln.addr)
-		if !ok {
-			continue
-		}
 		if ln.needsCert && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
 			l.addf(key, "needs tls.cert_file and tls.key_file")
 		}
-		if isWildcard(host) && c.SIP.AdvertiseHost == "" {
-			l.addf(key, "%q listens on all interfaces, so sip.advertise_host must name the address peers use", ln.addr)
+		if ln.addr.Addr().IsUnspecified() && c.SIP.AdvertiseHost == "" {
+			l.addf(key, "%s listens on all interfaces, so sip.advertise_host must name the address peers use", quoteAddr(ln.addr))
 		}
-		if ln.name != "udp" && port != 0 {
+		if ln.name != "udp" && ln.addr.Port() != 0 {
 			if first, dup := streamAddrs[ln.addr]; dup {
-				l.addf(key, "%q is already used by %s", ln.addr, first)
+				l.addf(key, "%s is already used by %s", quoteAddr(ln.addr), first)
 			} else {
 				streamAddrs[ln.addr] = key
 			}
@@ -142,28 +135,6 @@ func (l *errorList) checkListen(c *Config) {
 	if !enabled {
 		l.add("listen", "listen: every listener is disabled; set at least one of listen.http, listen.https, listen.udp, listen.tcp, listen.tls")
 	}
-}
-
-// listenAddr checks that addr is "host:port" with a numeric port and
-// returns its parts.
-func (l *errorList) listenAddr(key, addr string) (host string, port int, ok bool) {
-	host, portStr, err := net.SplitHostPort(addr)
-	if err != nil {
-		l.addf(key, "%q is not host:port (write IPv6 hosts in brackets, like \"[::1]:5060\")", addr)
-		return "", 0, false
-	}
-	port, err = strconv.Atoi(portStr)
-	if err != nil || port < 0 || port > 65535 {
-		l.addf(key, "port %q is not a number from 0 to 65535", portStr)
-		return "", 0, false
-	}
-	return host, port, true
-}
-
-// isWildcard reports whether a listen host means all interfaces.
-func isWildcard(host string) bool {
-	ip, err := netip.ParseAddr(host)
-	return host == "" || err == nil && ip.IsUnspecified()
 }
 
 func (l *errorList) checkTLS(c *Config) {
@@ -356,10 +327,7 @@ func (l *errorList) checkExpires(r *Registrar) {
 }
 
 func (l *errorList) checkUpstream(c *Config) {
-	switch {
-	case c.Upstream.URI != "":
-		l.sipURI("upstream.uri", c.Upstream.URI)
-	case c.Mode == ModeUpstream:
+	if c.Mode == ModeUpstream && !isSet(c.Upstream.URI) {
 		l.addf("upstream.uri", "is required in upstream mode")
 	}
 }
@@ -370,38 +338,14 @@ func (l *errorList) checkRoutes(routes []Route) {
 		if r.Strip < 0 {
 			l.addf(key+".strip", "must not be negative, got %d", r.Strip)
 		}
-		if r.URI == "" {
+		if !isSet(r.URI) {
 			l.addf(key+".uri", "is required")
-		} else {
-			l.sipURI(key+".uri", r.URI)
 		}
 		for j, earlier := range routes[:i] {
 			if strings.HasPrefix(r.Prefix, earlier.Prefix) {
 				l.addf(key+".prefix", "%q is never used: routes[%d] (prefix %q) comes first and matches it", r.Prefix, j, earlier.Prefix)
 				break
 			}
-		}
-	}
-}
-
-// sipURI checks that s is a sip: or sips: URI naming a host, with no
-// transport parameter or one of udp, tcp and tls.
-func (l *errorList) sipURI(key, s string) {
-	var u sip.Uri
-	err := sip.ParseUri(s, &u)
-	if err != nil || (u.Scheme != "sip" && u.Scheme != "sips") || u.Host == "" || u.Wildcard {
-		l.addf(key, "%q is not a sip: or sips: URI like \"sip:pbx.example.com:5060;transport=udp\"", s)
-		return
-	}
-	if u.Port < 0 || u.Port > 65535 {
-		l.addf(key, "port %d in %q is not from 0 to 65535", u.Port, s)
-	}
-	for _, p := range u.UriParams {
-		if !strings.EqualFold(p.K, "transport") {
-			continue
-		}
-		if t := strings.ToLower(p.V); t != "udp" && t != "tcp" && t != "tls" {
-			l.addf(key, "transport %q in %q is not udp, tcp or tls", p.V, s)
 		}
 	}
 }
@@ -456,26 +400,33 @@ func formatDuration(d time.Duration) string {
 	return s
 }
 
-func (l *errorList) checkMedia(m *Media) {
-	if m.WebRTCListen == "" {
+func (l *errorList) checkMedia(c *Config) {
+	m := &c.Media
+	bridge := m.WebRTCListen.IsValid()
+	services := c.Services.Enabled && c.Listen.UDP.IsValid()
+	// The bridge's plain legs and the services' RTP are both on rtp_ip.
+	if ip := m.RTPIP; (bridge || services) && (!ip.IsValid() || ip.IsUnspecified()) {
+		l.addf("media.rtp_ip", "%s is not a usable IP address (it is written into SDP)", quoteIP(ip))
+	}
+	if !bridge {
 		return
 	}
-	if host, _, ok := l.listenAddr("media.webrtc_listen", m.WebRTCListen); ok && isWildcard(host) && len(m.PublicIPs) == 0 {
+	if m.WebRTCListen.Addr().IsUnspecified() && len(m.PublicIPs) == 0 {
 		l.add("media.public_ips", "media.webrtc_listen listens on all interfaces: list the addresses browsers reach it on")
 	}
-	for i, ip := range m.PublicIPs {
-		if _, err := netip.ParseAddr(ip); err != nil {
-			l.addf(fmt.Sprintf("media.public_ips[%d]", i), "%q is not an IP address", ip)
-		}
-	}
-	if ip, err := netip.ParseAddr(m.RTPIP); err != nil || ip.IsUnspecified() {
-		l.addf("media.rtp_ip", "%q is not a usable IP address (it is written into SDP)", m.RTPIP)
-	}
-	if m.RTPPortMin < 1024 || m.RTPPortMax > 65535 || m.RTPPortMax-m.RTPPortMin < 3 {
-		l.addf("media.rtp_port_min", "the range %d-%d must lie within 1024-65535 and hold two port pairs at least", m.RTPPortMin, m.RTPPortMax)
+	if r := m.RTPPorts; r.Min < 1024 || int(r.Max)-int(r.Min) < 3 {
+		l.addf("media.rtp_port_min", "the range %d-%d must lie within 1024-65535 and hold two port pairs at least", r.Min, r.Max)
 	}
 	l.nonNegative("media.timeout", m.Timeout)
 	if m.Workers < 0 || m.Workers > 256 {
 		l.addf("media.workers", "%d is not between 0 (automatic) and 256", m.Workers)
 	}
+}
+
+// quoteIP quotes an IP address as the file would write it, "" for zero.
+func quoteIP(ip netip.Addr) string {
+	if !ip.IsValid() {
+		return `""`
+	}
+	return strconv.Quote(ip.String())
 }

@@ -13,7 +13,6 @@ import (
 	"net/netip"
 	"sync"
 
-	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -75,17 +74,19 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 
 func (g *Gateway) build() error {
 	cfg := g.cfg
-	g.layer = siptx.NewLayer(timers(cfg), nil, siptx.NewMetrics(g.metrics))
-	limits := siptransport.Limits{
+	g.layer = siptx.New(siptx.Config{T1: cfg.SIP.T1}, siptx.Deps{Metrics: siptx.NewMetrics(g.metrics)})
+	limits := siptransport.InboundConfig{
 		MaxMessageSize: cfg.Limits.MaxMessageSize, MaxHeaders: cfg.Limits.MaxHeaders,
 		MaxVia: cfg.Limits.MaxVia, RequestsPerSecondPerIP: cfg.Limits.RequestsPerSecondPerIP,
 	}
-	in := siptransport.NewInbound(limits, g.layer, siptransport.NewMetrics(g.metrics))
+	in := siptransport.NewInbound(limits, siptransport.InboundDeps{Handler: g.layer, Metrics: siptransport.NewMetrics(g.metrics)})
 	wsLimits := limits
 	wsLimits.MaxMessageSize = cfg.WebSocket.MaxMessageSize
-	wsIn := siptransport.NewInbound(wsLimits, g.layer, nil)
+	wsIn := siptransport.NewInbound(wsLimits, siptransport.InboundDeps{Handler: g.layer})
 	g.net = &siptransport.Network{
-		Registry:  siptransport.NewRegistry(cfg.Limits.MaxConnections, cfg.Limits.MaxConnectionsPerIP),
+		Registry: siptransport.NewRegistry(siptransport.RegistryConfig{
+			MaxConnections: cfg.Limits.MaxConnections, MaxConnectionsPerIP: cfg.Limits.MaxConnectionsPerIP,
+		}),
 		Endpoints: map[string]siptransport.Endpoint{},
 	}
 	if err := g.bindSIP(in); err != nil {
@@ -97,16 +98,13 @@ func (g *Gateway) build() error {
 	if err := g.bindServices(); err != nil {
 		return err
 	}
-	proxyCfg, err := g.proxyConfig()
-	if err != nil {
-		return err
-	}
 	if err := g.buildMedia(); err != nil {
 		return err
 	}
+	proxyCfg := g.proxyConfig()
 	deps := sipproxy.Deps{Layer: g.layer, Network: g.net, Logger: g.log, Metrics: sipproxy.NewMetrics(g.metrics)}
 	if proxyCfg.Mode == sipproxy.ModeRegistrar {
-		g.registrar = registrar.New(registrarConfig(cfg))
+		g.registrar = registrar.New(registrarConfig(cfg), registrar.Deps{})
 		deps.Registrations, deps.Locator = proxyRegistrar{g.registrar}, proxyRegistrar{g.registrar}
 	}
 	if proxyCfg.Auth {
@@ -115,6 +113,7 @@ func (g *Gateway) build() error {
 	if g.calls != nil {
 		deps.Media = g.calls
 	}
+	var err error
 	g.proxy, err = sipproxy.New(proxyCfg, deps)
 	return err
 }
@@ -124,21 +123,20 @@ func (g *Gateway) build() error {
 // through g: no call runs before the proxy exists.
 func (g *Gateway) buildMedia() error {
 	m := g.cfg.Media
-	if m.WebRTCListen == "" {
+	if !m.WebRTCListen.IsValid() {
 		return nil
 	}
-	mc, err := mediaConfig(m)
-	if err != nil {
-		return err
-	}
-	mc.Logger = g.log.With("component", "media")
-	if g.engine, err = media.NewEngine(mc); err != nil {
+	var err error
+	if g.engine, err = media.New(mediaConfig(m), media.Deps{Logger: g.log.With("component", "media")}); err != nil {
 		return fmt.Errorf("media.webrtc_listen: %w", err)
 	}
-	g.calls = callmedia.New(g.engine, g.log, func(callID, reason string) {
-		g.log.Info("ending call", "call_id", callID, "reason", reason)
-		g.proxy.Hangup(callID, reason)
-	}, callmedia.AnchorAll(m.AnchorAll), callmedia.WithMetrics(callmedia.NewMetrics(g.metrics)))
+	g.calls = callmedia.New(callmedia.Config{AnchorAll: m.AnchorAll}, callmedia.Deps{
+		Engine: g.engine, Logger: g.log, Metrics: callmedia.NewMetrics(g.metrics),
+		OnEnd: func(callID, reason string) {
+			g.log.Info("ending call", "call_id", callID, "reason", reason)
+			g.proxy.Hangup(callID, reason)
+		},
+	})
 	return nil
 }
 
@@ -154,47 +152,21 @@ func (g *Gateway) bindServices() error {
 		return nil
 	}
 	sc := services.Config{
-		MaxDuration: cfg.Services.MaxDuration, T1: timers(cfg).T1, UserAgent: cfg.SIP.UserAgent,
-		Logger: g.log.With("component", "services"), Metrics: services.NewMetrics(g.metrics),
+		RTPAddr:     cfg.Media.RTPIP, // where the bridge's plain legs are, and phones reach
+		MaxDuration: cfg.Services.MaxDuration, T1: cfg.SIP.T1, UserAgent: cfg.SIP.UserAgent,
 	}
-	if ip, err := netip.ParseAddr(cfg.Media.RTPIP); err == nil && !ip.IsUnspecified() {
-		sc.RTPAddr = ip // where the bridge's plain legs are, and phones reach
-	}
+	deps := services.Deps{Logger: g.log.With("component", "services"), Metrics: services.NewMetrics(g.metrics)}
 	var err error
-	if g.services, err = services.Listen(sc); err != nil {
-		return fmt.Errorf("services: %w", err)
-	}
-	return nil
+	g.services, err = services.New(sc, deps)
+	return err
 }
 
-func mediaConfig(m config.Media) (media.Config, error) {
-	addr, err := netip.ParseAddrPort(m.WebRTCListen)
-	if err != nil {
-		return media.Config{}, fmt.Errorf("media.webrtc_listen: %w", err)
+func mediaConfig(m config.Media) media.Config {
+	return media.Config{
+		WebRTCAddr: m.WebRTCListen, PublicAddrs: m.PublicIPs, RTPAddr: m.RTPIP,
+		RTPPorts:     [2]int{int(m.RTPPorts.Min), int(m.RTPPorts.Max)},
+		MediaTimeout: m.Timeout, Workers: m.Workers,
 	}
-	mc := media.Config{WebRTCAddr: addr, RTPPorts: [2]int{m.RTPPortMin, m.RTPPortMax}, MediaTimeout: m.Timeout, Workers: m.Workers}
-	if m.Timeout == 0 {
-		mc.MediaTimeout = -1 // off
-	}
-	if mc.RTPAddr, err = netip.ParseAddr(m.RTPIP); err != nil {
-		return mc, fmt.Errorf("media.rtp_ip: %w", err)
-	}
-	for _, ip := range m.PublicIPs {
-		a, err := netip.ParseAddr(ip)
-		if err != nil {
-			return mc, fmt.Errorf("media.public_ips: %w", err)
-		}
-		mc.PublicAddrs = append(mc.PublicAddrs, a)
-	}
-	return mc, nil
-}
-
-func timers(cfg *config.Config) siptx.Timers {
-	t := siptx.DefaultTimers
-	if cfg.SIP.T1 > 0 {
-		t.T1 = cfg.SIP.T1
-	}
-	return t
 }
 
 func registrarConfig(cfg *config.Config) registrar.Config {
@@ -210,7 +182,7 @@ func registrarConfig(cfg *config.Config) registrar.Config {
 	}
 }
 
-func (g *Gateway) proxyConfig() (sipproxy.Config, error) {
+func (g *Gateway) proxyConfig() sipproxy.Config {
 	cfg := g.cfg
 	pc := sipproxy.Config{Mode: sipproxy.ModeRegistrar, Auth: cfg.Registrar.Auth, UserAgent: cfg.SIP.UserAgent,
 		UpstreamPath: cfg.Upstream.Path}
@@ -219,37 +191,31 @@ func (g *Gateway) proxyConfig() (sipproxy.Config, error) {
 	}
 	if cfg.Mode == config.ModeUpstream {
 		pc.Mode, pc.Auth = sipproxy.ModeUpstream, false // the PBX authenticates
-		if err := sip.ParseUri(cfg.Upstream.URI, &pc.Upstream); err != nil {
-			return pc, fmt.Errorf("upstream.uri: %w", err)
-		}
+		pc.Upstream = cfg.Upstream.URI
 	}
-	for i, r := range cfg.Routes {
-		var u sip.Uri
-		if err := sip.ParseUri(r.URI, &u); err != nil {
-			return pc, fmt.Errorf("routes[%d].uri: %w", i, err)
-		}
-		pc.Routes = append(pc.Routes, sipproxy.Route{Prefix: r.Prefix, Strip: r.Strip, URI: u})
+	for _, r := range cfg.Routes {
+		pc.Routes = append(pc.Routes, sipproxy.Route{Prefix: r.Prefix, Strip: r.Strip, URI: r.URI})
 	}
-	return pc, nil
+	return pc
 }
 
 // bindSIP binds the UDP, TCP and TLS listeners that are configured.
 func (g *Gateway) bindSIP(in *siptransport.Inbound) error {
 	cfg := g.cfg
 	var err error
-	if cfg.Listen.UDP != "" {
+	if cfg.Listen.UDP.IsValid() {
 		if g.net.UDP, err = siptransport.ListenUDP(cfg.Listen.UDP, in); err != nil {
 			return fmt.Errorf("listen.udp: %w", err)
 		}
 		g.advertise(siptransport.UDP, g.net.UDP.Addr())
 	}
-	if cfg.Listen.TCP != "" {
+	if cfg.Listen.TCP.IsValid() {
 		if g.net.TCP, err = siptransport.ListenTCP(cfg.Listen.TCP, in, g.net.Registry); err != nil {
 			return fmt.Errorf("listen.tcp: %w", err)
 		}
 		g.advertise(siptransport.TCP, g.net.TCP.Addr())
 	}
-	if cfg.Listen.TLS != "" {
+	if cfg.Listen.TLS.IsValid() {
 		conf, err := g.tlsConfig()
 		if err != nil {
 			return err
@@ -270,9 +236,9 @@ func (g *Gateway) bindHTTP(in *siptransport.Inbound) error {
 		PingInterval: cfg.WebSocket.PingInterval, IdleTimeout: cfg.WebSocket.IdleTimeout,
 		WriteTimeout: cfg.WebSocket.WriteTimeout,
 	}
-	wsMetrics := sipws.NewMetrics(g.metrics)
-	if cfg.Listen.HTTP != "" {
-		g.ws = sipws.NewServer(wsCfg, in, g.net.Registry, g.log, wsMetrics)
+	wsDeps := sipws.Deps{Inbound: in, Registry: g.net.Registry, Logger: g.log, Metrics: sipws.NewMetrics(g.metrics)}
+	if cfg.Listen.HTTP.IsValid() {
+		g.ws = sipws.New(wsCfg, wsDeps)
 		ep, err := g.listenHTTP(cfg.Listen.HTTP, g.ws, nil)
 		if err != nil {
 			return fmt.Errorf("listen.http: %w", err)
@@ -280,13 +246,13 @@ func (g *Gateway) bindHTTP(in *siptransport.Inbound) error {
 		g.http = ep
 		g.advertise(siptransport.WS, addrPort(ep.ln))
 	}
-	if cfg.Listen.HTTPS != "" {
+	if cfg.Listen.HTTPS.IsValid() {
 		conf, err := g.tlsConfig()
 		if err != nil {
 			return err
 		}
 		wsCfg.Secure = true
-		g.wss = sipws.NewServer(wsCfg, in, g.net.Registry, g.log, wsMetrics)
+		g.wss = sipws.New(wsCfg, wsDeps)
 		ep, err := g.listenHTTP(cfg.Listen.HTTPS, g.wss, conf)
 		if err != nil {
 			return fmt.Errorf("listen.https: %w", err)
@@ -297,8 +263,9 @@ func (g *Gateway) bindHTTP(in *siptransport.Inbound) error {
 	return nil
 }
 
-func (g *Gateway) listenHTTP(addr string, ws http.Handler, conf *tls.Config) (*httpEndpoint, error) {
-	ln, err := net.Listen("tcp", addr)
+func (g *Gateway) listenHTTP(addr netip.AddrPort, ws http.Handler, conf *tls.Config) (*httpEndpoint, error) {
+	var ln net.Listener
+	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(addr))
 	if err != nil {
 		return nil, err
 	}

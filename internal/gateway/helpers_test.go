@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"sync"
 	"testing"
@@ -23,13 +24,26 @@ type testGateway struct {
 	once sync.Once
 }
 
+// loopback0 is a listen address on loopback with a port the kernel picks.
+var loopback0 = netip.MustParseAddrPort("127.0.0.1:0")
+
+// sipURI parses a SIP URI for a config.
+func sipURI(t testing.TB, s string) sip.Uri {
+	t.Helper()
+	var u sip.Uri
+	if err := sip.ParseUri(s, &u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 func startGateway(t testing.TB, mutate func(*config.Config)) *testGateway {
 	t.Helper()
 	cfg := config.Embedded()
-	cfg.Listen = config.Listen{HTTP: "127.0.0.1:0", UDP: "127.0.0.1:0", TCP: "127.0.0.1:0"}
+	cfg.Listen = config.Listen{HTTP: loopback0, UDP: loopback0, TCP: loopback0}
 	cfg.Shutdown.DrainTimeout = 2 * time.Second
 	cfg.Limits.RequestsPerSecondPerIP = 0
-	cfg.Media.WebRTCListen = "127.0.0.1:0"
+	cfg.Media.WebRTCListen = loopback0
 	if mutate != nil {
 		mutate(cfg)
 	}

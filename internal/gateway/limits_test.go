@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,8 +20,8 @@ import (
 func TestLoopDetected(t *testing.T) {
 	port := freeUDPPort(t)
 	g := startGateway(t, func(c *config.Config) {
-		c.Listen.UDP = "127.0.0.1:" + strconv.Itoa(port)
-		c.Routes = []config.Route{{Prefix: "loop", URI: "sip:127.0.0.1:" + strconv.Itoa(port) + ";transport=udp"}}
+		c.Listen.UDP = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
+		c.Routes = []config.Route{{Prefix: "loop", URI: sipURI(t, "sip:127.0.0.1:"+strconv.Itoa(port)+";transport=udp")}}
 	})
 	alice := browser(t, g, "alice")
 	res, err := alice.Do(ctx(t), alice.NewRequest(sip.OPTIONS, userURI(g, "loop1")))
@@ -104,8 +105,8 @@ func TestPortInUseIsAnErrorNotAPanic(t *testing.T) {
 	}
 	defer taken.Close()
 	cfg := config.Embedded()
-	cfg.Listen = config.Listen{HTTP: "127.0.0.1:0", TCP: "127.0.0.1:0", UDP: taken.LocalAddr().String()}
-	cfg.Media.WebRTCListen = "127.0.0.1:0"
+	cfg.Listen = config.Listen{HTTP: loopback0, TCP: loopback0, UDP: taken.LocalAddr().(*net.UDPAddr).AddrPort()}
+	cfg.Media.WebRTCListen = loopback0
 	_, err = New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err == nil || !strings.Contains(err.Error(), "listen.udp") {
 		t.Fatalf("got %v, want an error naming listen.udp", err)

@@ -50,15 +50,15 @@ func BenchmarkRegisterPipeline(b *testing.B) {
 
 func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 	metrics := prometheus.NewRegistry()
-	layer := siptx.NewLayer(siptx.DefaultTimers, nil, siptx.NewMetrics(metrics))
+	layer := siptx.New(siptx.Config{T1: 500 * time.Millisecond}, siptx.Deps{Metrics: siptx.NewMetrics(metrics)})
 	network := &siptransport.Network{
-		Registry: siptransport.NewRegistry(0, 0),
+		Registry: siptransport.NewRegistry(siptransport.RegistryConfig{}),
 		Endpoints: map[string]siptransport.Endpoint{
 			siptransport.UDP: {Host: "127.0.0.1", Port: 5060},
 			siptransport.WS:  {Host: "127.0.0.1", Port: 8080},
 		},
 	}
-	reg := registrar.New(registrar.Config{MinExpires: time.Minute, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute})
+	reg := registrar.New(registrar.Config{Realm: "switchboard", MinExpires: time.Minute, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute}, registrar.Deps{})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	p, err := sipproxy.New(sipproxy.Config{UserAgent: "switchboard"}, sipproxy.Deps{
 		Layer: layer, Network: network, Registrations: proxyRegistrar{reg}, Locator: proxyRegistrar{reg},
@@ -67,7 +67,7 @@ func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 		b.Fatal(err)
 	}
 	b.Cleanup(p.Close)
-	in := siptransport.NewInbound(siptransport.Limits{MaxMessageSize: 65536, MaxHeaders: 128, MaxVia: 16}, layer, nil)
+	in := siptransport.NewInbound(siptransport.InboundConfig{MaxMessageSize: 65536, MaxHeaders: 128, MaxVia: 16}, siptransport.InboundDeps{Handler: layer})
 	conn := &discardConn{flowID: "ws-1", remote: netip.MustParseAddrPort("127.0.0.1:40000")}
 	conn.queue = siptransport.NewWriteQueue(256, func([]byte) error { return nil }, func(error) {})
 	network.Registry.Add(conn)

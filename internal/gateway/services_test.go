@@ -110,7 +110,7 @@ func TestPhoneDialsEcho(t *testing.T) {
 		{"registrar", nil},
 		{"upstream", func(c *config.Config) {
 			c.Mode = config.ModeUpstream
-			c.Upstream = config.Upstream{URI: "sip:" + pbx.Addr().String() + ";transport=udp"}
+			c.Upstream = config.Upstream{URI: sipURI(t, "sip:"+pbx.Addr().String()+";transport=udp")}
 		}},
 	}
 	for _, tt := range tests {

@@ -51,8 +51,8 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 func TestSecureWebSocketAndSIPOverTLS(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t, t.TempDir())
 	g := startGateway(t, func(c *config.Config) {
-		c.Listen.HTTPS = "127.0.0.1:0"
-		c.Listen.TLS = "127.0.0.1:0"
+		c.Listen.HTTPS = loopback0
+		c.Listen.TLS = loopback0
 		c.TLS = config.TLS{CertFile: certFile, KeyFile: keyFile}
 	})
 	clientTLS := &tls.Config{RootCAs: pool}

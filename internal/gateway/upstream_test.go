@@ -23,7 +23,7 @@ func TestUpstreamMode(t *testing.T) {
 	defer pbx.Close()
 	g := startGateway(t, func(c *config.Config) {
 		c.Mode = config.ModeUpstream
-		c.Upstream = config.Upstream{URI: "sip:" + pbx.Addr().String() + ";transport=udp", Path: true}
+		c.Upstream = config.Upstream{URI: sipURI(t, "sip:"+pbx.Addr().String()+";transport=udp"), Path: true}
 	})
 	alice := browser(t, g, "alice")
 	alice.Password = "secret"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"testing"
 	"time"
@@ -14,13 +15,16 @@ import (
 
 // startGateway runs a real gateway on loopback ports the kernel picks, as
 // internal/gateway's tests do, and returns a Config aimed at it.
+// loopback0 is a listen address on loopback with a port the kernel picks.
+var loopback0 = netip.MustParseAddrPort("127.0.0.1:0")
+
 func startGateway(t *testing.T, mutate func(*config.Config)) Config {
 	t.Helper()
 	cfg := config.Embedded()
-	cfg.Listen = config.Listen{HTTP: "127.0.0.1:0", UDP: "127.0.0.1:0", TCP: "127.0.0.1:0"}
+	cfg.Listen = config.Listen{HTTP: loopback0, UDP: loopback0, TCP: loopback0}
 	cfg.Shutdown.DrainTimeout = time.Second
 	cfg.Limits.RequestsPerSecondPerIP = 0
-	cfg.Media.WebRTCListen = "127.0.0.1:0"
+	cfg.Media.WebRTCListen = loopback0
 	if mutate != nil {
 		mutate(cfg)
 	}

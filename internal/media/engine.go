@@ -17,34 +17,34 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/media/sock"
 )
 
-// Defaults applied by NewEngine to zero Config fields.
-const (
-	DefaultMediaTimeout = 60 * time.Second
-)
-
-// Config configures an Engine.
+// Config configures an Engine with the values of the config file's media
+// block, taken as they are: New fills in nothing.
 type Config struct {
 	// WebRTCAddr is the one UDP address every browser leg shares (ICE over
 	// a UDPMux). Required; port 0 picks a free port. An unspecified IP
 	// (0.0.0.0, ::) needs PublicAddrs.
 	WebRTCAddr netip.AddrPort
 	// PublicAddrs are the IPs advertised as host candidates, for a gateway
-	// behind 1:1 NAT. Default: WebRTCAddr's IP.
+	// behind 1:1 NAT. Empty means WebRTCAddr's IP.
 	PublicAddrs []netip.Addr
-	// RTPAddr is the IP plain legs bind to. Default: WebRTCAddr's IP.
+	// RTPAddr is the IP plain legs bind to and write into SDP. Required.
 	RTPAddr netip.Addr
 	// RTPPorts is the inclusive port range for plain legs: an even RTP port
-	// and RTCP on the next. Default: 20000-29999.
+	// and RTCP on the next. Required: it must hold a pair.
 	RTPPorts [2]int
-	// MediaTimeout ends a bridge (reason "media_timeout") when no RTP came
-	// from either leg for this long after StartWebRTC. Default 60 s;
-	// negative disables it.
+	// MediaTimeout ends a bridge or relay (reason "media_timeout") when no
+	// RTP came from either leg for this long after it started; zero turns
+	// it off.
 	MediaTimeout time.Duration
 	// Workers is how many goroutines relay packets (pollers), each
-	// reading its share of the calls' sockets. Default: half of GOMAXPROCS,
-	// at least one.
+	// reading its share of the calls' sockets. Zero means half of
+	// GOMAXPROCS, at least one.
 	Workers int
-	// Logger receives the engine's and pion's logs. Default: discarded.
+}
+
+// Deps are an Engine's collaborators.
+type Deps struct {
+	// Logger receives the engine's and pion's logs; nil discards them.
 	Logger *slog.Logger
 }
 
@@ -84,11 +84,20 @@ type callMedia interface {
 	Close() error
 }
 
-// NewEngine binds the browser-leg socket and makes the certificate.
-func NewEngine(cfg Config) (*Engine, error) {
-	cfg, err := withDefaults(cfg)
-	if err != nil {
+// New binds the browser-leg socket and makes the certificate.
+func New(cfg Config, deps Deps) (*Engine, error) {
+	if err := check(cfg); err != nil {
 		return nil, err
+	}
+	if len(cfg.PublicAddrs) == 0 {
+		cfg.PublicAddrs = []netip.Addr{cfg.WebRTCAddr.Addr()}
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	cert, err := newCertificate()
 	if err != nil {
@@ -106,8 +115,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg:         cfg,
-		log:         cfg.Logger,
-		pion:        pionLogs{log: cfg.Logger},
+		log:         log,
+		pion:        pionLogs{log: log},
 		sock:        newMuxSocket(conn),
 		addr:        conn.LocalAddr(),
 		cert:        cert,
@@ -142,41 +151,27 @@ func NewEngine(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-func withDefaults(cfg Config) (Config, error) {
+// check returns the first thing in cfg no engine can run with; it fills
+// in nothing.
+func check(cfg Config) error {
 	if !cfg.WebRTCAddr.IsValid() {
-		return cfg, errors.New("media: WebRTCAddr is required")
+		return errors.New("media: WebRTCAddr is required")
 	}
-	ip := cfg.WebRTCAddr.Addr()
-	if len(cfg.PublicAddrs) == 0 {
-		if ip.IsUnspecified() {
-			return cfg, errors.New("media: PublicAddrs is required when WebRTCAddr's IP is unspecified")
-		}
-		cfg.PublicAddrs = []netip.Addr{ip}
+	if len(cfg.PublicAddrs) == 0 && cfg.WebRTCAddr.Addr().IsUnspecified() {
+		return errors.New("media: PublicAddrs is required when WebRTCAddr's IP is unspecified")
 	}
 	for _, a := range cfg.PublicAddrs {
 		if !a.IsValid() || a.IsUnspecified() {
-			return cfg, fmt.Errorf("media: PublicAddrs: %v is not a usable address", a)
+			return fmt.Errorf("media: PublicAddrs: %v is not a usable address", a)
 		}
 	}
 	if !cfg.RTPAddr.IsValid() {
-		cfg.RTPAddr = ip
-	}
-	if cfg.RTPPorts == [2]int{} {
-		cfg.RTPPorts = [2]int{20000, 29999}
+		return errors.New("media: RTPAddr is required")
 	}
 	if cfg.RTPPorts[0] < 1 || cfg.RTPPorts[1] > 65535 || newPortPool(cfg.RTPAddr, cfg.RTPPorts).pairs() == 0 {
-		return cfg, fmt.Errorf("media: RTPPorts %d-%d holds no even/odd port pair", cfg.RTPPorts[0], cfg.RTPPorts[1])
+		return fmt.Errorf("media: RTPPorts %d-%d holds no even/odd port pair", cfg.RTPPorts[0], cfg.RTPPorts[1])
 	}
-	if cfg.MediaTimeout == 0 {
-		cfg.MediaTimeout = DefaultMediaTimeout
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = max(1, runtime.GOMAXPROCS(0)/2)
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	return cfg, nil
+	return nil
 }
 
 // Fingerprint is the certificate's fingerprint as an SDP a=fingerprint value:

@@ -110,21 +110,23 @@ func TestMediaTimeout(t *testing.T) {
 	}
 }
 
-func TestNewEngineConfig(t *testing.T) {
+func TestNewConfig(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  Config
 	}{
-		{name: "no address", cfg: Config{}},
-		{name: "unspecified without public address", cfg: Config{WebRTCAddr: netip.MustParseAddrPort("0.0.0.0:0")}},
-		{name: "no port pair", cfg: Config{WebRTCAddr: netip.MustParseAddrPort("127.0.0.1:0"), RTPPorts: [2]int{20001, 20001}}},
-		{name: "bad range", cfg: Config{WebRTCAddr: netip.MustParseAddrPort("127.0.0.1:0"), RTPPorts: [2]int{0, 70000}}},
+		{name: "no address", cfg: Config{RTPAddr: loopback, RTPPorts: [2]int{20000, 20003}}},
+		{name: "unspecified without public address", cfg: Config{WebRTCAddr: netip.MustParseAddrPort("0.0.0.0:0"), RTPAddr: loopback, RTPPorts: [2]int{20000, 20003}}},
+		{name: "no RTP address", cfg: Config{WebRTCAddr: netip.MustParseAddrPort("127.0.0.1:0"), RTPPorts: [2]int{20000, 20003}}},
+		{name: "no port pair", cfg: Config{WebRTCAddr: netip.MustParseAddrPort("127.0.0.1:0"), RTPAddr: loopback, RTPPorts: [2]int{20001, 20001}}},
+		{name: "no port range", cfg: Config{WebRTCAddr: netip.MustParseAddrPort("127.0.0.1:0"), RTPAddr: loopback}},
+		{name: "bad range", cfg: Config{WebRTCAddr: netip.MustParseAddrPort("127.0.0.1:0"), RTPAddr: loopback, RTPPorts: [2]int{0, 70000}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if e, err := NewEngine(tt.cfg); err == nil {
+			if e, err := New(tt.cfg, Deps{}); err == nil {
 				e.Close()
-				t.Errorf("NewEngine(%+v): got nil error, want one", tt.cfg)
+				t.Errorf("New(%+v): got nil error, want one", tt.cfg)
 			}
 		})
 	}

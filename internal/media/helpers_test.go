@@ -13,20 +13,22 @@ import (
 var loopback = netip.MustParseAddr("127.0.0.1")
 
 // newTestEngine starts an engine on loopback with a free port range of
-// pairs port pairs and closes it when the test ends.
+// pairs port pairs and a 60s media timeout, and closes it when the test
+// ends.
 func newTestEngine(t testing.TB, pairs int, mod func(*Config)) *Engine {
 	t.Helper()
 	cfg := Config{
-		WebRTCAddr: netip.AddrPortFrom(loopback, 0),
-		RTPPorts:   freePortRange(t, pairs),
-		Logger:     testLogger(t),
+		WebRTCAddr:   netip.AddrPortFrom(loopback, 0),
+		RTPAddr:      loopback,
+		RTPPorts:     freePortRange(t, pairs),
+		MediaTimeout: 60 * time.Second,
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	e, err := NewEngine(cfg)
+	e, err := New(cfg, Deps{Logger: testLogger(t)})
 	if err != nil {
-		t.Fatalf("NewEngine: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() { e.Close() })
 	return e

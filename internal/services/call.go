@@ -300,7 +300,7 @@ func (c *call) provisionalLocked(code int, reason string) {
 // until the ACK.
 func (c *call) finalLocked(req *sip.Request, code int, reason string, body []byte) {
 	if code >= 300 {
-		c.s.cfg.Metrics.rejected(code)
+		c.s.metrics.rejected(code)
 	}
 	b := c.respondLocked(req, code, reason, body)
 	c.invTx = tx{sip.INVITE, req.CSeq().SeqNo, b}

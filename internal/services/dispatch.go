@@ -91,8 +91,8 @@ func (s *Server) ended(c *call, reason string, lasted time.Duration) {
 	s.mu.Lock()
 	s.active--
 	s.mu.Unlock()
-	s.cfg.Metrics.ended(c.service, reason)
-	s.cfg.Logger.Info("service call ended", "call_id", c.id, "service", c.service, "reason", reason,
+	s.metrics.ended(c.service, reason)
+	s.log.Info("service call ended", "call_id", c.id, "service", c.service, "reason", reason,
 		"duration", lasted.Round(time.Millisecond), "rtp_received", c.media.packets.Load())
 }
 

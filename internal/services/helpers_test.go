@@ -15,10 +15,26 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
 
-// start runs a server with cfg and closes it when the test ends.
+// testConfig fills in the fields of cfg that come from the config file and
+// that cfg leaves zero, with the config file's defaults: RTP on 127.0.0.1,
+// calls of at most 1h, T1 500ms.
+func testConfig(cfg Config) Config {
+	if !cfg.RTPAddr.IsValid() {
+		cfg.RTPAddr = netip.MustParseAddr("127.0.0.1")
+	}
+	if cfg.MaxDuration == 0 {
+		cfg.MaxDuration = time.Hour
+	}
+	if cfg.T1 == 0 {
+		cfg.T1 = 500 * time.Millisecond
+	}
+	return cfg
+}
+
+// start runs a server with testConfig(cfg) and closes it when the test ends.
 func start(t *testing.T, cfg Config) *Server {
 	t.Helper()
-	s, err := Listen(cfg)
+	s, err := New(testConfig(cfg), Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func (s *Server) reply(req *sip.Request, res *sip.Response) []byte {
 // the To tag derives from the request, so that a retransmission gets the
 // same answer.
 func (s *Server) replyStateless(req *sip.Request, code int, reason string) {
-	s.cfg.Metrics.rejected(code)
+	s.metrics.rejected(code)
 	res := s.response(req, code, reason, statelessTag(req))
 	if code == sip.StatusMethodNotAllowed {
 		res.AppendHeader(sip.NewHeader("Allow", allow))

@@ -28,62 +28,46 @@ const (
 	Tone = "tone"
 )
 
-// Defaults for the zero values of Config.
+// The limits for the Config fields that are not in the config file, used
+// when those fields are zero.
 const (
-	defaultMaxDuration = time.Hour
 	defaultIdleTimeout = 60 * time.Second
-	defaultT1          = 500 * time.Millisecond
 	defaultMaxCalls    = 1000
 )
 
-// Config says how the services behave; the zero value is usable.
+// Config says how the services behave. RTPAddr, MaxDuration and T1 come
+// from the config file and are taken as they are; the other fields are not
+// in the file and exist for tests.
 type Config struct {
-	// RTPAddr is the address media sockets bind and SDP advertises. The
-	// zero value is 127.0.0.1.
+	// RTPAddr is the address media sockets bind and SDP advertises
+	// (media.rtp_ip). Required.
 	RTPAddr netip.Addr
-	// MaxDuration ends a call with BYE after this long; 0 means 1h.
+	// MaxDuration ends a call with BYE after this long
+	// (services.max_duration). Required.
 	MaxDuration time.Duration
-	// IdleTimeout ends a call with BYE when no RTP arrived for this long
-	// while the caller was sending; 0 means 60s.
-	IdleTimeout time.Duration
-	// AnswerDelay rings (180) for this long before answering; 0 answers
-	// at once.
-	AnswerDelay time.Duration
 	// T1 is the round-trip estimate retransmissions start from (RFC 3261
-	// §17.1.1.1); 0 means 500ms.
+	// §17.1.1.1, sip.t1). Required.
 	T1 time.Duration
-	// MaxCalls is the most calls up at once; more are answered 503. 0
-	// means 1000.
-	MaxCalls int
 	// UserAgent is the value of the Server and User-Agent headers; "" sends
 	// none.
 	UserAgent string
+	// IdleTimeout ends a call with BYE when no RTP arrived for this long
+	// while the caller was sending; zero means 60s.
+	IdleTimeout time.Duration
+	// AnswerDelay rings (180) for this long before answering; zero answers
+	// at once.
+	AnswerDelay time.Duration
+	// MaxCalls is the most calls up at once; more are answered 503. Zero
+	// means 1000.
+	MaxCalls int
+}
+
+// Deps are the services' collaborators.
+type Deps struct {
 	// Logger receives one line per call that ends; nil logs nothing.
 	Logger *slog.Logger
 	// Metrics counts calls; nil counts nothing.
 	Metrics *Metrics
-}
-
-func (c Config) withDefaults() Config {
-	if !c.RTPAddr.IsValid() {
-		c.RTPAddr = netip.AddrFrom4([4]byte{127, 0, 0, 1})
-	}
-	if c.MaxDuration <= 0 {
-		c.MaxDuration = defaultMaxDuration
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = defaultIdleTimeout
-	}
-	if c.T1 <= 0 {
-		c.T1 = defaultT1
-	}
-	if c.MaxCalls <= 0 {
-		c.MaxCalls = defaultMaxCalls
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	return c
 }
 
 // t2 caps the retransmission interval, RFC 3261 §17.1.2.2.
@@ -92,9 +76,11 @@ func (c Config) t2() time.Duration { return max(8*c.T1, 4*time.Second) }
 // Server is the services' user agent: one UDP socket for SIP, and per call
 // an RTP socket and two goroutines (see call.run and stream.read).
 type Server struct {
-	cfg  Config
-	conn *net.UDPConn
-	addr netip.AddrPort
+	cfg     Config
+	log     *slog.Logger
+	metrics *Metrics
+	conn    *net.UDPConn
+	addr    netip.AddrPort
 
 	// closing is closed by Close; every call goroutine watches it.
 	closing chan struct{}
@@ -108,15 +94,28 @@ type Server struct {
 	wg     sync.WaitGroup
 }
 
-// Listen binds the SIP socket on 127.0.0.1 with a port the kernel picks;
+// New binds the SIP socket on 127.0.0.1 with a port the kernel picks;
 // Serve answers on it.
-func Listen(cfg Config) (*Server, error) {
+func New(cfg Config, deps Deps) (*Server, error) {
+	if !cfg.RTPAddr.IsValid() || cfg.MaxDuration <= 0 || cfg.T1 <= 0 {
+		return nil, errors.New("services: RTPAddr, MaxDuration and T1 are required")
+	}
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, fmt.Errorf("services: %w", err)
 	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = defaultIdleTimeout
+	}
+	if cfg.MaxCalls <= 0 {
+		cfg.MaxCalls = defaultMaxCalls
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Server{
-		cfg: cfg.withDefaults(), conn: conn, addr: conn.LocalAddr().(*net.UDPAddr).AddrPort(),
+		cfg: cfg, log: log, metrics: deps.Metrics, conn: conn, addr: conn.LocalAddr().(*net.UDPAddr).AddrPort(),
 		closing: make(chan struct{}), calls: map[string]*call{},
 	}, nil
 }

@@ -413,7 +413,7 @@ func TestLateOffer(t *testing.T) {
 
 func TestCloseEndsCalls(t *testing.T) {
 	leakcheck.Check(t)
-	s, err := Listen(Config{})
+	s, err := New(testConfig(Config{}), Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@
 // A leg is WebRTC when it runs over a WebSocket or its SDP is
 // UDP/TLS/RTP/SAVPF with a fingerprint. A WebRTC ⇄ plain call is always
 // anchored: one media.Bridge. WebRTC ⇄ WebRTC and plain ⇄ plain calls pass
-// through untouched unless the Manager anchors all calls (AnchorAll): then
+// through untouched unless the Manager anchors all calls (Config.AnchorAll): then
 // the first gets two media.Bridges back to back, so that each browser runs
 // ICE and DTLS-SRTP with switchboard, and the second a media.PlainRelay.
 package callmedia
@@ -41,24 +41,32 @@ type Manager struct {
 	ended packetCounts // the packets of the calls that ended
 }
 
-// Option changes how a Manager works.
-type Option func(*Manager)
+// Config says which calls a Manager anchors.
+type Config struct {
+	// AnchorAll anchors WebRTC ⇄ WebRTC and plain ⇄ plain calls too
+	// (media.anchor_all); when false only WebRTC ⇄ plain calls are.
+	AnchorAll bool
+}
 
-// AnchorAll anchors WebRTC ⇄ WebRTC and plain ⇄ plain calls too, when on
-// is true.
-func AnchorAll(on bool) Option { return func(m *Manager) { m.anchorAll = on } }
+// Deps are a Manager's collaborators.
+type Deps struct {
+	// Engine makes the bridges and relays. Required.
+	Engine *media.Engine
+	// Logger logs each anchored call's end.
+	Logger *slog.Logger
+	// Metrics counts the calls; nil counts nothing. A Metrics serves one
+	// Manager.
+	Metrics *Metrics
+	// OnEnd, which may be nil, hears of calls whose media ended by itself
+	// (media timeout, ICE or DTLS failure), so that it can end their SIP
+	// legs.
+	OnEnd func(callID, reason string)
+}
 
-// WithMetrics makes the Manager count its calls in met; a Metrics serves
-// one Manager.
-func WithMetrics(met *Metrics) Option { return func(m *Manager) { m.metrics = met } }
-
-// New returns a manager whose bridges and relays come from engine. onEnd,
-// which may be nil, hears of calls whose media ended by itself.
-func New(engine *media.Engine, log *slog.Logger, onEnd func(callID, reason string), opts ...Option) *Manager {
-	m := &Manager{engine: engine, log: log, onEnd: onEnd, calls: map[string]*call{}}
-	for _, o := range opts {
-		o(m)
-	}
+// New returns a manager whose bridges and relays come from deps.Engine.
+func New(cfg Config, deps Deps) *Manager {
+	m := &Manager{engine: deps.Engine, log: deps.Logger, metrics: deps.Metrics, anchorAll: cfg.AnchorAll,
+		onEnd: deps.OnEnd, calls: map[string]*call{}}
 	m.metrics.watch(m)
 	return m
 }

@@ -184,7 +184,7 @@ func TestOfferAnswer(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, _ := newTestManager(t, 4, AnchorAll(tt.anchorAll))
+			m, _ := newTestManager(t, 4, Config{AnchorAll: tt.anchorAll}, nil)
 			var outs [][]byte
 			for i, s := range tt.steps {
 				out, err := m.Rewrite(s.msg)
@@ -226,7 +226,7 @@ func wantBridge(t *testing.T, st []CallState, codec, remote string) {
 // port pair back, and a call with no port left is answered 503.
 func TestRefusedOfferFreesPorts(t *testing.T) {
 	leakcheck.Check(t)
-	m, _ := newTestManager(t, 1)
+	m, _ := newTestManager(t, 1, Config{}, nil)
 	if _, err := m.Rewrite(browserToPlain(0, "a", []byte("v=0\r\n"))); sipStatus(err) != 488 {
 		t.Fatalf("malformed offer: got %v, want 488", err)
 	}
@@ -244,7 +244,7 @@ func TestRefusedOfferFreesPorts(t *testing.T) {
 // never seen, does nothing; Close ends what is left.
 func TestEndIdempotent(t *testing.T) {
 	leakcheck.Check(t)
-	m, _ := newTestManager(t, 2)
+	m, _ := newTestManager(t, 2, Config{}, nil)
 	for _, id := range []string{"one", "two"} {
 		msg := browserToPlain(0, "a", sdpFile(t, "chrome-audio-offer"))
 		msg.CallID = id
@@ -267,7 +267,7 @@ func TestEndIdempotent(t *testing.T) {
 
 // TestSnapshotVerdict: a call whose browser never connected says so.
 func TestSnapshotVerdict(t *testing.T) {
-	m, _ := newTestManager(t, 2)
+	m, _ := newTestManager(t, 2, Config{}, nil)
 	for _, msg := range []sipmsg.SDPMessage{
 		browserToPlain(0, "a", sdpFile(t, "chrome-audio-offer")),
 		plainToBrowser(200, "b", sdpFile(t, "asterisk-answer")),
@@ -285,7 +285,7 @@ func TestSnapshotVerdict(t *testing.T) {
 // TestMetrics counts a call from its start to its end.
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m, _ := newTestManager(t, 2, WithMetrics(NewMetrics(reg)))
+	m, _ := newTestManager(t, 2, Config{}, NewMetrics(reg))
 	if _, err := m.Rewrite(browserToPlain(0, "a", sdpFile(t, "chrome-audio-offer"))); err != nil {
 		t.Fatal(err)
 	}

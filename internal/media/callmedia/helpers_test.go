@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-gw/switchboard/internal/media"
 	"github.com/switchboard-gw/switchboard/internal/media/sdprewrite"
@@ -18,16 +19,18 @@ import (
 
 // newTestManager runs a Manager on an engine on 127.0.0.1 with pairs free
 // RTP port pairs, both closed when the test ends.
-func newTestManager(t *testing.T, pairs int, opts ...Option) (*Manager, *media.Engine) {
+func newTestManager(t *testing.T, pairs int, cfg Config, met *Metrics) (*Manager, *media.Engine) {
 	t.Helper()
-	e, err := media.NewEngine(media.Config{
-		WebRTCAddr: netip.MustParseAddrPort("127.0.0.1:0"),
-		RTPPorts:   freePortRange(t, pairs),
-	})
+	e, err := media.New(media.Config{
+		WebRTCAddr:   netip.MustParseAddrPort("127.0.0.1:0"),
+		RTPAddr:      netip.MustParseAddr("127.0.0.1"),
+		RTPPorts:     freePortRange(t, pairs),
+		MediaTimeout: 60 * time.Second,
+	}, media.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := New(e, slog.New(slog.DiscardHandler), nil, opts...)
+	m := New(cfg, Deps{Engine: e, Logger: slog.New(slog.DiscardHandler), Metrics: met})
 	t.Cleanup(func() {
 		m.Close()
 		e.Close()

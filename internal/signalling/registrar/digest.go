@@ -24,11 +24,9 @@ const (
 	AlgMD5    = "MD5"
 )
 
-// Defaults applied by NewAuthenticator to zero AuthConfig fields.
-const (
-	DefaultNonceTTL  = 5 * time.Minute
-	DefaultMaxNonces = 100000
-)
+// DefaultMaxNonces bounds the nonce-count table when AuthConfig.MaxNonces is
+// zero. It is not in the config file.
+const DefaultMaxNonces = 100000
 
 // AuthResult is the outcome of Authenticator.Verify.
 type AuthResult int
@@ -77,15 +75,20 @@ type AuthConfig struct {
 	// Users maps user names to plain-text passwords. It is copied.
 	Users map[string]string
 	// NonceTTL is how long a nonce stays valid; older ones are stale.
-	// Default DefaultNonceTTL.
+	// Required.
 	NonceTTL time.Duration
 	// MaxNonces bounds the nonce-count table; when full the oldest entry is
-	// dropped. Default DefaultMaxNonces.
+	// dropped. It is not in the config file: zero means DefaultMaxNonces.
 	MaxNonces int
 	// Algorithms lists the challenges offered, most preferred first
-	// (RFC 8760 §2.4); only these are accepted. Default SHA-256 then MD5.
+	// (RFC 8760 §2.4); only these are accepted. Required: names other than
+	// SHA-256 and MD5 are skipped.
 	Algorithms []string
-	// Now is the clock. Default time.Now.
+}
+
+// AuthDeps are an Authenticator's collaborators.
+type AuthDeps struct {
+	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -105,30 +108,24 @@ type Authenticator struct {
 }
 
 // NewAuthenticator returns an Authenticator with a fresh random nonce secret.
-func NewAuthenticator(cfg AuthConfig) *Authenticator {
+func NewAuthenticator(cfg AuthConfig, deps AuthDeps) *Authenticator {
 	a := &Authenticator{
 		realm:  cfg.Realm,
 		users:  make(map[string]string, len(cfg.Users)),
 		ttl:    cfg.NonceTTL,
-		now:    cfg.Now,
+		now:    deps.Now,
 		secret: make([]byte, 32),
-	}
-	for u, p := range cfg.Users {
-		a.users[u] = p
-	}
-	if a.ttl <= 0 {
-		a.ttl = DefaultNonceTTL
 	}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	for u, p := range cfg.Users {
+		a.users[u] = p
 	}
 	for _, alg := range cfg.Algorithms {
 		if h := digestHash(alg); h != nil {
 			a.algs = append(a.algs, canonicalAlg(alg))
 		}
-	}
-	if len(a.algs) == 0 {
-		a.algs = []string{AlgSHA256, AlgMD5}
 	}
 	maxNonces := cfg.MaxNonces
 	if maxNonces <= 0 {

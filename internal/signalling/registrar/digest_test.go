@@ -25,13 +25,21 @@ type authEnv struct {
 	r   *Registrar
 }
 
+// newTestAuthenticator returns an Authenticator on clk's time with a 5m
+// nonce TTL and SHA-256 then MD5, the config file's defaults.
+func newTestAuthenticator(cfg AuthConfig, clk *fakeClock) *Authenticator {
+	cfg.NonceTTL = 5 * time.Minute
+	cfg.Algorithms = []string{AlgSHA256, AlgMD5}
+	return NewAuthenticator(cfg, AuthDeps{Now: clk.Now})
+}
+
 func newAuthEnv(t *testing.T) *authEnv {
 	clk := newClock()
-	cfg := testConfig(clk)
+	cfg := testConfig()
 	cfg.Auth = true
 	cfg.Users = testUsers
 	cfg.NonceTTL = time.Minute
-	return &authEnv{t: t, clk: clk, r: New(cfg)}
+	return &authEnv{t: t, clk: clk, r: newTestRegistrar(cfg, clk)}
 }
 
 // challenge sends an unauthenticated REGISTER and returns the challenge
@@ -264,7 +272,7 @@ func TestRegisterAuth(t *testing.T) {
 
 func TestVerifyProxy(t *testing.T) {
 	clk := newClock()
-	a := NewAuthenticator(AuthConfig{Realm: "example.com", Users: testUsers, Now: clk.Now})
+	a := newTestAuthenticator(AuthConfig{Realm: "example.com", Users: testUsers}, clk)
 	invite := func(extra ...string) *sip.Request {
 		return parseRequest(t, append([]string{
 			"INVITE sip:bob@example.com SIP/2.0",
@@ -313,7 +321,7 @@ func TestVerifyProxy(t *testing.T) {
 }
 
 func TestVerifyPicksOurRealm(t *testing.T) {
-	a := NewAuthenticator(AuthConfig{Realm: "example.com", Users: testUsers, Now: newClock().Now})
+	a := newTestAuthenticator(AuthConfig{Realm: "example.com", Users: testUsers}, newClock())
 	c, err := digest.ParseChallenge(headerValues(a.Challenge(register(t, "c1", 1), false, false), "WWW-Authenticate")[0])
 	if err != nil {
 		t.Fatal(err)
@@ -351,7 +359,7 @@ func TestVerifyPicksOurRealm(t *testing.T) {
 }
 
 func TestNonceIsStrictBase64(t *testing.T) {
-	a := NewAuthenticator(AuthConfig{Realm: "r"})
+	a := newTestAuthenticator(AuthConfig{Realm: "r"}, newClock())
 	n := a.newNonce(time.Now())
 	if _, ok := a.openNonce(n); !ok {
 		t.Fatalf("got own nonce %q refused, want accepted", n)

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -13,7 +14,7 @@ import (
 // Seeds: testdata/fuzz/FuzzParseAuthorization.
 func FuzzParseAuthorization(f *testing.F) {
 	f.Add(`Digest username="alice", realm="example.com", nonce="abc", uri="sip:example.com", response="0123", qop=auth, cnonce="x1", nc=00000001`)
-	a := NewAuthenticator(AuthConfig{Realm: "example.com", Users: testUsers})
+	a := newTestAuthenticator(AuthConfig{Realm: "example.com", Users: testUsers}, newClock())
 	f.Fuzz(func(t *testing.T, v string) {
 		params, err := parseDigest(v)
 		if err == nil {
@@ -69,8 +70,7 @@ func FuzzRegister(f *testing.F) {
 				{Auth: true, Users: testUsers},
 			} {
 				clk := newClock()
-				cfg.Now = clk.Now
-				r := New(cfg)
+				r := newTestRegistrar(cfg, clk)
 				res, user := r.Register(req, flowA)
 				if res == nil || res.StatusCode < 200 || res.StatusCode > 699 {
 					t.Fatalf("got %v, want a final response", res)
@@ -81,7 +81,7 @@ func FuzzRegister(f *testing.F) {
 				if len(r.Lookup("alice@example.com")) > DefaultMaxContacts {
 					t.Errorf("got more than %d bindings", DefaultMaxContacts)
 				}
-				clk.Advance(DefaultMaxExpires)
+				clk.Advance(time.Hour)
 				r.Sweep()
 				if n := r.Count(); n != 0 {
 					t.Errorf("got %d bindings after they all expired, want 0", n)

@@ -10,6 +10,7 @@ package registrar
 
 import (
 	"cmp"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -21,14 +22,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// Defaults applied by New to zero Config fields.
-const (
-	DefaultRealm       = "switchboard"
-	DefaultMinExpires  = 60 * time.Second
-	DefaultMaxExpires  = 3600 * time.Second
-	DefaultExpires     = 3600 * time.Second
-	DefaultMaxContacts = 10
-)
+// DefaultMaxContacts is the most bindings of one address-of-record when
+// Config.MaxContacts is zero. It is not in the config file.
+const DefaultMaxContacts = 10
 
 // dateFormat is the SIP-date of the Date header (RFC 3261 §20.17, RFC 1123).
 const dateFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
@@ -40,10 +36,10 @@ type Flow struct {
 	Remote    netip.AddrPort
 }
 
-// Config configures a Registrar.
+// Config configures a Registrar with values from the config file, taken as
+// they are: New fills in nothing.
 type Config struct {
-	// Realm is the Digest realm. Default Domain, or DefaultRealm if that is
-	// empty too.
+	// Realm is the Digest realm. Required when Auth is on.
 	Realm string
 	// Domain is the only host accepted in an address-of-record; "" accepts
 	// any host.
@@ -53,57 +49,31 @@ type Config struct {
 	Auth bool
 	// Users maps user names to passwords. New copies it.
 	Users map[string]string
-	// NonceTTL is how long a Digest nonce stays fresh. Default DefaultNonceTTL.
+	// NonceTTL is how long a Digest nonce stays fresh. Required when Auth
+	// is on.
 	NonceTTL time.Duration
 	// MinExpires is the shortest registration accepted; a shorter one is
-	// answered 423 (RFC 3261 §10.3 step 7). Default DefaultMinExpires.
+	// answered 423 (RFC 3261 §10.3 step 7). Required, whole seconds.
 	MinExpires time.Duration
-	// MaxExpires caps every registration. Default DefaultMaxExpires, and at
-	// least MinExpires.
+	// MaxExpires caps every registration. Required, at least MinExpires.
 	MaxExpires time.Duration
 	// DefaultExpires applies to a contact with neither an expires parameter
-	// nor an Expires header. Default DefaultExpires, kept within
-	// [MinExpires, MaxExpires].
+	// nor an Expires header. Required, from MinExpires to MaxExpires.
 	DefaultExpires time.Duration
 	// MaxContacts is the most bindings one address-of-record may hold; a
-	// REGISTER that would exceed it is answered 403. Default
-	// DefaultMaxContacts.
+	// REGISTER that would exceed it is answered 403. It is not in the
+	// config file: zero means DefaultMaxContacts.
 	MaxContacts int
-	// DigestAlgorithms lists the challenges offered, most preferred first.
-	// Default SHA-256 then MD5 (RFC 8760 §2.4). JsSIP and SIP.js answer only
-	// the first challenge and only MD5, so they need MD5 first.
+	// DigestAlgorithms lists the challenges offered, most preferred first
+	// (RFC 8760 §2.4). Required when Auth is on. JsSIP and SIP.js answer
+	// only the first challenge and only MD5, so they need MD5 first.
 	DigestAlgorithms []string
-	// Now is the clock. Default time.Now.
-	Now func() time.Time
 }
 
-func (cfg Config) withDefaults() Config {
-	users := make(map[string]string, len(cfg.Users))
-	for u, p := range cfg.Users {
-		users[u] = p
-	}
-	cfg.Users = users
-	if cfg.Realm == "" {
-		cfg.Realm = cmp.Or(cfg.Domain, DefaultRealm)
-	}
-	if cfg.MinExpires <= 0 {
-		cfg.MinExpires = DefaultMinExpires
-	}
-	if cfg.MaxExpires <= 0 {
-		cfg.MaxExpires = DefaultMaxExpires
-	}
-	cfg.MaxExpires = max(cfg.MaxExpires, cfg.MinExpires)
-	if cfg.DefaultExpires <= 0 {
-		cfg.DefaultExpires = DefaultExpires
-	}
-	cfg.DefaultExpires = min(max(cfg.DefaultExpires, cfg.MinExpires), cfg.MaxExpires)
-	if cfg.MaxContacts <= 0 {
-		cfg.MaxContacts = DefaultMaxContacts
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	return cfg
+// Deps are a Registrar's collaborators.
+type Deps struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // Binding is one registered contact of an address-of-record.
@@ -148,6 +118,7 @@ func (e *entry) live(now time.Time) bool { return now.Before(e.b.Expires) }
 // REGISTER requests. It is safe for concurrent use.
 type Registrar struct {
 	cfg  Config
+	now  func() time.Time
 	auth *Authenticator
 
 	mu sync.Mutex
@@ -165,18 +136,23 @@ type formattedDate struct {
 	value string
 }
 
-// New returns a Registrar with no bindings.
-func New(cfg Config) *Registrar {
-	cfg = cfg.withDefaults()
+// New returns a Registrar with no bindings. It copies cfg.Users.
+func New(cfg Config, deps Deps) *Registrar {
+	cfg.Users = maps.Clone(cfg.Users)
+	if cfg.MaxContacts <= 0 {
+		cfg.MaxContacts = DefaultMaxContacts
+	}
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
 	return &Registrar{
 		cfg: cfg,
-		auth: NewAuthenticator(AuthConfig{
-			Realm:      cfg.Realm,
-			Users:      cfg.Users,
-			NonceTTL:   cfg.NonceTTL,
-			Algorithms: cfg.DigestAlgorithms,
-			Now:        cfg.Now,
-		}),
+		now: now,
+		auth: NewAuthenticator(
+			AuthConfig{Realm: cfg.Realm, Users: cfg.Users, NonceTTL: cfg.NonceTTL, Algorithms: cfg.DigestAlgorithms},
+			AuthDeps{Now: now},
+		),
 		byUser: make(map[string][]*entry),
 	}
 }
@@ -207,7 +183,7 @@ func (r *Registrar) Register(req *sip.Request, flow Flow) (res *sip.Response, us
 	if err != nil {
 		return err.response(req), ""
 	}
-	now := r.cfg.Now()
+	now := r.now()
 	r.mu.Lock()
 	live, err := r.applyLocked(reg, flow, now)
 	r.mu.Unlock()
@@ -362,7 +338,7 @@ func (r *Registrar) Lookup(aor string) []Binding {
 	}
 	user := aor[:i]
 	aor = user + "@" + strings.ToLower(aor[i+1:])
-	now := r.cfg.Now()
+	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return liveBindings(r.byUser[user], aor, now)
@@ -371,7 +347,7 @@ func (r *Registrar) Lookup(aor string) []Binding {
 // LookupUser is Lookup by user part alone, whatever the host; it suits a
 // registrar whose Config.Domain is "".
 func (r *Registrar) LookupUser(user string) []Binding {
-	now := r.cfg.Now()
+	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return liveBindings(r.byUser[user], "", now)
@@ -388,7 +364,7 @@ func (r *Registrar) DropFlow(flowID string) []Binding {
 // Sweep removes and returns the expired bindings. The owner calls it
 // periodically; Lookup already hides them in between.
 func (r *Registrar) Sweep() []Binding {
-	now := r.cfg.Now()
+	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.removeLocked(func(e *entry) bool { return !e.live(now) })
@@ -396,7 +372,7 @@ func (r *Registrar) Sweep() []Binding {
 
 // Count returns the number of live bindings.
 func (r *Registrar) Count() int {
-	now := r.cfg.Now()
+	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0

@@ -1,6 +1,7 @@
 package registrar
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"slices"
@@ -12,15 +13,30 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-func testConfig(clk *fakeClock) Config {
+func testConfig() Config {
 	return Config{
 		Domain:         "example.com",
 		MinExpires:     60 * time.Second,
 		MaxExpires:     1800 * time.Second,
 		DefaultExpires: 600 * time.Second,
 		MaxContacts:    3,
-		Now:            clk.Now,
 	}
+}
+
+// newTestRegistrar returns a Registrar on clk's time whose unset Config
+// fields hold the values a config file would give them: realm
+// "switchboard", a 5m nonce TTL, SHA-256 and MD5, registrations from 60s
+// to 1h, 1h when the REGISTER asks for none.
+func newTestRegistrar(cfg Config, clk *fakeClock) *Registrar {
+	cfg.Realm = cmp.Or(cfg.Realm, cfg.Domain, "switchboard")
+	cfg.NonceTTL = cmp.Or(cfg.NonceTTL, 5*time.Minute)
+	if cfg.DigestAlgorithms == nil {
+		cfg.DigestAlgorithms = []string{AlgSHA256, AlgMD5}
+	}
+	cfg.MinExpires = cmp.Or(cfg.MinExpires, 60*time.Second)
+	cfg.MaxExpires = max(cmp.Or(cfg.MaxExpires, time.Hour), cfg.MinExpires)
+	cfg.DefaultExpires = min(max(cmp.Or(cfg.DefaultExpires, time.Hour), cfg.MinExpires), cfg.MaxExpires)
+	return New(cfg, Deps{Now: clk.Now})
 }
 
 const (
@@ -273,7 +289,7 @@ func TestRegister(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock()
-			r := New(testConfig(clk))
+			r := newTestRegistrar(testConfig(), clk)
 			for i, req := range tt.before {
 				if res, _ := r.Register(req, flowA); res.StatusCode != 200 {
 					t.Fatalf("before[%d]: got %d %s, want 200", i, res.StatusCode, res.Reason)
@@ -324,7 +340,7 @@ func TestRegister(t *testing.T) {
 }
 
 func TestRegisterOpenReturnsToUser(t *testing.T) {
-	r := New(Config{Now: newClock().Now})
+	r := newTestRegistrar(Config{}, newClock())
 	res, user := r.Register(register(t, "c1", 1, "To: <sip:Bob@Anywhere.example>", contactA), flowA)
 	if res.StatusCode != 200 {
 		t.Fatalf("got %d %s, want 200", res.StatusCode, res.Reason)
@@ -371,7 +387,7 @@ func TestRegisterMissingHeaders(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := New(Config{Now: newClock().Now})
+			r := newTestRegistrar(Config{}, newClock())
 			res, _ := r.Register(tt.req, flowA)
 			if res.StatusCode != 400 || res.Reason != tt.wantReason {
 				t.Errorf("got %d %s, want 400 %s", res.StatusCode, res.Reason, tt.wantReason)
@@ -387,7 +403,7 @@ func TestRegisterJsSIP(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
 	req := parseRequest(t, lines...)
-	r := New(Config{Domain: "example.com", Now: newClock().Now})
+	r := newTestRegistrar(Config{Domain: "example.com"}, newClock())
 	res, user := r.Register(req, flowA)
 	if res.StatusCode != 200 || user != "alice" {
 		t.Fatalf("got %d %s user %q, want 200 user alice", res.StatusCode, res.Reason, user)
@@ -411,7 +427,7 @@ func TestRegisterJsSIP(t *testing.T) {
 
 func TestLookupOrder(t *testing.T) {
 	clk := newClock()
-	r := New(Config{Now: clk.Now})
+	r := newTestRegistrar(Config{}, clk)
 	steps := []struct {
 		to, contact string
 	}{
@@ -459,7 +475,7 @@ func TestLookupOrder(t *testing.T) {
 }
 
 func TestLookupReturnsCopies(t *testing.T) {
-	r := New(Config{Now: newClock().Now})
+	r := newTestRegistrar(Config{}, newClock())
 	r.Register(register(t, "c1", 1, contactA, "Path: <sip:edge.example.net;lr>"), flowA)
 	b := r.Lookup("alice@example.com")
 	b[0].Contact.Host = "203.0.113.9"
@@ -471,7 +487,7 @@ func TestLookupReturnsCopies(t *testing.T) {
 }
 
 func TestDropFlow(t *testing.T) {
-	r := New(Config{Now: newClock().Now})
+	r := newTestRegistrar(Config{}, newClock())
 	r.Register(register(t, "c1", 1, contactA, contactB), flowA)
 	r.Register(register(t, "c2", 1, "To: <sip:bob@example.com>", "Contact: <sip:bob@192.0.2.30>"), flowB)
 
@@ -492,7 +508,7 @@ func TestDropFlow(t *testing.T) {
 
 func TestSweep(t *testing.T) {
 	clk := newClock()
-	r := New(Config{MinExpires: time.Second, Now: clk.Now})
+	r := newTestRegistrar(Config{MinExpires: time.Second}, clk)
 	r.Register(register(t, "c1", 1, contactA+";expires=60", contactB+";expires=300"), flowA)
 
 	steps := []struct {
@@ -517,39 +533,6 @@ func TestSweep(t *testing.T) {
 		if got := contactURIs(r.Sweep()); !slices.Equal(got, s.wantSwept) {
 			t.Errorf("step %d: got swept %q, want %q", i, got, s.wantSwept)
 		}
-	}
-}
-
-func TestConfigDefaults(t *testing.T) {
-	tests := []struct {
-		name string
-		in   Config
-		want Config
-	}{{
-		name: "zero",
-		in:   Config{},
-		want: Config{Realm: DefaultRealm, MinExpires: DefaultMinExpires, MaxExpires: DefaultMaxExpires, DefaultExpires: DefaultExpires, MaxContacts: DefaultMaxContacts},
-	}, {
-		name: "realm from domain, default clamped to max",
-		in:   Config{Domain: "example.com", MaxExpires: 300 * time.Second},
-		want: Config{Realm: "example.com", Domain: "example.com", MinExpires: DefaultMinExpires, MaxExpires: 300 * time.Second, DefaultExpires: 300 * time.Second, MaxContacts: DefaultMaxContacts},
-	}, {
-		name: "max raised to min",
-		in:   Config{Realm: "r", MinExpires: 600 * time.Second, MaxExpires: 300 * time.Second, DefaultExpires: time.Second},
-		want: Config{Realm: "r", MinExpires: 600 * time.Second, MaxExpires: 600 * time.Second, DefaultExpires: 600 * time.Second, MaxContacts: DefaultMaxContacts},
-	}}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := tt.in.withDefaults()
-			if got.Now == nil || got.Users == nil {
-				t.Errorf("got Now %v Users %v, want both set", got.Now != nil, got.Users != nil)
-			}
-			got.Now, got.Users = nil, nil
-			if got.Realm != tt.want.Realm || got.Domain != tt.want.Domain || got.MinExpires != tt.want.MinExpires ||
-				got.MaxExpires != tt.want.MaxExpires || got.DefaultExpires != tt.want.DefaultExpires || got.MaxContacts != tt.want.MaxContacts {
-				t.Errorf("got %+v, want %+v", got, tt.want)
-			}
-		})
 	}
 }
 
@@ -597,9 +580,9 @@ func TestSplitList(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	clk := newClock()
-	cfg := testConfig(clk)
+	cfg := testConfig()
 	cfg.MaxContacts = 100
-	r := New(cfg)
+	r := newTestRegistrar(cfg, clk)
 	var wg sync.WaitGroup
 	for i := range 4 {
 		wg.Go(func() {

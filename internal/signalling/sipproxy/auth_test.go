@@ -165,7 +165,7 @@ func TestNewChecksDeps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.deps.Layer, tt.deps.Network = siptx.NewLayer(testTimers, nil, nil), newFakeNetwork()
+			tt.deps.Layer, tt.deps.Network = siptx.New(testTimers, siptx.Deps{}), newFakeNetwork()
 			p, err := sipproxy.New(tt.cfg, tt.deps)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("got error %v, want an error: %v", err, tt.wantErr)

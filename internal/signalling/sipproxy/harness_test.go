@@ -34,7 +34,7 @@ const (
 )
 
 // testTimers are short: nothing in these tests waits for a timer on purpose.
-var testTimers = siptx.Timers{T1: 50 * time.Millisecond, T2: 400 * time.Millisecond, T4: 500 * time.Millisecond}
+var testTimers = siptx.Config{T1: 50 * time.Millisecond}
 
 // harness is one proxy and the fakes around it.
 type harness struct {
@@ -62,7 +62,7 @@ func run(t *testing.T, cfg sipproxy.Config, f func(h *harness)) {
 
 func newHarness(t *testing.T, cfg sipproxy.Config) *harness {
 	t.Helper()
-	layer := siptx.NewLayer(testTimers, nil, nil)
+	layer := siptx.New(testTimers, siptx.Deps{})
 	h := &harness{t: t, layer: layer, net: newFakeNetwork(), reg: newFakeRegistrar(),
 		auth: &fakeAuth{result: sipproxy.AuthMissing}, media: &fakeMedia{}}
 	deps := sipproxy.Deps{Layer: layer, Network: h.net, Authenticator: h.auth, Media: h.media}

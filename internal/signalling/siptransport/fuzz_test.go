@@ -10,7 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-var fuzzLimits = Limits{MaxMessageSize: 65535, MaxHeaders: 128, MaxVia: 16}
+var fuzzLimits = InboundConfig{MaxMessageSize: 65535, MaxHeaders: 128, MaxVia: 16}
 
 // fuzzSeeds are messages as real peers send them, plus the faults Inbound
 // answers with a 400.
@@ -84,7 +84,7 @@ func FuzzInboundMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rec := &recorder{}
 		conn := &wireConn{}
-		NewInbound(fuzzLimits, rec, nil).Message(data, conn)
+		NewInbound(fuzzLimits, InboundDeps{Handler: rec}).Message(data, conn)
 		checkParses(t, "response sent back", conn.wire)
 	})
 }
@@ -99,7 +99,7 @@ type streamHarness struct {
 
 func newStreamHarness() *streamHarness {
 	h := &streamHarness{rec: &recorder{}}
-	l := &StreamListener{transport: TCP, in: NewInbound(fuzzLimits, h.rec, nil)}
+	l := &StreamListener{transport: TCP, in: NewInbound(fuzzLimits, InboundDeps{Handler: h.rec})}
 	h.c = &streamConn{l: l, remote: netip.MustParseAddrPort("192.0.2.1:5060"), flowID: "tcp-1"}
 	h.c.queue = NewWriteQueue(sendQueueLen, func(b []byte) error {
 		h.mu.Lock()

@@ -10,9 +10,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// Limits bound what one peer may send. Zero values mean "no limit" except
-// MaxMessageSize, which always applies.
-type Limits struct {
+// InboundConfig bounds what one peer may send. Zero values mean "no limit"
+// except MaxMessageSize, which always applies.
+type InboundConfig struct {
 	// MaxMessageSize is the largest message accepted, in bytes (RFC 3261 §18.1.1).
 	MaxMessageSize int
 	// MaxHeaders is the largest number of header fields in one message.
@@ -24,23 +24,32 @@ type Limits struct {
 	RequestsPerSecondPerIP float64
 }
 
+// InboundDeps are an Inbound's collaborators.
+type InboundDeps struct {
+	// Handler receives every message that passes the checks. Required.
+	Handler Handler
+	// Metrics counts received and rejected messages; nil counts nothing.
+	Metrics *Metrics
+}
+
 // Inbound turns raw bytes from any transport into checked SIP messages for a
 // Handler. It is safe for concurrent use.
 type Inbound struct {
 	parser  *sip.Parser
-	limits  Limits
+	limits  InboundConfig
 	rate    *RateLimiter
 	handler Handler
 	metrics *Metrics
 }
 
-// NewInbound returns an Inbound that delivers to h. metrics may be nil.
-func NewInbound(limits Limits, h Handler, metrics *Metrics) *Inbound {
+// NewInbound returns an Inbound that checks messages against cfg and
+// delivers them to deps.Handler.
+func NewInbound(cfg InboundConfig, deps InboundDeps) *Inbound {
 	p := sip.NewParser()
-	p.MaxMessageLength = limits.MaxMessageSize
-	in := &Inbound{parser: p, limits: limits, handler: h, metrics: metrics}
-	if limits.RequestsPerSecondPerIP > 0 {
-		in.rate = NewRateLimiter(limits.RequestsPerSecondPerIP, 2*limits.RequestsPerSecondPerIP)
+	p.MaxMessageLength = cfg.MaxMessageSize
+	in := &Inbound{parser: p, limits: cfg, handler: deps.Handler, metrics: deps.Metrics}
+	if r := cfg.RequestsPerSecondPerIP; r > 0 {
+		in.rate = NewRateLimiter(r, 2*r)
 	}
 	return in
 }

@@ -45,7 +45,7 @@ func TestInbound(t *testing.T) {
 	tests := []struct {
 		name       string
 		msg        string
-		limits     Limits
+		limits     InboundConfig
 		wantCode   int
 		wantReason string
 		delivered  bool
@@ -54,9 +54,9 @@ func TestInbound(t *testing.T) {
 		{name: "bad CSeq", msg: strings.Replace(validOptions, "CSeq: 1", "CSeq: one", 1), wantCode: 400, wantReason: "Bad Request ("},
 		{name: "CSeq method mismatch", msg: strings.Replace(validOptions, "CSeq: 1 OPTIONS", "CSeq: 1 INVITE", 1), wantCode: 400, wantReason: "Bad Request (CSeq method"},
 		{name: "missing Call-ID", msg: strings.Replace(validOptions, "Call-ID: c1\r\n", "", 1), wantCode: 0},
-		{name: "too large", msg: validOptions + strings.Repeat("x", 2000), limits: Limits{MaxMessageSize: 1024}, wantCode: 513},
+		{name: "too large", msg: validOptions + strings.Repeat("x", 2000), limits: InboundConfig{MaxMessageSize: 1024}, wantCode: 513},
 		{name: "too many Via", msg: strings.Replace(validOptions, "Max-Forwards", "Via: SIP/2.0/UDP a;branch=z9hG4bK2\r\nVia: SIP/2.0/UDP b;branch=z9hG4bK3\r\nMax-Forwards", 1),
-			limits: Limits{MaxVia: 2}, wantCode: 400, wantReason: "Bad Request (too many Via"},
+			limits: InboundConfig{MaxVia: 2}, wantCode: 400, wantReason: "Bad Request (too many Via"},
 		{name: "keepalive", msg: "\r\n\r\n"},
 	}
 	for _, tt := range tests {
@@ -66,7 +66,7 @@ func TestInbound(t *testing.T) {
 			}
 			rec := &recorder{}
 			conn := &fakeConn{}
-			NewInbound(tt.limits, rec, nil).Message([]byte(tt.msg), conn)
+			NewInbound(tt.limits, InboundDeps{Handler: rec}).Message([]byte(tt.msg), conn)
 			if got := len(rec.got) == 1; got != tt.delivered {
 				t.Errorf("delivered: got %v, want %v", got, tt.delivered)
 			}
@@ -89,7 +89,7 @@ func TestInbound(t *testing.T) {
 
 func TestStampVia(t *testing.T) {
 	rec := &recorder{}
-	NewInbound(Limits{MaxMessageSize: 65535}, rec, nil).Message([]byte(validOptions), &fakeConn{})
+	NewInbound(InboundConfig{MaxMessageSize: 65535}, InboundDeps{Handler: rec}).Message([]byte(validOptions), &fakeConn{})
 	via := rec.got[0].Via()
 	if got, _ := via.Params.Get("received"); got != "127.0.0.1" {
 		t.Errorf("received: got %q, want 127.0.0.1", got)

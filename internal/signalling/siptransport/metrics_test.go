@@ -8,7 +8,7 @@ import (
 
 func TestMetricsCountMessages(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	in := NewInbound(Limits{MaxMessageSize: 65535}, &recorder{}, NewMetrics(reg))
+	in := NewInbound(InboundConfig{MaxMessageSize: 65535}, InboundDeps{Handler: &recorder{}, Metrics: NewMetrics(reg)})
 	for range 3 {
 		in.Message([]byte(validOptions), &fakeConn{})
 	}

@@ -22,10 +22,21 @@ type Registry struct {
 	total int
 }
 
-// NewRegistry returns a registry that admits at most maxTotal connections,
-// and at most maxPerIP from one address; zero means no limit.
-func NewRegistry(maxTotal, maxPerIP int) *Registry {
-	return &Registry{maxTotal: maxTotal, maxPerIP: maxPerIP, conns: map[string]Conn{}, perIP: map[netip.Addr]int{}}
+// RegistryConfig holds a Registry's connection limits.
+type RegistryConfig struct {
+	// MaxConnections is the most connections admitted at once; zero means
+	// no limit.
+	MaxConnections int
+	// MaxConnectionsPerIP is the most connections admitted at once from
+	// one IP address; zero means no limit.
+	MaxConnectionsPerIP int
+}
+
+// NewRegistry returns an empty registry enforcing cfg. A Registry has no
+// collaborators, so it takes no Deps.
+func NewRegistry(cfg RegistryConfig) *Registry {
+	return &Registry{maxTotal: cfg.MaxConnections, maxPerIP: cfg.MaxConnectionsPerIP,
+		conns: map[string]Conn{}, perIP: map[netip.Addr]int{}}
 }
 
 // NewFlowID returns a flow ID never returned before by this registry.

@@ -31,9 +31,9 @@ type StreamListener struct {
 	conns    sync.WaitGroup
 }
 
-// ListenTCP binds addr now; Serve accepts on it.
-func ListenTCP(addr string, in *Inbound, reg *Registry) (*StreamListener, error) {
-	ln, err := net.Listen("tcp", addr)
+// ListenTCP binds addr now, as net.ListenTCP does; Serve accepts on it.
+func ListenTCP(addr netip.AddrPort, in *Inbound, reg *Registry) (*StreamListener, error) {
+	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(addr))
 	if err != nil {
 		return nil, err
 	}
@@ -42,11 +42,12 @@ func ListenTCP(addr string, in *Inbound, reg *Registry) (*StreamListener, error)
 
 // ListenTLS binds addr now with the server config; dialConf is used to dial
 // out (nil: system roots).
-func ListenTLS(addr string, conf, dialConf *tls.Config, in *Inbound, reg *Registry) (*StreamListener, error) {
-	ln, err := tls.Listen("tcp", addr, conf)
+func ListenTLS(addr netip.AddrPort, conf, dialConf *tls.Config, in *Inbound, reg *Registry) (*StreamListener, error) {
+	tcp, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(addr))
 	if err != nil {
 		return nil, err
 	}
+	ln := tls.NewListener(tcp, conf)
 	if dialConf == nil {
 		dialConf = &tls.Config{MinVersion: tls.VersionTLS12}
 	}

@@ -17,13 +17,12 @@ type UDPListener struct {
 	done  sync.WaitGroup
 }
 
-// ListenUDP binds addr now; Serve reads from it.
-func ListenUDP(addr string, in *Inbound) (*UDPListener, error) {
-	pc, err := net.ListenPacket("udp", addr)
+// ListenUDP binds addr now, as net.ListenUDP does; Serve reads from it.
+func ListenUDP(addr netip.AddrPort, in *Inbound) (*UDPListener, error) {
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
 	if err != nil {
 		return nil, err
 	}
-	conn := pc.(*net.UDPConn)
 	_ = conn.SetReadBuffer(4 << 20)
 	_ = conn.SetWriteBuffer(4 << 20)
 	return &UDPListener{conn: conn, local: conn.LocalAddr().(*net.UDPAddr).AddrPort(), in: in}, nil

@@ -14,10 +14,10 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
 )
 
-// The tests run on DefaultTimers: T1 500ms, T2 4s, T4 5s.
-var (
-	t1 = DefaultTimers.T1
-	t4 = DefaultTimers.T4
+// The tests run on RFC 3261's timers: T1 500ms, T2 4s, T4 5s.
+const (
+	t1 = 500 * time.Millisecond
+	t4 = T4
 )
 
 // fakeConn is a siptransport.Conn that records what is sent on it and when,
@@ -190,7 +190,7 @@ func (h *fakeClient) errs() []error {
 
 func newTestLayer() (*Layer, *fakeTU) {
 	tu := &fakeTU{}
-	return NewLayer(DefaultTimers, tu, nil), tu
+	return New(Config{T1: t1}, Deps{Handler: tu}), tu
 }
 
 // request parses a fresh request from the phone at 192.0.2.1:5060, as a

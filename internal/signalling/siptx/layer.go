@@ -19,13 +19,35 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
 )
 
-// Timers are the RFC 3261 §17.1.1.1 timer values.
-type Timers struct {
-	T1, T2, T4 time.Duration
+// Config holds the layer's settings.
+type Config struct {
+	// T1 is the RFC 3261 §17.1.1.1 round-trip estimate from which the
+	// retransmission intervals and transaction timeouts derive. Required;
+	// RFC 3261 recommends 500ms.
+	T1 time.Duration
 }
 
-// DefaultTimers are the values RFC 3261 recommends.
-var DefaultTimers = Timers{T1: 500 * time.Millisecond, T2: 4 * time.Second, T4: 5 * time.Second}
+// The timers RFC 3261 §17.1.2.2 fixes: T2 caps the retransmission interval
+// of non-INVITE requests and INVITE responses, T4 is how long a message may
+// stay in the network.
+const (
+	T2 = 4 * time.Second
+	T4 = 5 * time.Second
+)
+
+// Deps are the layer's collaborators.
+type Deps struct {
+	// Handler is the transaction user. It may be nil at first and set with
+	// SetHandler before any message arrives.
+	Handler RequestHandler
+	// Metrics counts transactions; nil counts nothing.
+	Metrics *Metrics
+}
+
+// timerSet is the RFC 3261 §17.1.1.1 timer values one layer runs with.
+type timerSet struct {
+	T1, T2, T4 time.Duration
+}
 
 // RequestHandler is the transaction user: the proxy.
 type RequestHandler interface {
@@ -43,7 +65,7 @@ type RequestHandler interface {
 
 // Layer matches messages to transactions. It implements siptransport.Handler.
 type Layer struct {
-	timers  Timers
+	timers  timerSet
 	handler RequestHandler
 	metrics *Metrics
 
@@ -55,9 +77,9 @@ type Layer struct {
 
 var _ siptransport.Handler = (*Layer)(nil)
 
-// NewLayer returns a layer that passes new requests to h. metrics may be nil.
-func NewLayer(timers Timers, h RequestHandler, metrics *Metrics) *Layer {
-	return &Layer{timers: timers, handler: h, metrics: metrics,
+// New returns a layer that passes new requests to deps.Handler.
+func New(cfg Config, deps Deps) *Layer {
+	return &Layer{timers: timerSet{T1: cfg.T1, T2: T2, T4: T4}, handler: deps.Handler, metrics: deps.Metrics,
 		servers: map[string]*ServerTx{}, clients: map[string]*ClientTx{}}
 }
 

@@ -71,10 +71,10 @@ func newEndpoint(t *testing.T, cfg Config, maxPerIP int) *endpoint {
 		cfg.WriteTimeout = time.Second
 	}
 	rec := &recorder{conns: make(chan siptransport.Conn, 16)}
-	in := siptransport.NewInbound(siptransport.Limits{MaxMessageSize: cfg.MaxMessageSize}, rec, nil)
-	reg := siptransport.NewRegistry(100, maxPerIP)
+	in := siptransport.NewInbound(siptransport.InboundConfig{MaxMessageSize: cfg.MaxMessageSize}, siptransport.InboundDeps{Handler: rec})
+	reg := siptransport.NewRegistry(siptransport.RegistryConfig{MaxConnections: 100, MaxConnectionsPerIP: maxPerIP})
 	metrics := prometheus.NewRegistry()
-	srv := NewServer(cfg, in, reg, nil, NewMetrics(metrics))
+	srv := New(cfg, Deps{Inbound: in, Registry: reg, Metrics: NewMetrics(metrics)})
 	hs := httptest.NewServer(srv)
 	e := &endpoint{srv: srv, http: hs, rec: rec, reg: reg, metrics: metrics, url: "ws" + strings.TrimPrefix(hs.URL, "http")}
 	t.Cleanup(func() {

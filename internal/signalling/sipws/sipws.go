@@ -29,16 +29,29 @@ const Subprotocol = "sip"
 type Config struct {
 	// AllowedOrigins lists the Origin values accepted; empty or "*" accepts any.
 	AllowedOrigins []string
-	// MaxMessageSize is the largest message accepted, in bytes.
+	// MaxMessageSize is the largest message accepted, in bytes. Required.
 	MaxMessageSize int
 	// PingInterval is how often a ping is sent; zero disables pings.
 	PingInterval time.Duration
-	// IdleTimeout closes a connection from which nothing arrived for this long.
+	// IdleTimeout closes a connection from which nothing arrived for this
+	// long. Required.
 	IdleTimeout time.Duration
-	// WriteTimeout bounds one write.
+	// WriteTimeout bounds one write. Required.
 	WriteTimeout time.Duration
 	// Secure marks the endpoint as wss: its flows use transport WSS.
 	Secure bool
+}
+
+// Deps are a Server's collaborators.
+type Deps struct {
+	// Inbound checks and delivers every message the connections read.
+	Inbound *siptransport.Inbound
+	// Registry admits the connections and makes them findable by flow ID.
+	Registry *siptransport.Registry
+	// Logger logs the connections' ends.
+	Logger *slog.Logger
+	// Metrics counts handshakes and connections; nil counts nothing.
+	Metrics *Metrics
 }
 
 // Server is an http.Handler for the WebSocket endpoint.
@@ -57,10 +70,11 @@ type Server struct {
 	wg       sync.WaitGroup
 }
 
-// NewServer returns a handler that delivers messages to in and registers its
-// connections in reg.
-func NewServer(cfg Config, in *siptransport.Inbound, reg *siptransport.Registry, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{cfg: cfg, in: in, reg: reg, log: log, metrics: metrics, conns: map[*Conn]struct{}{}}
+// New returns a handler that delivers messages to deps.Inbound and registers
+// its connections in deps.Registry.
+func New(cfg Config, deps Deps) *Server {
+	s := &Server{cfg: cfg, in: deps.Inbound, reg: deps.Registry, log: deps.Logger, metrics: deps.Metrics,
+		conns: map[*Conn]struct{}{}}
 	s.upgrader = websocket.Upgrader{
 		Subprotocols:      []string{Subprotocol},
 		ReadBufferSize:    readBufferSize,
