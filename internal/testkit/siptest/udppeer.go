@@ -23,7 +23,7 @@ type UDPPeer struct {
 	// autoAnswerOn is set by WithAutoAnswer; ip by WithIP.
 	autoAnswerOn bool
 	ip           netip.Addr
-	done    chan struct{}
+	done         chan struct{}
 
 	writeMu sync.Mutex
 	wbuf    bytes.Buffer // guarded by writeMu
