@@ -23,6 +23,14 @@ func registrarConfig(trunkAddr, transport string) string {
 	return cfg
 }
 
+// pbxIP is where a sipp caller runs when it plays a PBX: a loopback address
+// of its own, which trustPBX trusts, so that it calls without credentials
+// while everyone on 127.0.0.1 must authenticate.
+const pbxIP = "127.0.0.2"
+
+// trustPBX is the config block that trusts pbxIP.
+const trustPBX = "security:\n  trusted_networks: [" + pbxIP + "]\n"
+
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
@@ -76,10 +84,11 @@ func TestBrowserCallsSippPhone(t *testing.T) {
 	}
 }
 
+// TestSippCallsBrowser has a sipp PBX, trusted by address, call a browser.
 func TestSippCallsBrowser(t *testing.T) {
-	g := StartGateway(t, registrarConfig("", ""))
+	g := StartGateway(t, registrarConfig("", "")+trustPBX)
 	alice := browser(t, g, "alice", "alice-secret")
-	uac := StartSipp(t, "uac.xml", "-s", "alice", g.UDP.String())
+	uac := StartSipp(t, "uac.xml", "-i", pbxIP, "-s", "alice", g.UDP.String())
 	d, err := alice.AnswerNext(testCtx(t), siptest.AudioSDP("127.0.0.1", 40000))
 	if err != nil {
 		t.Fatalf("browser got no call from sipp: %v", err)
@@ -137,13 +146,29 @@ func TestReinviteThroughGateway(t *testing.T) {
 	}
 }
 
+// TestSippCallNeedsCredentials: a sipp phone that is not trusted and has
+// no credentials is challenged before its call reaches a browser.
+func TestSippCallNeedsCredentials(t *testing.T) {
+	g := StartGateway(t, registrarConfig("", "")+trustPBX)
+	alice := browser(t, g, "alice", "alice-secret")
+	uac := StartSipp(t, "uac_expect_fail.xml", "-s", "alice", "-set", "expected", "407", g.UDP.String())
+	if err := uac.Wait(10 * time.Second); err != nil {
+		t.Fatalf("sipp caller wanted 407: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if in, err := alice.NextInvite(ctx); err == nil {
+		t.Errorf("the browser got an INVITE from an unauthenticated caller (Call-ID %s)", in.Invite.CallID().Value())
+	}
+}
+
 func TestCallToBrowserWhoseWebSocketClosed(t *testing.T) {
-	g := StartGateway(t, registrarConfig("", ""))
+	g := StartGateway(t, registrarConfig("", "")+trustPBX)
 	alice := browser(t, g, "alice", "alice-secret")
 	alice.Transport.(*siptest.WSClient).Close()
 	time.Sleep(100 * time.Millisecond) // the close reaches the gateway
 	start := time.Now()
-	uac := StartSipp(t, "uac_expect_fail.xml", "-s", "alice", "-set", "expected", "480", g.UDP.String())
+	uac := StartSipp(t, "uac_expect_fail.xml", "-i", pbxIP, "-s", "alice", "-set", "expected", "480", g.UDP.String())
 	if err := uac.Wait(10 * time.Second); err != nil {
 		t.Fatalf("sipp caller wanted 480 at once: %v", err)
 	}

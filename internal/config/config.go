@@ -50,6 +50,8 @@ type Config struct {
 	WebSocket WebSocket `yaml:"websocket"`
 	// Limits bounds what a single peer or message may cost.
 	Limits Limits `yaml:"limits"`
+	// Security says which peers switchboard trusts.
+	Security Security `yaml:"security"`
 	// Registrar configures the built-in registrar used in ModeRegistrar.
 	Registrar Registrar `yaml:"registrar"`
 	// Upstream names the PBX used in ModeUpstream.
@@ -176,6 +178,20 @@ type Limits struct {
 	// from one IP address, per second; the burst is twice this. The default
 	// is 2000; 0 disables the limit.
 	RequestsPerSecondPerIP float64 `yaml:"requests_per_second_per_ip"`
+}
+
+// Security says which peers switchboard trusts: the PBXs and trunks whose
+// requests reach users without credentials. Everyone else authenticates
+// (registrar mode with Registrar.Auth) or, in upstream mode, may not send
+// requests to browsers at all.
+type Security struct {
+	// TrustedNetworks are the networks, as CIDR prefixes ("10.0.0.0/24")
+	// or single addresses ("192.0.2.7"), whose SIP requests over UDP, TCP
+	// or TLS are trusted. The IP-literal hosts of Upstream.URI and of every
+	// Routes[].URI are trusted without being listed; a PBX or trunk named
+	// by a host name must be listed here by address. WebSocket clients are
+	// never trusted by address. The default is empty.
+	TrustedNetworks []netip.Prefix `yaml:"trusted_networks"`
 }
 
 // Registrar configures the built-in registrar used in ModeRegistrar.

@@ -158,6 +158,9 @@ func TestLoadFull(t *testing.T) {
 			MaxMessageSize: 32768, MaxHeaders: 64, MaxVia: 8,
 			MaxConnections: 5000, MaxConnectionsPerIP: 50, RequestsPerSecondPerIP: 100.5,
 		},
+		Security: Security{TrustedNetworks: []netip.Prefix{
+			netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("2001:db8::/32"),
+		}},
 		Registrar: Registrar{
 			Auth:  true,
 			Realm: "example.com",
@@ -276,6 +279,22 @@ func TestLoad(t *testing.T) {
 				`switchboard.yaml:4: media.public_ips[1]: "nope" is not an IP address`,
 				`switchboard.yaml:5: media.rtp_ip: "10.0.0" is not an IP address`,
 				`switchboard.yaml:6: media.rtp_port_max: cannot parse "70000" as a port number (0 to 65535)`,
+			},
+		},
+		{
+			name: "trusted networks",
+			yaml: "registrar: {auth: false}\nsecurity:\n  trusted_networks: [10.0.0.0/8, \"::1\"]\n",
+			check: func(c *Config) (any, any) {
+				return c.Security.TrustedNetworks, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+			},
+		},
+		{
+			name: "bad trusted networks",
+			yaml: "registrar: {auth: false}\nsecurity:\n  trusted_networks:\n    - 10.0.0.5/24\n    - pbx.example.com\n    - 0.0.0.0/0\n",
+			wantErr: []string{
+				`switchboard.yaml:4: security.trusted_networks[0]: "10.0.0.5/24" has bits set past its length: write "10.0.0.0/24" for the network, or the address alone`,
+				`switchboard.yaml:5: security.trusted_networks[1]: "pbx.example.com" is not a network like "10.0.0.0/24" or an IP address`,
+				`switchboard.yaml:6: security.trusted_networks[2]: "0.0.0.0/0" trusts every address`,
 			},
 		},
 		{

@@ -97,6 +97,7 @@ func (c *Config) Validate() error {
 	l.checkRegistrar(c)
 	l.checkUpstream(c)
 	l.checkRoutes(c.Routes)
+	l.checkSecurity(&c.Security)
 	l.checkMedia(c)
 	l.positive("services.max_duration", c.Services.MaxDuration)
 	l.nonNegative("shutdown.drain_timeout", c.Shutdown.DrainTimeout)
@@ -346,6 +347,14 @@ func (l *errorList) checkRoutes(routes []Route) {
 				l.addf(key+".prefix", "%q is never used: routes[%d] (prefix %q) comes first and matches it", r.Prefix, j, earlier.Prefix)
 				break
 			}
+		}
+	}
+}
+
+func (l *errorList) checkSecurity(s *Security) {
+	for i, p := range s.TrustedNetworks {
+		if p.Bits() == 0 {
+			l.addf(fmt.Sprintf("security.trusted_networks[%d]", i), "%q trusts every address: list the networks of your PBXs and trunks", p.String())
 		}
 	}
 }

@@ -25,6 +25,7 @@ var valueTypes = map[reflect.Type]struct {
 	reflect.TypeFor[netip.AddrPort](): {wrap(parseListenAddr), "host:port"},
 	reflect.TypeFor[netip.Addr]():     {wrap(parseIP), "an IP address"},
 	reflect.TypeFor[sip.Uri]():        {wrap(parseSIPURI), "a SIP URI"},
+	reflect.TypeFor[netip.Prefix]():   {wrap(parsePrefix), "a CIDR prefix"},
 }
 
 func wrap[T any](parse func(string) (T, error)) valueParser {
@@ -69,6 +70,24 @@ func parseIP(s string) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("%q is not an IP address", s)
 	}
 	return ip, nil
+}
+
+// parsePrefix decodes a network as a CIDR prefix, "10.0.0.0/8", or a single
+// address, "192.0.2.7", which is the prefix of that address alone. A prefix
+// with bits set past its length is refused: "10.0.0.5/24" is a typo for
+// "10.0.0.5" or "10.0.0.0/24", and which one matters.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if ip, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(ip, ip.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not a network like \"10.0.0.0/24\" or an IP address", s)
+	}
+	if p != p.Masked() {
+		return netip.Prefix{}, fmt.Errorf("%q has bits set past its length: write %q for the network, or the address alone", s, p.Masked().String())
+	}
+	return p, nil
 }
 
 // parseSIPURI decodes a sip: or sips: URI naming a host, with no transport

@@ -43,19 +43,19 @@ type proxyAuth struct{ a *registrar.Authenticator }
 
 var _ sipproxy.Authenticator = proxyAuth{}
 
-func (p proxyAuth) Verify(req *sip.Request) sipproxy.AuthResult {
-	_, res := p.a.Verify(req, true)
+func (p proxyAuth) Verify(req *sip.Request) (string, sipproxy.AuthResult) {
+	user, res := p.a.Verify(req, true)
 	switch res {
 	case registrar.AuthOK:
-		return sipproxy.AuthOK
+		return user, sipproxy.AuthOK
 	case registrar.AuthMissing:
-		return sipproxy.AuthMissing
+		return "", sipproxy.AuthMissing
 	case registrar.AuthStale:
-		return sipproxy.AuthStale
+		return "", sipproxy.AuthStale
 	case registrar.AuthBadRequest:
-		return sipproxy.AuthMalformed
+		return "", sipproxy.AuthMalformed
 	}
-	return sipproxy.AuthRefused // AuthFailed, AuthReplay
+	return "", sipproxy.AuthRefused // AuthFailed, AuthReplay
 }
 
 func (p proxyAuth) Challenge(req *sip.Request, stale bool) *sip.Response {

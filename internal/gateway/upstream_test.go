@@ -13,7 +13,8 @@ import (
 
 // TestUpstreamMode fronts a PBX (a UDP peer): the browser's REGISTER reaches
 // it with a flow-token Contact and a Path, the PBX's challenge reaches the
-// browser unchanged, and the PBX's INVITE to the token reaches the browser.
+// browser unchanged, and the PBX's INVITE to the token reaches the browser,
+// while the same INVITE from another address is refused.
 func TestUpstreamMode(t *testing.T) {
 	leakcheck.Check(t)
 	pbx, err := siptest.NewUDPPeer()
@@ -93,6 +94,17 @@ func TestUpstreamMode(t *testing.T) {
 	}
 	if err := <-answered; err != nil {
 		t.Fatal(err)
+	}
+
+	// Anyone but the PBX is refused: a phone on another address.
+	stranger, err := siptest.NewUDPPeer(siptest.WithIP(pbxIP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stranger.Close()
+	mallory := stranger.UA("mallory", g.Addrs().UDP)
+	if res, err := mallory.Do(ctx(t), mallory.NewRequest(sip.INVITE, contact)); err != nil || res.StatusCode != 403 {
+		t.Errorf("INVITE to the browser from a stranger: got %v, %v; want 403", res, err)
 	}
 
 	// Once the WebSocket is gone, the PBX hears 430 at once.

@@ -1,6 +1,7 @@
 package sipproxy_test
 
 import (
+	"net/netip"
 	"slices"
 	"testing"
 
@@ -70,49 +71,157 @@ func authName(r sipproxy.AuthResult) string {
 	return [...]string{"ok", "missing", "stale", "malformed", "refused"}[r]
 }
 
-// A flow that registered with credentials over a connection needs none
-// again for trunk calls; a UDP source, which can be spoofed, does. Calls
-// to registered users and calls with Auth off are not checked at all.
-func TestAuthNotAsked(t *testing.T) {
+// The addresses of the admission tests: a trusted network, the built-in
+// echo service, and everyone else.
+var (
+	pbxNet    = netip.MustParsePrefix("198.51.100.0/24")
+	echoAddr  = netip.MustParseAddrPort("127.0.0.1:40000")
+	echoFlow  = "udp:127.0.0.1:40000"
+	strangerA = "203.0.113.66:5060"
+)
+
+// admitCfg has Auth on, a trunk for users starting with 9, the echo
+// service, and trusts the PBX network and the echo service's own address.
+func admitCfg(t *testing.T) sipproxy.Config {
+	cfg := trunkCfg(t, true)
+	cfg.Services = map[string]netip.AddrPort{"echo": echoAddr}
+	cfg.Trusted = sipproxy.Trusted{Networks: []netip.Prefix{pbxNet}, Addrs: []netip.AddrPort{echoAddr}}
+	return cfg
+}
+
+// Every out-of-dialog request from a peer that is not trusted is
+// authenticated before it reaches a user, a service or a trunk: by the
+// connection it registered on with credentials, never a UDP source, or by
+// Proxy-Authorization; and the authenticated user must be the one From
+// names (RFC 3261 §22.3). Trusted peers need no credentials; with Auth off
+// nothing is asked.
+func TestOutOfDialogAdmission(t *testing.T) {
 	tests := []struct {
-		name       string
-		auth       bool
-		registerOn string // transport the caller registered with credentials over, if any
-		ruri       string
-		verified   int
+		name   string
+		auth   bool // Config.Auth; admitCfg otherwise
+		caller string
+		// caller is one of: "udp" (a phone at strangerA), "ws" (a browser),
+		// "ws-registered", "udp-registered" (registered with credentials
+		// over that transport), "trusted-udp", "trusted-ws" (a WebSocket
+		// from the trusted network), "echo" (the service's own address),
+		// "loopback" (another port of the service's IP).
+		method sip.RequestMethod
+		ruri   string
+		result sipproxy.AuthResult // what the Authenticator says
+		user   string              // the user it authenticated; "" is From's
+		from   string              // From user; "alice" unless set
+		// code and reason are the proxy's answer; 0 when the request must
+		// reach dest, a flow ID or "bob" for bob's WebSocket.
+		code   int
+		reason string
+		dest   string
+		metric string // the result switchboard_proxy_auth_total counts, "" for none
 	}{
-		{name: "auth off", auth: false, ruri: sbURI("95551234"), verified: 0},
-		{name: "registered over WebSocket", auth: true, registerOn: "WS", ruri: sbURI("95551234"), verified: 0},
-		{name: "registered over UDP", auth: true, registerOn: "UDP", ruri: sbURI("95551234"), verified: 1},
-		{name: "call to a registered user", auth: true, ruri: sbURI("bob"), verified: 0},
+		{name: "INVITE to a registered user, no credentials", auth: true, caller: "udp", method: sip.INVITE, ruri: sbURI("bob"), result: sipproxy.AuthMissing, code: 407, metric: "challenged"},
+		{name: "MESSAGE to a registered user, no credentials", auth: true, caller: "udp", method: sip.MESSAGE, ruri: sbURI("bob"), result: sipproxy.AuthMissing, code: 407, metric: "challenged"},
+		{name: "SUBSCRIBE to a registered user, no credentials", auth: true, caller: "udp", method: sip.SUBSCRIBE, ruri: sbURI("bob"), result: sipproxy.AuthMissing, code: 407, metric: "challenged"},
+		{name: "INVITE to echo, no credentials", auth: true, caller: "udp", method: sip.INVITE, ruri: sbURI("echo"), result: sipproxy.AuthMissing, code: 407, metric: "challenged"},
+		{name: "INVITE to a trunk, no credentials", auth: true, caller: "udp", method: sip.INVITE, ruri: sbURI("95551234"), result: sipproxy.AuthMissing, code: 407, metric: "challenged"},
+		{name: "unregistered browser", auth: true, caller: "ws", method: sip.INVITE, ruri: sbURI("bob"), result: sipproxy.AuthMissing, code: 407, metric: "challenged"},
+		{name: "browser registered with credentials", auth: true, caller: "ws-registered", method: sip.INVITE, ruri: sbURI("bob"), result: sipproxy.AuthMissing, dest: "bob", metric: "flow"},
+		{name: "browser registered with credentials, to echo", auth: true, caller: "ws-registered", method: sip.INVITE, ruri: sbURI("echo"), result: sipproxy.AuthMissing, dest: echoFlow, metric: "flow"},
+		{name: "UDP phone registered, no digest", auth: true, caller: "udp-registered", method: sip.INVITE, ruri: sbURI("bob"), result: sipproxy.AuthMissing, code: 407, metric: "challenged"},
+		{name: "digest accepted", auth: true, caller: "udp", method: sip.MESSAGE, ruri: sbURI("bob"), result: sipproxy.AuthOK, dest: "bob", metric: "digest"},
+		{name: "digest accepted, to a trunk", auth: true, caller: "udp", method: sip.INVITE, ruri: sbURI("95551234"), result: sipproxy.AuthOK, dest: trunkFlow, metric: "digest"},
+		{name: "digest for someone else", auth: true, caller: "udp", method: sip.INVITE, ruri: sbURI("bob"), result: sipproxy.AuthOK, user: "mallory", code: 403,
+			reason: "Forbidden (From does not match the authenticated user)", metric: "identity_mismatch"},
+		{name: "registered flow, From someone else", auth: true, caller: "ws-registered", from: "carol", method: sip.INVITE, ruri: sbURI("bob"), result: sipproxy.AuthMissing, code: 403,
+			reason: "Forbidden (From does not match the authenticated user)", metric: "identity_mismatch"},
+		{name: "registered flow, digest for From", auth: true, caller: "ws-registered", from: "carol", method: sip.INVITE, ruri: sbURI("bob"), result: sipproxy.AuthOK, dest: "bob", metric: "digest"},
+		{name: "trusted network", auth: true, caller: "trusted-udp", method: sip.INVITE, ruri: sbURI("bob"), result: sipproxy.AuthMissing, dest: "bob", metric: "trusted"},
+		{name: "trusted network, to a trunk", auth: true, caller: "trusted-udp", method: sip.INVITE, ruri: sbURI("95551234"), result: sipproxy.AuthMissing, dest: trunkFlow, metric: "trusted"},
+		{name: "WebSocket from the trusted network", auth: true, caller: "trusted-ws", method: sip.INVITE, ruri: sbURI("bob"), result: sipproxy.AuthMissing, code: 407, metric: "challenged"},
+		{name: "the echo service's address", auth: true, caller: "echo", method: sip.OPTIONS, ruri: sbURI("bob"), result: sipproxy.AuthMissing, dest: "bob", metric: "trusted"},
+		{name: "another loopback port", auth: true, caller: "loopback", method: sip.OPTIONS, ruri: sbURI("bob"), result: sipproxy.AuthMissing, code: 407, metric: "challenged"},
+		{name: "auth off", caller: "udp", method: sip.INVITE, ruri: sbURI("bob"), result: sipproxy.AuthMissing, dest: "bob"},
+		{name: "auth off, to a trunk", caller: "udp", method: sip.INVITE, ruri: sbURI("95551234"), result: sipproxy.AuthMissing, dest: trunkFlow},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run(t, trunkCfg(t, tt.auth), func(h *harness) {
-				h.auth.set(sipproxy.AuthMissing)
-				h.reg.regUser = "alice"
-				alice := h.browser("alice")
-				if tt.registerOn == "UDP" {
-					alice = h.phone("alice", "192.0.2.21:5060")
+			cfg := admitCfg(t)
+			cfg.Auth = tt.auth
+			run(t, cfg, func(h *harness) {
+				h.auth.set(tt.result)
+				h.auth.user = tt.user
+				bob := h.browser("bob")
+				bob.register(true)
+				caller := h.caller(tt.caller, "alice")
+				if tt.from != "" {
+					caller.user = tt.from
 				}
-				h.phone("bob", "192.0.2.20:5060").register(false)
-				if tt.registerOn != "" {
-					alice.send(alice.request(sip.REGISTER, "sip:"+sbHost, ""))
+				caller.send(caller.request(tt.method, tt.ruri, ""))
+
+				if tt.metric != "" {
+					if got := h.counter("switchboard_proxy_auth_total", tt.metric); got != 1 {
+						t.Errorf("switchboard_proxy_auth_total{result=%q}: got %v, want 1", tt.metric, got)
+					}
 				}
-				alice.send(alice.request(sip.INVITE, tt.ruri, ""))
-				if got := h.auth.calls(); got != tt.verified {
-					t.Errorf("Verify called %d times, want %d", got, tt.verified)
+				if tt.code == 0 {
+					dest := bob.conn
+					if tt.dest != "bob" {
+						c, _ := h.net.Lookup(tt.dest)
+						dest = c.(*fakeConn)
+					}
+					if n := len(dest.requests(tt.method)); n != 1 {
+						t.Errorf("%ss at %s: got %d, want 1", tt.method, tt.dest, n)
+					}
+					if got := caller.conn.codes(tt.method); len(got) != 0 {
+						t.Errorf("caller got %v, want nothing from the proxy itself", got)
+					}
+					return
 				}
-				wantCodes := []int{}
-				if tt.verified > 0 {
-					wantCodes = []int{407}
+				res := caller.final(tt.method)
+				if res.StatusCode != tt.code || (tt.reason != "" && res.Reason != tt.reason) {
+					t.Errorf("got %d %q, want %d %q", res.StatusCode, res.Reason, tt.code, tt.reason)
 				}
-				if got := alice.conn.codes(sip.INVITE); !slices.Equal(got, wantCodes) {
-					t.Errorf("alice got %v, want %v", got, wantCodes)
+				if tt.code == 407 && res.GetHeader("Proxy-Authenticate") == nil {
+					t.Error("407 without Proxy-Authenticate")
+				}
+				if n := h.net.sentExcept(caller.conn); n != 0 {
+					t.Errorf("the proxy sent %d messages elsewhere, want none", n)
 				}
 			})
 		})
 	}
+}
+
+// caller makes the peer a case of TestOutOfDialogAdmission names.
+func (h *harness) caller(kind, user string) *peer {
+	h.t.Helper()
+	switch kind {
+	case "udp":
+		return h.phone(user, strangerA)
+	case "ws":
+		return h.browser(user)
+	case "ws-registered", "udp-registered":
+		p := h.browser(user)
+		if kind == "udp-registered" {
+			p = h.phone(user, strangerA)
+		}
+		h.reg.regUser = user
+		p.send(p.request(sip.REGISTER, "sip:"+sbHost, ""))
+		if res := p.final(sip.REGISTER); res.StatusCode != 200 {
+			h.t.Fatalf("REGISTER: got %d, want 200", res.StatusCode)
+		}
+		return p
+	case "trusted-udp":
+		return h.phone(user, "198.51.100.7:5060")
+	case "trusted-ws":
+		p := h.browser(user)
+		p.conn.remote = netip.MustParseAddrPort("198.51.100.8:40000")
+		return p
+	case "echo":
+		return h.phone(user, echoAddr.String())
+	case "loopback":
+		return h.phone(user, "127.0.0.1:40001")
+	}
+	h.t.Fatalf("unknown caller %q", kind)
+	return nil
 }
 
 // A REGISTER goes to Registrations with the flow it came on, and its

@@ -54,9 +54,9 @@ func TestInDialogRequestsFollowFlowTokens(t *testing.T) {
 	})
 }
 
-// A Route entry whose flow token does not verify names no flow (RFC 5626
-// §5.2): the request is not steered onto the flow it claims, and the
-// browser's .invalid Request-URI leads nowhere else.
+// A Route entry whose flow token does not verify was tampered with: the
+// request is refused 403 (RFC 5626 §5.3), neither steered onto the flow it
+// claims nor sent where its Request-URI says.
 func TestBadFlowTokenRefused(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -84,8 +84,8 @@ func TestBadFlowTokenRefused(t *testing.T) {
 				before := alice.conn.count()
 				bob.send(bobSide.request(sip.BYE, ""))
 				res := bob.final(sip.BYE)
-				if res.StatusCode != 480 || res.Reason != "Temporarily Unavailable (connection closed)" {
-					t.Errorf("got %d %q, want 480 (connection closed)", res.StatusCode, res.Reason)
+				if res.StatusCode != 403 || res.Reason != "Forbidden (bad flow token)" {
+					t.Errorf("got %d %q, want 403 \"Forbidden (bad flow token)\"", res.StatusCode, res.Reason)
 				}
 				if n := victim.conn.count(); n != 0 {
 					t.Errorf("the victim's flow got %d messages, want none", n)
@@ -176,4 +176,64 @@ func TestLoopDetected(t *testing.T) {
 			t.Errorf("alice got %v, want [482]", got)
 		}
 	})
+}
+
+// An in-dialog request must come through switchboard as its route set says,
+// whoever sends it, trusted or not: one without a flow token of switchboard's
+// is refused 481 and one with a forged token 403, and neither is sent where
+// its Request-URI says: that would make switchboard an open relay. An ACK
+// is dropped without an answer.
+func TestInDialogNeedsOurRoute(t *testing.T) {
+	tests := []struct {
+		name   string
+		route  string // the Route header's value; "" for none
+		code   int
+		reason string
+		metric string
+	}{
+		{name: "no Route", code: 481, reason: "Call/Transaction Does Not Exist", metric: "no_route"},
+		{name: "Route of switchboard's without a token", route: "<sip:" + sbHost + ";lr>", code: 481,
+			reason: "Call/Transaction Does Not Exist", metric: "no_route"},
+		{name: "Route of switchboard's with a forged token", route: "<sip:" + b64("udp:198.51.100.1:5060") + ".AAAAAAAAAAAA@" + sbHost + ";lr>",
+			code: 403, reason: "Forbidden (bad flow token)", metric: "bad_token"},
+		{name: "Route of someone else's", route: "<sip:198.51.100.1;lr>", code: 481,
+			reason: "Call/Transaction Does Not Exist", metric: "no_route"},
+	}
+	for _, tt := range tests {
+		for _, sender := range []string{"203.0.113.66:5060", "198.51.100.7:5060"} { // a stranger, a trusted peer
+			t.Run(tt.name+" from "+sender, func(t *testing.T) {
+				cfg := admitCfg(t)
+				run(t, cfg, func(h *harness) {
+					alice, bob := h.browser("alice"), h.phone("bob", "192.0.2.20:5060")
+					bob.register(false)
+					h.reg.regUser = "alice"
+					alice.send(alice.request(sip.REGISTER, "sip:"+sbHost, ""))
+					h.call(alice, bob, sbURI("bob")) // a dialog, so that real tokens exist
+					mallory := h.phone("mallory", sender)
+					for _, method := range []sip.RequestMethod{sip.INVITE, sip.ACK} {
+						before := h.net.sentExcept(mallory.conn)
+						req := mallory.request(method, "sip:x@198.51.100.1", "")
+						req.To().Params.Add("tag", "x")
+						if tt.route != "" {
+							req.AppendHeader(sip.NewHeader("Route", tt.route))
+						}
+						mallory.send(req)
+						if n := h.net.sentExcept(mallory.conn) - before; n != 0 {
+							t.Errorf("%s: the proxy sent %d messages, want none", method, n)
+						}
+					}
+					res := mallory.final(sip.INVITE)
+					if res.StatusCode != tt.code || res.Reason != tt.reason {
+						t.Errorf("got %d %q, want %d %q", res.StatusCode, res.Reason, tt.code, tt.reason)
+					}
+					if n := len(mallory.conn.responses(sip.ACK)); n != 0 {
+						t.Errorf("responses to the ACK: got %d, want none", n)
+					}
+					if got := h.counter("switchboard_proxy_in_dialog_refused_total", tt.metric); got != 2 {
+						t.Errorf("switchboard_proxy_in_dialog_refused_total{reason=%q}: got %v, want 2 (INVITE and ACK)", tt.metric, got)
+					}
+				})
+			})
+		}
+	}
 }

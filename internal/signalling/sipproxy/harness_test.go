@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
@@ -38,14 +39,15 @@ var testTimers = siptx.Config{T1: 50 * time.Millisecond}
 
 // harness is one proxy and the fakes around it.
 type harness struct {
-	t     *testing.T
-	proxy *sipproxy.Proxy
-	layer *siptx.Layer
-	net   *fakeNetwork
-	reg   *fakeRegistrar
-	auth  *fakeAuth
-	media *fakeMedia
-	seq   int // for Call-IDs, tags and branches
+	t       *testing.T
+	proxy   *sipproxy.Proxy
+	layer   *siptx.Layer
+	net     *fakeNetwork
+	reg     *fakeRegistrar
+	auth    *fakeAuth
+	media   *fakeMedia
+	metrics *prometheus.Registry // the proxy's metrics
+	seq     int                  // for Call-IDs, tags and branches
 }
 
 // run runs f in a synctest bubble with a proxy built from cfg. In
@@ -64,8 +66,8 @@ func newHarness(t *testing.T, cfg sipproxy.Config) *harness {
 	t.Helper()
 	layer := siptx.New(testTimers, siptx.Deps{})
 	h := &harness{t: t, layer: layer, net: newFakeNetwork(), reg: newFakeRegistrar(),
-		auth: &fakeAuth{result: sipproxy.AuthMissing}, media: &fakeMedia{}}
-	deps := sipproxy.Deps{Layer: layer, Network: h.net, Authenticator: h.auth, Media: h.media}
+		auth: &fakeAuth{result: sipproxy.AuthMissing}, media: &fakeMedia{}, metrics: prometheus.NewRegistry()}
+	deps := sipproxy.Deps{Layer: layer, Network: h.net, Authenticator: h.auth, Media: h.media, Metrics: sipproxy.NewMetrics(h.metrics)}
 	if cfg.Mode == sipproxy.ModeRegistrar {
 		deps.Registrations, deps.Locator = h.reg, h.reg
 	}
@@ -82,6 +84,29 @@ func newHarness(t *testing.T, cfg sipproxy.Config) *harness {
 }
 
 func (h *harness) next() int { h.seq++; return h.seq }
+
+// counter is the value of the proxy's counter name with label value
+// label (any label name), 0 when it was never counted.
+func (h *harness) counter(name, label string) float64 {
+	h.t.Helper()
+	families, err := h.metrics.Gather()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == label {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
 
 // deliver hands msg to the layer as having arrived on c, as its rendering
 // would arrive from the network, and waits until the proxy is done with it.
@@ -146,6 +171,20 @@ func (n *fakeNetwork) udp(remote netip.AddrPort) *fakeConn {
 	c := &fakeConn{transport: siptransport.UDP, flowID: id, remote: remote}
 	n.flows[id] = c
 	return c
+}
+
+// sentExcept counts what the proxy sent on every flow but except, and the
+// dials it made.
+func (n *fakeNetwork) sentExcept(except *fakeConn) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	total := len(n.dialed)
+	for _, c := range n.flows {
+		if c != except {
+			total += c.count()
+		}
+	}
+	return total
 }
 
 func (n *fakeNetwork) remove(c *fakeConn) {
@@ -339,14 +378,21 @@ type fakeAuth struct {
 	// mu guards the fields below.
 	mu       sync.Mutex
 	result   sipproxy.AuthResult
+	user     string // the user of an AuthOK; "" is the request's From user
 	verified int
 }
 
-func (a *fakeAuth) Verify(*sip.Request) sipproxy.AuthResult {
+func (a *fakeAuth) Verify(req *sip.Request) (string, sipproxy.AuthResult) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.verified++
-	return a.result
+	if a.result != sipproxy.AuthOK {
+		return "", a.result
+	}
+	if a.user != "" {
+		return a.user, a.result
+	}
+	return req.From().Address.User, a.result
 }
 
 func (a *fakeAuth) Challenge(req *sip.Request, stale bool) *sip.Response {

@@ -14,6 +14,8 @@ type Metrics struct {
 	requests  promchild.Cache[sip.RequestMethod, prometheus.Counter]
 	rejects   promchild.Cache[int, prometheus.Counter]
 	registers promchild.Cache[int, prometheus.Counter]
+	auths     promchild.Cache[string, prometheus.Counter]
+	inDialog  promchild.Cache[string, prometheus.Counter]
 	strays    prometheus.Counter
 }
 
@@ -35,15 +37,29 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Namespace: "switchboard", Subsystem: "proxy", Name: "stray_responses_total",
 		Help: "Responses that matched no transaction and were dropped.",
 	})
-	reg.MustRegister(requests, rejects, registers, strays)
+	auths := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "auth_total",
+		Help: "Out-of-dialog requests checked before routing, by result: trusted, flow, digest, challenged, malformed, refused, identity_mismatch, untrusted.",
+	}, []string{"result"})
+	inDialog := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "in_dialog_refused_total",
+		Help: "In-dialog requests and ACKs refused for not coming through switchboard, by reason: no_route, bad_token.",
+	}, []string{"reason"})
+	reg.MustRegister(requests, rejects, registers, auths, inDialog, strays)
 	return &Metrics{
 		requests: promchild.Cache[sip.RequestMethod, prometheus.Counter]{Make: func(m sip.RequestMethod) prometheus.Counter {
 			return requests.WithLabelValues(string(m))
 		}},
 		rejects:   promchild.Cache[int, prometheus.Counter]{Make: byCode(rejects)},
 		registers: promchild.Cache[int, prometheus.Counter]{Make: byCode(registers)},
+		auths:     promchild.Cache[string, prometheus.Counter]{Make: byLabel(auths)},
+		inDialog:  promchild.Cache[string, prometheus.Counter]{Make: byLabel(inDialog)},
 		strays:    strays,
 	}
+}
+
+func byLabel(vec *prometheus.CounterVec) func(string) prometheus.Counter {
+	return func(v string) prometheus.Counter { return vec.WithLabelValues(v) }
 }
 
 func byCode(vec *prometheus.CounterVec) func(int) prometheus.Counter {
@@ -66,6 +82,26 @@ func (m *Metrics) registered(code int) {
 	if m != nil {
 		m.registers.Get(code).Inc()
 	}
+}
+
+// auth counts a result of admit.
+func (m *Metrics) auth(result string) {
+	if m != nil {
+		m.auths.Get(result).Inc()
+	}
+}
+
+// inDialogRefused counts an in-dialog request or ACK that hops.check
+// refused with err.
+func (m *Metrics) inDialogRefused(err error) {
+	if m == nil {
+		return
+	}
+	reason := "no_route"
+	if err == errForgedToken {
+		reason = "bad_token"
+	}
+	m.inDialog.Get(reason).Inc()
 }
 
 func (m *Metrics) stray() {

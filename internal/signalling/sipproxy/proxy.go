@@ -8,6 +8,27 @@
 // found through a flow token or a registration, never by resolving its
 // .invalid Contact host. Message bodies pass through untouched, but for
 // the SDP of anchored calls, which Deps.Media rewrites.
+//
+// # Trust
+//
+// The peers behind switchboard trust what it forwards, so nothing reaches
+// them that switchboard has not vouched for. A peer is trusted by the
+// address its request came from (Config.Trusted: the PBXs and trunks, and
+// the built-in services' own socket), over UDP, TCP or TLS, never over
+// WebSocket. In registrar mode with Config.Auth, every out-of-dialog
+// request from anyone else (REGISTER, ACK, CANCEL and OPTIONS to
+// switchboard itself aside) is authenticated before a user, service or
+// trunk is even looked up: by the connection it arrived on, if a REGISTER
+// authenticated a user there (a UDP source can be forged, so never over
+// UDP), or by Proxy-Authorization; otherwise it is challenged (407). The
+// authenticated user must be the one its From names (RFC 3261 §22.3), or it
+// is refused 403. In upstream mode the PBX authenticates browsers, and only
+// trusted peers may send requests to a browser's token.
+//
+// An in-dialog request, from anyone, must carry a Route entry of
+// switchboard's with a flow token that verifies: without one it names no
+// dialog through switchboard (481), with a forged one it is refused (403,
+// RFC 5626 §5.3), and it is never sent where its Request-URI alone says.
 package sipproxy
 
 import (
@@ -55,11 +76,16 @@ type Config struct {
 	UpstreamPath bool
 	// Routes are the trunk rules, tried in order (ModeRegistrar).
 	Routes []Route
-	// Auth requires calls towards trunks to come from an authenticated
-	// user: one whose flow registered with credentials, or whose request
+	// Auth requires every out-of-dialog request from a peer that is not
+	// Trusted to come from an authenticated user, the one its From names:
+	// one whose connection registered with credentials, or whose request
 	// carries valid Proxy-Authorization (ModeRegistrar). Deps.Authenticator
 	// checks them.
 	Auth bool
+	// Trusted are the peers whose requests need no credentials
+	// (ModeRegistrar with Auth) and the only ones that may send requests
+	// to browsers (ModeUpstream).
+	Trusted Trusted
 	// UserAgent is the Server header of responses the proxy makes.
 	UserAgent string
 	// Services maps the user names of switchboard's built-in services to
@@ -192,9 +218,10 @@ func (p *Proxy) HandleAck(req *sip.Request, from siptransport.Conn) {
 		return
 	}
 	out := req.Clone()
-	hops, err := p.popRoutes(out, from)
-	if err != nil || !hops.ours {
-		return // an ACK not record-routed through us has nowhere to go
+	hops := p.popRoutes(out)
+	if err := hops.check(); err != nil {
+		p.metrics.inDialogRefused(err) // an ACK not record-routed through us has nowhere to go
+		return
 	}
 	t, err := p.dialogTarget(out, hops)
 	if err != nil || t.conn == nil {

@@ -29,14 +29,12 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 		loop = loopHash(req) // for the branches: validate had no need of it
 	}
 	out := req.Clone()
-	hops, err := p.popRoutes(out, tx.Conn)
-	if err != nil {
-		return err
-	}
+	hops := p.popRoutes(out)
 	inDialog := sipmsg.HasToTag(req)
 	if inDialog {
-		if !hops.ours {
-			return errNoTransaction // RFC 3261 §12.2.2: not a dialog through us
+		if err := hops.check(); err != nil {
+			p.metrics.inDialogRefused(err)
+			return err
 		}
 		t, err := p.dialogTarget(out, hops)
 		if err != nil {
@@ -61,6 +59,9 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 	case req.Method == sip.OPTIONS && req.Recipient.User == "" && p.net.IsLocal(req.Recipient.Host, req.Recipient.Port):
 		return p.options(tx)
 	}
+	if err := p.admit(tx); err != nil {
+		return err
+	}
 	targets, err := p.targets(tx, out)
 	if err != nil {
 		return err
@@ -80,9 +81,6 @@ func (p *Proxy) targets(tx *siptx.ServerTx, out *sip.Request) ([]target, error) 
 		return ts, nil
 	}
 	if t, ok := p.trunk(out); ok {
-		if err := p.authorize(tx); err != nil {
-			return nil, err
-		}
 		return []target{t}, nil
 	}
 	if p.net.IsLocal(out.Recipient.Host, out.Recipient.Port) {
@@ -142,33 +140,6 @@ func (p *Proxy) trunk(out *sip.Request) (target, bool) {
 		return t, true
 	}
 	return target{}, false
-}
-
-// challenge asks the client for credentials, RFC 3261 §22.3.
-type challenge struct{ stale bool }
-
-func (c *challenge) Error() string { return "authentication required" }
-
-// authorize lets a request through when its flow registered with
-// credentials or it carries valid Proxy-Authorization.
-func (p *Proxy) authorize(tx *siptx.ServerTx) error {
-	if !p.cfg.Auth {
-		return nil
-	}
-	if _, ok := p.authFlows.Load(tx.Conn.FlowID()); ok {
-		return nil
-	}
-	switch p.auth.Verify(tx.Request) {
-	case AuthOK:
-		return nil
-	case AuthMissing:
-		return &challenge{}
-	case AuthStale:
-		return &challenge{stale: true}
-	case AuthMalformed:
-		return status(sip.StatusBadRequest, "Bad Request (malformed Proxy-Authorization)")
-	}
-	return status(sip.StatusForbidden, "Forbidden (bad credentials)")
 }
 
 // register hands a REGISTER to the registrar, RFC 3261 §10.3.

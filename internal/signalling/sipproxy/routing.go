@@ -102,6 +102,9 @@ func (p *Proxy) branchFor(loop string) string {
 type hops struct {
 	// ours is set when at least one Route entry was switchboard's.
 	ours bool
+	// verified is set when at least one of ours carried a flow token that
+	// verified; forged when one carried a token that did not.
+	verified, forged bool
 	// dest is the flow named by the last entry of ours: the side of the
 	// dialog the request is going to.
 	dest string
@@ -111,20 +114,37 @@ type hops struct {
 
 // popRoutes removes the Route entries that name switchboard, RFC 3261
 // §16.4, and reads the flow tokens they carry.
-func (p *Proxy) popRoutes(req *sip.Request, from siptransport.Conn) (hops, error) {
+func (p *Proxy) popRoutes(req *sip.Request) hops {
 	var h hops
 	for r := req.Route(); r != nil && p.net.IsLocal(r.Address.Host, r.Address.Port); r = req.Route() {
 		h.ours = true
 		if id, ok := p.tokens.decode(r.Address.User); ok {
-			h.dest = id
+			h.dest, h.verified = id, true
 			h.outbound = r.Address.UriParams.Has("ob")
+		} else if r.Address.User != "" {
+			h.forged = true
 		}
 		req.RemoveHeader("Route")
 	}
-	if h.dest == from.FlowID() {
-		h.dest = "" // single entry of ours, facing the sender: route by Request-URI
+	return h
+}
+
+// check refuses an in-dialog request that did not come through switchboard
+// as its route set says. Every dialog switchboard is in was record-routed
+// with flow tokens, so such a request carries at least one that verifies.
+// A token that does not verify was tampered with: 403 (RFC 5626 §5.3). No
+// token at all (no Route of ours, or one without a user part, such as a
+// pre-loaded outbound proxy) names no dialog through switchboard: 481
+// (RFC 3261 §12.2.2), and the Request-URI is never followed instead, which
+// would make switchboard an open relay.
+func (h hops) check() error {
+	switch {
+	case h.forged:
+		return errForgedToken
+	case !h.verified:
+		return errNoTransaction
 	}
-	return h, nil
+	return nil
 }
 
 // target is where one branch of a request goes.

@@ -80,11 +80,13 @@ const (
 	AuthRefused
 )
 
-// Authenticator checks the credentials of requests towards trunks and
-// builds the challenges for them, RFC 3261 §22.3.
+// Authenticator checks the credentials of out-of-dialog requests from
+// peers that are not trusted, and builds the challenges for them, RFC 3261
+// §22.3.
 type Authenticator interface {
-	// Verify checks req's Proxy-Authorization.
-	Verify(req *sip.Request) AuthResult
+	// Verify checks req's Proxy-Authorization; user is the authenticated
+	// user when res is AuthOK.
+	Verify(req *sip.Request) (user string, res AuthResult)
 	// Challenge returns the 407 answering req, with stale=true in its
 	// challenges when stale is set.
 	Challenge(req *sip.Request, stale bool) *sip.Response

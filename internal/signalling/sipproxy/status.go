@@ -31,6 +31,12 @@ var (
 	errBadToken       = status(sip.StatusNotFound, "Not Found (unknown flow token)")
 	errUnreachable    = status(sip.StatusServiceUnavailable, "Service Unavailable (next hop unreachable)")
 	errRequestTimeout = status(sip.StatusRequestTimeout, "Request Timeout")
+
+	errForgedToken      = status(sip.StatusForbidden, "Forbidden (bad flow token)")
+	errIdentityMismatch = status(sip.StatusForbidden, "Forbidden (From does not match the authenticated user)")
+	errWrongCredentials = status(sip.StatusForbidden, "Forbidden (bad credentials)")
+	errBadCredentials   = status(sip.StatusBadRequest, "Bad Request (malformed Proxy-Authorization)")
+	errUntrusted        = status(sip.StatusForbidden, "Forbidden (not a trusted peer)")
 )
 
 // statusCoder is an error from another component that knows the SIP

@@ -69,6 +69,16 @@ func (u *upstream) bind(flowID, aor string, ch *sip.ContactHeader) string {
 	return token
 }
 
+// isToken reports whether s is shaped like a token bind makes: "o" or "f"
+// and 15 bytes in base64.
+func isToken(s string) bool {
+	if len(s) != 21 || (s[0] != 'o' && s[0] != 'f') {
+		return false
+	}
+	b, err := b64.DecodeString(s[1:])
+	return err == nil && len(b) == 15
+}
+
 func (u *upstream) lookup(token string) (*upBinding, bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()

@@ -16,7 +16,8 @@ const pbxAddr = "192.0.2.40:5060"
 
 func upstreamCfg(t *testing.T, path bool) sipproxy.Config {
 	return sipproxy.Config{Mode: sipproxy.ModeUpstream, Upstream: mustParseURI(t, "sip:"+pbxAddr+";transport=udp"), UpstreamPath: path,
-		Services: map[string]netip.AddrPort{"echo": netip.MustParseAddrPort("127.0.0.1:40000")}}
+		Services: map[string]netip.AddrPort{"echo": netip.MustParseAddrPort("127.0.0.1:40000")},
+		Trusted:  sipproxy.Trusted{Networks: []netip.Prefix{netip.MustParsePrefix("192.0.2.40/32")}}}
 }
 
 // outboundRegister is a REGISTER as JsSIP sends it with outbound: its
@@ -140,4 +141,53 @@ func TestUpstreamTargets(t *testing.T) {
 			t.Errorf("registrar's flows dropped in upstream mode: got %v, want none", got)
 		}
 	})
+}
+
+// In upstream mode only trusted peers, the PBX first, may send requests to
+// a browser's token: anyone else gets 403 and the browser hears nothing,
+// whether the token is live or only shaped like one.
+func TestUpstreamRequestsToBrowsersNeedTrust(t *testing.T) {
+	tests := []struct {
+		name    string
+		sender  string // "pbx", "stranger" (UDP), "browser" (another WebSocket)
+		unknown bool   // a token-shaped user switchboard never gave out
+		code    int    // 0: the INVITE reaches alice
+		metric  string
+	}{
+		{name: "from the PBX", sender: "pbx", metric: "trusted"},
+		{name: "from a stranger", sender: "stranger", code: 403, metric: "untrusted"},
+		{name: "from another browser", sender: "browser", code: 403, metric: "untrusted"},
+		{name: "from a stranger, unknown token", sender: "stranger", unknown: true, code: 403, metric: "untrusted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run(t, upstreamCfg(t, false), func(h *harness) {
+				alice, pbx := h.browser("alice"), h.phone("pbx", pbxAddr)
+				alice.send(alice.outboundRegister())
+				contact := pbx.last(sip.REGISTER).Contact().Address
+				if tt.unknown {
+					contact.User = "o" + b64("fifteen bytes!!")
+				}
+				sender := map[string]*peer{"pbx": pbx, "stranger": h.phone("mallory", "203.0.113.66:5060"), "browser": h.browser("mallory")}[tt.sender]
+				sender.send(sender.request(sip.INVITE, contact.String(), ""))
+				invites := len(alice.conn.requests(sip.INVITE))
+				if got := h.counter("switchboard_proxy_auth_total", tt.metric); got != 1 {
+					t.Errorf("switchboard_proxy_auth_total{result=%q}: got %v, want 1", tt.metric, got)
+				}
+				if tt.code == 0 {
+					if invites != 1 {
+						t.Errorf("INVITEs at alice: got %d, want 1", invites)
+					}
+					return
+				}
+				if invites != 0 {
+					t.Errorf("INVITEs at alice: got %d, want 0", invites)
+				}
+				res := sender.final(sip.INVITE)
+				if res.StatusCode != tt.code || res.Reason != "Forbidden (not a trusted peer)" {
+					t.Errorf("got %d %q, want %d \"Forbidden (not a trusted peer)\"", res.StatusCode, res.Reason, tt.code)
+				}
+			})
+		})
+	}
 }

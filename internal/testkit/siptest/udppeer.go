@@ -20,7 +20,10 @@ type UDPPeer struct {
 	addr netip.AddrPort
 	// autoSDP is the 200 OK body in auto-answer mode; nil when the mode is off.
 	autoSDP []byte
-	done    chan struct{}
+	// autoAnswerOn is set by WithAutoAnswer; ip by WithIP.
+	autoAnswerOn bool
+	ip           netip.Addr
+	done         chan struct{}
 
 	writeMu sync.Mutex
 	wbuf    bytes.Buffer // guarded by writeMu
@@ -38,22 +41,31 @@ type UDPOption func(*UDPPeer)
 // 200 OK, without queuing requests. Responses are still queued.
 func WithAutoAnswer(sdp []byte) UDPOption {
 	return func(p *UDPPeer) {
-		if sdp == nil {
-			sdp = AudioSDP(p.addr.Addr().String(), 40000)
-		}
-		p.autoSDP = sdp
+		p.autoAnswerOn, p.autoSDP = true, sdp
 	}
 }
 
-// NewUDPPeer binds a UDP socket on 127.0.0.1:0 and starts reading it.
+// WithIP binds the peer on ip instead of 127.0.0.1: another loopback
+// address, such as 127.0.0.2, is another host as far as the gateway's
+// trust in addresses goes.
+func WithIP(ip netip.Addr) UDPOption {
+	return func(p *UDPPeer) { p.ip = ip }
+}
+
+// NewUDPPeer binds a UDP socket on 127.0.0.1:0 (or WithIP's address) and
+// starts reading it.
 func NewUDPPeer(opts ...UDPOption) (*UDPPeer, error) {
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	p := &UDPPeer{ip: netip.AddrFrom4([4]byte{127, 0, 0, 1}), done: make(chan struct{})}
+	for _, o := range opts {
+		o(p)
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, 0)))
 	if err != nil {
 		return nil, fmt.Errorf("siptest: listen udp: %w", err)
 	}
-	p := &UDPPeer{conn: conn, addr: conn.LocalAddr().(*net.UDPAddr).AddrPort(), done: make(chan struct{})}
-	for _, o := range opts {
-		o(p)
+	p.conn, p.addr = conn, conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	if p.autoAnswerOn && p.autoSDP == nil {
+		p.autoSDP = AudioSDP(p.addr.Addr().String(), 40000)
 	}
 	go p.readLoop()
 	return p, nil

@@ -1,0 +1,153 @@
+package sipproxy
+
+import (
+	"net/netip"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
+	"github.com/switchboard-gw/switchboard/internal/signalling/siptx"
+)
+
+// Trusted lists the peers whose requests the proxy takes without
+// credentials: the PBXs and trunks it fronts, and switchboard's own
+// built-in services. A peer is recognised by the address its request came
+// from, never by what the request claims, and only over UDP, TCP or TLS: a
+// WebSocket client is a browser, which authenticates, even when a reverse
+// proxy on a trusted network connects on its behalf.
+type Trusted struct {
+	// Networks are trusted whole.
+	Networks []netip.Prefix
+	// Addrs are trusted one address and port at a time, such as the UDP
+	// socket of the built-in services on loopback.
+	Addrs []netip.AddrPort
+}
+
+// trusts reports whether a request that arrived on c comes from a trusted
+// peer.
+func (t Trusted) trusts(c siptransport.Conn) bool {
+	if siptransport.IsWebSocket(c.Transport()) {
+		return false
+	}
+	remote := c.RemoteAddr()
+	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+	for _, a := range t.Addrs {
+		if a == remote {
+			return true
+		}
+	}
+	for _, n := range t.Networks {
+		if n.Contains(remote.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+// The results of admit, as the switchboard_proxy_auth_total metric labels
+// them.
+const (
+	authTrusted   = "trusted"           // a trusted peer: no credentials asked
+	authFlow      = "flow"              // a connection that registered with credentials
+	authDigest    = "digest"            // valid Proxy-Authorization
+	authChallenge = "challenged"        // no credentials, or a stale nonce: 407
+	authMalformed = "malformed"         // credentials that do not parse: 400
+	authRefused   = "refused"           // wrong credentials: 403
+	authMismatch  = "identity_mismatch" // From names someone else than the authenticated user: 403
+	authUntrusted = "untrusted"         // upstream mode: a request for a browser from an untrusted peer: 403
+)
+
+// admit decides whether an out-of-dialog request may go on towards a user,
+// a built-in service, a trunk or, in upstream mode, a browser. It runs
+// before any of them is looked up, so that nothing about them is revealed
+// to a peer that is refused.
+func (p *Proxy) admit(tx *siptx.ServerTx) error {
+	if p.cfg.Mode == ModeUpstream {
+		return p.admitUpstream(tx)
+	}
+	if !p.cfg.Auth {
+		return nil // an open registrar: the development mode
+	}
+	if p.cfg.Trusted.trusts(tx.Conn) {
+		p.metrics.auth(authTrusted)
+		return nil
+	}
+	return p.authenticate(tx.Request, tx.Conn)
+}
+
+// authenticate checks that req, from a peer that is not trusted, comes
+// from the user its From header names (RFC 3261 §22.3, and §26.1's
+// binding of identity to credentials): a user who registered with
+// credentials on the connection req arrived on (RFC 5626 §5.1: a UDP
+// source can be forged, so never over UDP), or whose Proxy-Authorization
+// the Authenticator accepts.
+func (p *Proxy) authenticate(req *sip.Request, c siptransport.Conn) error {
+	from := fromUser(req)
+	flowUser, onFlow := p.authFlows.Load(c.FlowID())
+	if onFlow && flowUser == from {
+		p.metrics.auth(authFlow)
+		return nil
+	}
+	user, res := p.auth.Verify(req)
+	switch {
+	case res == AuthOK && user == from:
+		p.metrics.auth(authDigest)
+		return nil
+	case res == AuthOK, res == AuthMissing && onFlow:
+		p.metrics.auth(authMismatch)
+		return errIdentityMismatch
+	case res == AuthMissing:
+		p.metrics.auth(authChallenge)
+		return &challenge{}
+	case res == AuthStale:
+		p.metrics.auth(authChallenge)
+		return &challenge{stale: true}
+	case res == AuthMalformed:
+		p.metrics.auth(authMalformed)
+		return errBadCredentials
+	}
+	p.metrics.auth(authRefused)
+	return errWrongCredentials
+}
+
+// admitUpstream lets only trusted peers, the PBX first of all, send
+// requests to browsers in upstream mode: the PBX authenticated the
+// browsers, and a browser must not hear from anyone it did not vouch for.
+// Requests from browsers to the PBX go on unchecked: the PBX challenges
+// them itself.
+func (p *Proxy) admitUpstream(tx *siptx.ServerTx) error {
+	if !p.isTokenURI(tx.Request.Recipient) {
+		return nil
+	}
+	if p.cfg.Trusted.trusts(tx.Conn) {
+		p.metrics.auth(authTrusted)
+		return nil
+	}
+	p.metrics.auth(authUntrusted)
+	return errUntrusted
+}
+
+// isTokenURI reports whether uri is a Contact switchboard gave the PBX for
+// a browser, or is shaped like one: a token at switchboard's own address.
+func (p *Proxy) isTokenURI(uri sip.Uri) bool {
+	if !p.net.IsLocal(uri.Host, uri.Port) {
+		return false
+	}
+	if _, ok := p.up.lookup(uri.User); ok {
+		return true
+	}
+	return isToken(uri.User)
+}
+
+// fromUser is the user part of req's From URI.
+func fromUser(req *sip.Request) string {
+	if f := req.From(); f != nil {
+		return f.Address.User
+	}
+	return ""
+}
+
+// challenge asks the client for credentials, RFC 3261 §22.3.
+type challenge struct{ stale bool }
+
+func (c *challenge) Error() string { return "authentication required" }
