@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -241,6 +242,9 @@ func (p *Proxy) reject(tx *siptx.ServerTx, err error) {
 	res := p.response(tx.Request, se.Code, se.Reason)
 	if se.Code == sip.StatusServiceUnavailable {
 		res.AppendHeader(sip.NewHeader("Retry-After", "5"))
+	}
+	if be, ok := errors.AsType[*badExtension](err); ok {
+		res.AppendHeader(sip.NewHeader("Unsupported", strings.Join(be.unsupported, ", ")))
 	}
 	_ = tx.Respond(res)
 }
