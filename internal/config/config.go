@@ -50,6 +50,9 @@ type Config struct {
 	WebSocket WebSocket `yaml:"websocket"`
 	// Limits bounds what a single peer or message may cost.
 	Limits Limits `yaml:"limits"`
+	// Security holds what switchboard removes from untrusted peers'
+	// requests before it forwards them.
+	Security Security `yaml:"security"`
 	// Registrar configures the built-in registrar used in ModeRegistrar.
 	Registrar Registrar `yaml:"registrar"`
 	// Upstream names the PBX used in ModeUpstream.
@@ -176,6 +179,23 @@ type Limits struct {
 	// from one IP address, per second; the burst is twice this. The default
 	// is 2000; 0 disables the limit.
 	RequestsPerSecondPerIP float64 `yaml:"requests_per_second_per_ip"`
+}
+
+// Security holds what switchboard removes from untrusted peers' requests
+// before it forwards them. Identity headers (P-Asserted-Identity,
+// Remote-Party-ID, Diversion and the others listed in docs/security.md) are
+// always removed from them; StripHeaders adds the deployment's own.
+type Security struct {
+	// StripHeaders lists more headers to remove from requests of untrusted
+	// peers (browsers, phones), in every spelling: a name such as
+	// "X-Tenant-ID", matched without regard to case (and to its compact
+	// form, if it has one), or a prefix ending in "*" such as "X-Acme-*".
+	// Use it for the private headers a PBX or trunk behind switchboard
+	// trusts. Headers the proxy needs (Via, From, To, Call-ID, CSeq,
+	// Contact, Route, Record-Route, Max-Forwards, Content-Type,
+	// Content-Length) cannot be listed, nor matched by a prefix. The
+	// default is none.
+	StripHeaders []string `yaml:"strip_headers"`
 }
 
 // Registrar configures the built-in registrar used in ModeRegistrar.
