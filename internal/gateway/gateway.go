@@ -185,7 +185,7 @@ func registrarConfig(cfg *config.Config) registrar.Config {
 func (g *Gateway) proxyConfig() sipproxy.Config {
 	cfg := g.cfg
 	pc := sipproxy.Config{Mode: sipproxy.ModeRegistrar, Auth: cfg.Registrar.Auth, UserAgent: cfg.SIP.UserAgent,
-		UpstreamPath: cfg.Upstream.Path}
+		UpstreamPath: cfg.Upstream.Path, StripHeaders: cfg.Security.StripHeaders, Domain: cfg.SIP.Domain}
 	if g.services != nil {
 		pc.Services = g.services.Targets()
 	}

@@ -3,11 +3,15 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
 	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
@@ -80,4 +84,62 @@ func sendRaw(t *testing.T, g *testGateway, transport, data string) string {
 		t.Fatalf("no answer: %v", err)
 	}
 	return strings.TrimSuffix(line, "\r\n")
+}
+
+// A browser's INVITE to a trunk (an IP literal: trusted) reaches it without
+// the identity it claimed, the private header configured, or the Route it
+// preloaded, and with the identity switchboard asserts for the user it
+// authenticated.
+func TestBrowserIdentityTowardsTrunk(t *testing.T) {
+	leakcheck.Check(t)
+	trunk, err := siptest.NewUDPPeer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { trunk.Close() })
+	g := startGateway(t, func(c *config.Config) {
+		c.Registrar.Auth = true
+		c.Registrar.Users = []config.User{{Username: "alice", Password: "wonderland"}}
+		c.Routes = []config.Route{{Prefix: "9", URI: sipURI(t, "sip:"+trunk.Addr().String()+";transport=udp")}}
+		c.Security.StripHeaders = []string{"X-Tenant-*"}
+	})
+	alice := browser(t, g, "alice")
+	alice.Password = "wonderland"
+	register(t, alice)
+
+	req := alice.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "95551234", Host: g.domain()})
+	for _, h := range []string{"P-Asserted-Identity: <sip:boss@example.com>", "Diversion: <sip:100@example.com>", "X-Tenant-ID: 7", "Route: <sip:evil.example;lr>", "X-App: kept"} {
+		name, value, _ := strings.Cut(h, ": ")
+		req.AppendHeader(sip.NewHeader(name, value))
+	}
+	req.SetBody(siptest.AudioSDP("127.0.0.1", 4000))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	call, err := alice.SendInvite(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := trunk.RecvRequest(ctx(t), sip.INVITE)
+	if err != nil {
+		t.Fatalf("no INVITE at the trunk: %v", err)
+	}
+	want := map[string]string{"P-Asserted-Identity": "<sip:alice@127.0.0.1>", "Diversion": "", "X-Tenant-ID": "", "X-App": "kept"}
+	for name, value := range want {
+		var got string
+		if h := inv.GetHeader(name); h != nil {
+			got = h.Value()
+		}
+		if got != value {
+			t.Errorf("%s at the trunk: got %q, want %q", name, got, value)
+		}
+	}
+	for _, r := range inv.GetHeaders("Route") {
+		t.Errorf("Route at the trunk: got %s, want none", r.Value())
+	}
+	if _, err := trunk.Respond(inv, 486, "Busy Here", nil); err != nil {
+		t.Fatal(err)
+	}
+	var se *siptest.StatusError
+	if _, err := call.Wait(ctx(t)); !errors.As(err, &se) || se.Response.StatusCode != 486 {
+		t.Errorf("call: got %v, want 486", err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-gw/switchboard/internal/signalling/sipmsg"
 	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
@@ -45,7 +46,8 @@ type harness struct {
 	reg   *fakeRegistrar
 	auth  *fakeAuth
 	media *fakeMedia
-	seq   int // for Call-IDs, tags and branches
+	prom  *prometheus.Registry // the proxy's metrics
+	seq   int                  // for Call-IDs, tags and branches
 }
 
 // run runs f in a synctest bubble with a proxy built from cfg. In
@@ -65,7 +67,8 @@ func newHarness(t *testing.T, cfg sipproxy.Config) *harness {
 	layer := siptx.New(testTimers, siptx.Deps{})
 	h := &harness{t: t, layer: layer, net: newFakeNetwork(), reg: newFakeRegistrar(),
 		auth: &fakeAuth{result: sipproxy.AuthMissing}, media: &fakeMedia{}}
-	deps := sipproxy.Deps{Layer: layer, Network: h.net, Authenticator: h.auth, Media: h.media}
+	h.prom = prometheus.NewRegistry()
+	deps := sipproxy.Deps{Layer: layer, Network: h.net, Authenticator: h.auth, Media: h.media, Metrics: sipproxy.NewMetrics(h.prom)}
 	if cfg.Mode == sipproxy.ModeRegistrar {
 		deps.Registrations, deps.Locator = h.reg, h.reg
 	}
@@ -82,6 +85,31 @@ func newHarness(t *testing.T, cfg sipproxy.Config) *harness {
 }
 
 func (h *harness) next() int { h.seq++; return h.seq }
+
+// counter reads a counter of the proxy's metrics, labels written as
+// "name=value" pairs in label order; 0 when it was never counted.
+func (h *harness) counter(name string, labels ...string) float64 {
+	h.t.Helper()
+	families, err := h.prom.Gather()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			var got []string
+			for _, l := range m.GetLabel() {
+				got = append(got, l.GetName()+"="+l.GetValue())
+			}
+			if slices.Equal(got, labels) {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
 
 // deliver hands msg to the layer as having arrived on c, as its rendering
 // would arrive from the network, and waits until the proxy is done with it.

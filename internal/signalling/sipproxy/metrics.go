@@ -15,6 +15,8 @@ type Metrics struct {
 	rejects   promchild.Cache[int, prometheus.Counter]
 	registers promchild.Cache[int, prometheus.Counter]
 	strays    prometheus.Counter
+	removed   promchild.Cache[string, prometheus.Counter]
+	asserted  prometheus.Counter
 }
 
 // NewMetrics registers the proxy metrics with reg.
@@ -35,7 +37,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Namespace: "switchboard", Subsystem: "proxy", Name: "stray_responses_total",
 		Help: "Responses that matched no transaction and were dropped.",
 	})
-	reg.MustRegister(requests, rejects, registers, strays)
+	removed := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "headers_removed_total",
+		Help: "Headers removed from untrusted peers' requests before forwarding, by header: an identity header's name, configured (security.strip_headers) or Route (preloaded).",
+	}, []string{"header"})
+	asserted := prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "identities_asserted_total",
+		Help: "Requests forwarded to a trusted peer with a P-Asserted-Identity switchboard wrote for the authenticated user.",
+	})
+	reg.MustRegister(requests, rejects, registers, strays, removed, asserted)
 	return &Metrics{
 		requests: promchild.Cache[sip.RequestMethod, prometheus.Counter]{Make: func(m sip.RequestMethod) prometheus.Counter {
 			return requests.WithLabelValues(string(m))
@@ -43,6 +53,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		rejects:   promchild.Cache[int, prometheus.Counter]{Make: byCode(rejects)},
 		registers: promchild.Cache[int, prometheus.Counter]{Make: byCode(registers)},
 		strays:    strays,
+		removed: promchild.Cache[string, prometheus.Counter]{Make: func(h string) prometheus.Counter {
+			return removed.WithLabelValues(h)
+		}},
+		asserted: asserted,
 	}
 }
 
@@ -71,5 +85,17 @@ func (m *Metrics) registered(code int) {
 func (m *Metrics) stray() {
 	if m != nil {
 		m.strays.Inc()
+	}
+}
+
+func (m *Metrics) headerRemoved(label string) {
+	if m != nil {
+		m.removed.Get(label).Inc()
+	}
+}
+
+func (m *Metrics) identityAsserted() {
+	if m != nil {
+		m.asserted.Inc()
 	}
 }

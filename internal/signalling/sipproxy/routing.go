@@ -209,6 +209,7 @@ func isWebSocketFlow(flowID string) bool {
 // one branch, RFC 3261 §16.6 steps 2 to 8.
 func (p *Proxy) prepare(out *sip.Request, t target, branch string, recordRoute bool, from siptransport.Conn) {
 	out.Recipient = t.uri
+	p.applyHeaderPolicy(out, t, from)
 	mf := sip.MaxForwardsHeader(70)
 	if old := out.MaxForwards(); old != nil {
 		mf = *old - 1
