@@ -50,7 +50,8 @@ type Config struct {
 	WebSocket WebSocket `yaml:"websocket"`
 	// Limits bounds what a single peer or message may cost.
 	Limits Limits `yaml:"limits"`
-	// Security says which peers switchboard trusts.
+	// Security says which peers switchboard trusts and what it removes
+	// from untrusted peers' requests before it forwards them.
 	Security Security `yaml:"security"`
 	// Registrar configures the built-in registrar used in ModeRegistrar.
 	Registrar Registrar `yaml:"registrar"`
@@ -180,10 +181,13 @@ type Limits struct {
 	RequestsPerSecondPerIP float64 `yaml:"requests_per_second_per_ip"`
 }
 
-// Security says which peers switchboard trusts: the PBXs and trunks whose
-// requests reach users without credentials. Everyone else authenticates
-// (registrar mode with Registrar.Auth) or, in upstream mode, may not send
-// requests to browsers at all.
+// Security says which peers switchboard trusts — the PBXs and trunks whose
+// requests reach users without credentials — and what it removes from the
+// requests of everyone else. Untrusted peers authenticate (registrar mode
+// with Registrar.Auth) or, in upstream mode, may not send requests to
+// browsers at all; identity headers (P-Asserted-Identity, Remote-Party-ID,
+// Diversion and the others listed in docs/security.md) are always removed
+// from their requests, and StripHeaders adds the deployment's own.
 type Security struct {
 	// TrustedNetworks are the networks, as CIDR prefixes ("10.0.0.0/24")
 	// or single addresses ("192.0.2.7"), whose SIP requests over UDP, TCP
@@ -192,6 +196,16 @@ type Security struct {
 	// by a host name must be listed here by address. WebSocket clients are
 	// never trusted by address. The default is empty.
 	TrustedNetworks []netip.Prefix `yaml:"trusted_networks"`
+	// StripHeaders lists more headers to remove from requests of untrusted
+	// peers (browsers, phones), in every spelling: a name such as
+	// "X-Tenant-ID", matched without regard to case (and to its compact
+	// form, if it has one), or a prefix ending in "*" such as "X-Acme-*".
+	// Use it for the private headers a PBX or trunk behind switchboard
+	// trusts. Headers the proxy needs (Via, From, To, Call-ID, CSeq,
+	// Contact, Route, Record-Route, Max-Forwards, Content-Type,
+	// Content-Length) cannot be listed, nor matched by a prefix. The
+	// default is none.
+	StripHeaders []string `yaml:"strip_headers"`
 }
 
 // Registrar configures the built-in registrar used in ModeRegistrar.

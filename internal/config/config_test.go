@@ -158,9 +158,12 @@ func TestLoadFull(t *testing.T) {
 			MaxMessageSize: 32768, MaxHeaders: 64, MaxVia: 8,
 			MaxConnections: 5000, MaxConnectionsPerIP: 50, RequestsPerSecondPerIP: 100.5,
 		},
-		Security: Security{TrustedNetworks: []netip.Prefix{
-			netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("2001:db8::/32"),
-		}},
+		Security: Security{
+			TrustedNetworks: []netip.Prefix{
+				netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("2001:db8::/32"),
+			},
+			StripHeaders: []string{"X-Tenant-ID", "X-Acme-*"},
+		},
 		Registrar: Registrar{
 			Auth:  true,
 			Realm: "example.com",
@@ -533,6 +536,19 @@ func TestValidate(t *testing.T) {
 			"limits.requests_per_second_per_ip: must be 0 (off) or a positive number, got -1",
 		}},
 		{"rate limit off", func(c *Config) { c.Limits.RequestsPerSecondPerIP = 0 }, nil},
+		{"strip headers", func(c *Config) {
+			c.Security.StripHeaders = []string{"X-Tenant-ID", "x-acme-*", "P-Charging-*", "", "*", "X Tenant", "X-*-Y*", "Via", "c*", "CSEQ", "Record-*", "m"}
+		}, []string{
+			`security.strip_headers[3]: "" is not a header name like "X-Tenant-ID" or a prefix like "X-Acme-*"`,
+			`security.strip_headers[4]: "*" is not a header name like "X-Tenant-ID" or a prefix like "X-Acme-*"`,
+			`security.strip_headers[5]: "X Tenant" is not a header name like "X-Tenant-ID" or a prefix like "X-Acme-*"`,
+			`security.strip_headers[6]: "X-*-Y*" is not a header name like "X-Tenant-ID" or a prefix like "X-Acme-*"`,
+			`security.strip_headers[7]: "Via" would remove via, which switchboard needs`,
+			`security.strip_headers[8]: "c*" would remove call-id, which switchboard needs`,
+			`security.strip_headers[9]: "CSEQ" would remove cseq, which switchboard needs`,
+			`security.strip_headers[10]: "Record-*" would remove record-route, which switchboard needs`,
+			`security.strip_headers[11]: "m" would remove m, which switchboard needs`,
+		}},
 		{"users", func(c *Config) {
 			c.Registrar.Users = []User{
 				{Username: "alice", Password: "a"},

@@ -94,6 +94,7 @@ func (c *Config) Validate() error {
 	l.checkSIP(&c.SIP)
 	l.checkWebSocket(&c.WebSocket)
 	l.checkLimits(&c.Limits)
+	l.checkStripHeaders(c.Security.StripHeaders)
 	l.checkRegistrar(c)
 	l.checkUpstream(c)
 	l.checkRoutes(c.Routes)
@@ -238,6 +239,38 @@ func (l *errorList) checkLimits(m *Limits) {
 	if r := m.RequestsPerSecondPerIP; !(r >= 0) || math.IsInf(r, 0) {
 		l.addf("limits.requests_per_second_per_ip", "must be 0 (off) or a positive number, got %v", r)
 	}
+}
+
+// neededHeaders are the headers the proxy reads or writes on every
+// request, with their compact forms (RFC 3261 §7.3.3): security.strip_headers
+// must not remove them.
+var neededHeaders = []string{"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq", "contact", "m",
+	"route", "record-route", "max-forwards", "content-type", "c", "content-length", "l"}
+
+// checkStripHeaders checks that each entry is a header name (an RFC 3261
+// §25.1 token) or a prefix of one followed by "*", and spares the headers
+// the proxy needs.
+func (l *errorList) checkStripHeaders(names []string) {
+	for i, n := range names {
+		key := fmt.Sprintf("security.strip_headers[%d]", i)
+		prefix, isPrefix := strings.CutSuffix(n, "*")
+		if prefix == "" || strings.ContainsFunc(prefix, func(r rune) bool { return r == '*' || !isTokenRune(r) }) {
+			l.addf(key, "%q is not a header name like \"X-Tenant-ID\" or a prefix like \"X-Acme-*\"", n)
+			continue
+		}
+		lower := strings.ToLower(prefix)
+		for _, h := range neededHeaders {
+			if h == lower || isPrefix && strings.HasPrefix(h, lower) {
+				l.addf(key, "%q would remove %s, which switchboard needs", n, h)
+				break
+			}
+		}
+	}
+}
+
+// isTokenRune reports whether r may appear in an RFC 3261 §25.1 token.
+func isTokenRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-.!%*_+`'~", r)
 }
 
 func (l *errorList) checkRegistrar(c *Config) {

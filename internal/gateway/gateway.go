@@ -185,7 +185,8 @@ func registrarConfig(cfg *config.Config) registrar.Config {
 func (g *Gateway) proxyConfig() sipproxy.Config {
 	cfg := g.cfg
 	pc := sipproxy.Config{Mode: sipproxy.ModeRegistrar, Auth: cfg.Registrar.Auth, UserAgent: cfg.SIP.UserAgent,
-		UpstreamPath: cfg.Upstream.Path, Trusted: g.trusted()}
+		UpstreamPath: cfg.Upstream.Path, Trusted: g.trusted(), StripHeaders: cfg.Security.StripHeaders,
+		Domain: cfg.SIP.Domain}
 	if g.services != nil {
 		pc.Services = g.services.Targets()
 	}

@@ -12,8 +12,11 @@ import (
 )
 
 // trunkCfg routes every user starting with 9 to a UDP trunk.
+// trunkCfg routes "9…" to a UDP trunk at 192.0.2.30, trusted by address as
+// the gateway trusts the IP literal of every route.
 func trunkCfg(t *testing.T, auth bool) sipproxy.Config {
-	return sipproxy.Config{Auth: auth, Routes: []sipproxy.Route{{Prefix: "9", URI: mustParseURI(t, "sip:192.0.2.30;transport=udp")}}}
+	return sipproxy.Config{Auth: auth, Routes: []sipproxy.Route{{Prefix: "9", URI: mustParseURI(t, "sip:192.0.2.30;transport=udp")}},
+		Trusted: sipproxy.Trusted{Networks: []netip.Prefix{netip.MustParsePrefix("192.0.2.30/32")}}}
 }
 
 const trunkFlow = "udp:192.0.2.30:5060"

@@ -39,15 +39,15 @@ var testTimers = siptx.Config{T1: 50 * time.Millisecond}
 
 // harness is one proxy and the fakes around it.
 type harness struct {
-	t       *testing.T
-	proxy   *sipproxy.Proxy
-	layer   *siptx.Layer
-	net     *fakeNetwork
-	reg     *fakeRegistrar
-	auth    *fakeAuth
-	media   *fakeMedia
-	metrics *prometheus.Registry // the proxy's metrics
-	seq     int                  // for Call-IDs, tags and branches
+	t     *testing.T
+	proxy *sipproxy.Proxy
+	layer *siptx.Layer
+	net   *fakeNetwork
+	reg   *fakeRegistrar
+	auth  *fakeAuth
+	media *fakeMedia
+	prom  *prometheus.Registry // the proxy's metrics
+	seq   int                  // for Call-IDs, tags and branches
 }
 
 // run runs f in a synctest bubble with a proxy built from cfg. In
@@ -66,8 +66,9 @@ func newHarness(t *testing.T, cfg sipproxy.Config) *harness {
 	t.Helper()
 	layer := siptx.New(testTimers, siptx.Deps{})
 	h := &harness{t: t, layer: layer, net: newFakeNetwork(), reg: newFakeRegistrar(),
-		auth: &fakeAuth{result: sipproxy.AuthMissing}, media: &fakeMedia{}, metrics: prometheus.NewRegistry()}
-	deps := sipproxy.Deps{Layer: layer, Network: h.net, Authenticator: h.auth, Media: h.media, Metrics: sipproxy.NewMetrics(h.metrics)}
+		auth: &fakeAuth{result: sipproxy.AuthMissing}, media: &fakeMedia{}}
+	h.prom = prometheus.NewRegistry()
+	deps := sipproxy.Deps{Layer: layer, Network: h.net, Authenticator: h.auth, Media: h.media, Metrics: sipproxy.NewMetrics(h.prom)}
 	if cfg.Mode == sipproxy.ModeRegistrar {
 		deps.Registrations, deps.Locator = h.reg, h.reg
 	}
@@ -85,11 +86,12 @@ func newHarness(t *testing.T, cfg sipproxy.Config) *harness {
 
 func (h *harness) next() int { h.seq++; return h.seq }
 
-// counter is the value of the proxy's counter name with label value
-// label (any label name), 0 when it was never counted.
-func (h *harness) counter(name, label string) float64 {
+// counter reads a counter of the proxy's metrics: labels are either
+// "name=value" pairs in label order or, for a counter with one label, its
+// bare value; 0 when it was never counted.
+func (h *harness) counter(name string, labels ...string) float64 {
 	h.t.Helper()
-	families, err := h.metrics.Gather()
+	families, err := h.prom.Gather()
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -98,10 +100,13 @@ func (h *harness) counter(name, label string) float64 {
 			continue
 		}
 		for _, m := range f.GetMetric() {
+			var pairs, values []string
 			for _, l := range m.GetLabel() {
-				if l.GetValue() == label {
-					return m.GetCounter().GetValue()
-				}
+				pairs = append(pairs, l.GetName()+"="+l.GetValue())
+				values = append(values, l.GetValue())
+			}
+			if slices.Equal(pairs, labels) || slices.Equal(values, labels) {
+				return m.GetCounter().GetValue()
 			}
 		}
 	}

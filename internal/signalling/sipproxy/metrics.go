@@ -17,6 +17,8 @@ type Metrics struct {
 	auths     promchild.Cache[string, prometheus.Counter]
 	inDialog  promchild.Cache[string, prometheus.Counter]
 	strays    prometheus.Counter
+	removed   promchild.Cache[string, prometheus.Counter]
+	asserted  prometheus.Counter
 }
 
 // NewMetrics registers the proxy metrics with reg.
@@ -45,7 +47,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Namespace: "switchboard", Subsystem: "proxy", Name: "in_dialog_refused_total",
 		Help: "In-dialog requests and ACKs refused for not coming through switchboard, by reason: no_route, bad_token.",
 	}, []string{"reason"})
-	reg.MustRegister(requests, rejects, registers, auths, inDialog, strays)
+	removed := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "headers_removed_total",
+		Help: "Headers removed from untrusted peers' requests before forwarding, by header: an identity header's name, configured (security.strip_headers) or Route (preloaded).",
+	}, []string{"header"})
+	asserted := prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "identities_asserted_total",
+		Help: "Requests forwarded to a trusted peer with a P-Asserted-Identity switchboard wrote for the authenticated user.",
+	})
+	reg.MustRegister(requests, rejects, registers, auths, inDialog, strays, removed, asserted)
 	return &Metrics{
 		requests: promchild.Cache[sip.RequestMethod, prometheus.Counter]{Make: func(m sip.RequestMethod) prometheus.Counter {
 			return requests.WithLabelValues(string(m))
@@ -55,6 +65,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		auths:     promchild.Cache[string, prometheus.Counter]{Make: byLabel(auths)},
 		inDialog:  promchild.Cache[string, prometheus.Counter]{Make: byLabel(inDialog)},
 		strays:    strays,
+		removed: promchild.Cache[string, prometheus.Counter]{Make: func(h string) prometheus.Counter {
+			return removed.WithLabelValues(h)
+		}},
+		asserted: asserted,
 	}
 }
 
@@ -107,5 +121,17 @@ func (m *Metrics) inDialogRefused(err error) {
 func (m *Metrics) stray() {
 	if m != nil {
 		m.strays.Inc()
+	}
+}
+
+func (m *Metrics) headerRemoved(label string) {
+	if m != nil {
+		m.removed.Get(label).Inc()
+	}
+}
+
+func (m *Metrics) identityAsserted() {
+	if m != nil {
+		m.asserted.Inc()
 	}
 }

@@ -29,6 +29,39 @@
 // switchboard's with a flow token that verifies: without one it names no
 // dialog through switchboard (481), with a forged one it is refused (403,
 // RFC 5626 §5.3), and it is never sent where its Request-URI alone says.
+//
+// # Header policy
+//
+// The PBX and trunks behind switchboard believe what it forwards, so what
+// an untrusted peer (a browser, a phone) says of itself does not pass.
+// Every request switchboard forwards from an untrusted peer loses these
+// headers, in every spelling sipgo reads as them (any case, white space
+// before the colon; none has a compact form), and any Config.StripHeaders
+// match (names with their compact forms, or "X-Acme-*" prefixes):
+//
+//	Header                         Why an untrusted peer must not set it
+//	P-Asserted-Identity            RFC 3325: the caller's identity as the trust domain asserts it; PBXs show it, bill it, route on it
+//	P-Preferred-Identity           RFC 3325: a UA's wish, which a trusted proxy turns into P-Asserted-Identity unchecked
+//	Remote-Party-ID                draft-ietf-sip-privacy: the pre-RFC 3325 identity Asterisk, FreeSWITCH and Cisco still trust
+//	Diversion                      RFC 5806: who forwarded the call; PBXs pick the voicemail box and bill by it
+//	History-Info                   RFC 7044: the same, standardised; voicemail and billing read it
+//	P-Charging-Vector              RFC 7315: the charging correlation of the trust domain
+//	P-Charging-Function-Addresses  RFC 7315: where charging records go
+//	P-Access-Network-Info          RFC 7315: the caller's access network and cell, used for emergency routing and billing
+//	P-Visited-Network-ID           RFC 7315: the visited network a registrar trusts for roaming
+//	P-Served-User                  RFC 5502: whose services an application server runs
+//
+// Kept: Privacy (RFC 3323, the user's own request), Identity (RFC 8224,
+// signed: the verifier checks it) and everything else.
+//
+// From a trusted peer (Config.Trusted) these headers pass unchanged. Towards a
+// trusted peer switchboard asserts, for the user authenticated on the
+// caller's flow, P-Asserted-Identity: <sip:USER@DOMAIN> (RFC 3325 §5;
+// DOMAIN is Config.Domain or switchboard's own host), and nothing when no
+// user was authenticated. A Route left on an out-of-dialog request from an
+// untrusted peer once switchboard's own entries are popped (a preloaded
+// route set) is removed, not followed. Each removal is counted in
+// switchboard_proxy_headers_removed_total.
 package sipproxy
 
 import (
@@ -37,6 +70,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -93,6 +127,15 @@ type Config struct {
 	// Request-URI user is one of them goes there, in both modes, before
 	// registrations, trunks or the upstream PBX are considered.
 	Services map[string]netip.AddrPort
+	// StripHeaders are more headers to remove from untrusted peers'
+	// requests, besides the identity headers: names, compared without
+	// regard to case (and matching their compact form), or prefixes ending
+	// in "*". See the package comment.
+	StripHeaders []string
+	// Domain is the host part of the P-Asserted-Identity switchboard
+	// asserts for authenticated users; "" uses its own host on the
+	// outgoing transport.
+	Domain string
 }
 
 // Proxy is the transaction user of a siptx.Layer.
@@ -109,6 +152,7 @@ type Proxy struct {
 	up      *upstream
 	media   Media
 	dialogs *dialogs
+	policy  *headerPolicy
 	branch  atomic.Uint64
 
 	draining atomic.Bool
@@ -158,7 +202,7 @@ func New(cfg Config, deps Deps) (*Proxy, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Proxy{cfg: cfg, net: deps.Network, regs: deps.Registrations, loc: deps.Locator, auth: deps.Authenticator, layer: deps.Layer, media: deps.Media,
-		log: log, metrics: deps.Metrics, tokens: newFlowTokens(), dialogs: newDialogs(), ctx: ctx, stop: stop}
+		log: log, metrics: deps.Metrics, tokens: newFlowTokens(), dialogs: newDialogs(), policy: newHeaderPolicy(cfg), ctx: ctx, stop: stop}
 	if cfg.Mode == ModeUpstream {
 		p.up = newUpstream(cfg.Upstream, cfg.UpstreamPath)
 	}
@@ -268,6 +312,9 @@ func (p *Proxy) reject(tx *siptx.ServerTx, err error) {
 	res := p.response(tx.Request, se.Code, se.Reason)
 	if se.Code == sip.StatusServiceUnavailable {
 		res.AppendHeader(sip.NewHeader("Retry-After", "5"))
+	}
+	if be, ok := errors.AsType[*badExtension](err); ok {
+		res.AppendHeader(sip.NewHeader("Unsupported", strings.Join(be.unsupported, ", ")))
 	}
 	_ = tx.Respond(res)
 }

@@ -50,6 +50,7 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 		}
 		return nil
 	}
+	p.dropPreloadedRoutes(out, tx.Conn)
 	if p.draining.Load() {
 		return errDraining
 	}

@@ -14,7 +14,8 @@ import (
 // cookie, then "sb", then the loop-detection hash (RFC 3261 §16.6 step 8).
 const branchPrefix = "z9hG4bKsb"
 
-// validate is RFC 3261 §16.3 steps 3 and 4: Max-Forwards and loops. It
+// validate is RFC 3261 §16.3 steps 3 to 5: Max-Forwards, loops and
+// Proxy-Require. It
 // returns the request's loop hash, which the branches it is forwarded on
 // carry, if it needed it: only a request that passed switchboard before,
 // with one of its branches in a Via, can be looping, so for any other it
@@ -26,6 +27,9 @@ func (p *Proxy) validate(req *sip.Request) (string, error) {
 	}
 	if req.Method == sip.ACK || req.Method == sip.CANCEL {
 		return "", nil
+	}
+	if err := checkProxyRequire(req); err != nil {
+		return "", err
 	}
 	hash := ""
 	for _, h := range req.Headers() { // not GetHeaders, which allocates for every header it lower-cases
@@ -225,6 +229,7 @@ func isWebSocketFlow(flowID string) bool {
 // one branch, RFC 3261 §16.6 steps 2 to 8.
 func (p *Proxy) prepare(out *sip.Request, t target, branch string, recordRoute bool, from siptransport.Conn) {
 	out.Recipient = t.uri
+	p.applyHeaderPolicy(out, t, from)
 	mf := sip.MaxForwardsHeader(70)
 	if old := out.MaxForwards(); old != nil {
 		mf = *old - 1

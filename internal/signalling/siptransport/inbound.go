@@ -57,8 +57,10 @@ func NewInbound(cfg InboundConfig, deps InboundDeps) *Inbound {
 // Handler returns the handler messages are delivered to.
 func (in *Inbound) Handler() Handler { return in.handler }
 
-// Message checks and delivers one complete message: a UDP datagram or a
-// WebSocket message. data is not retained.
+// Message checks and delivers one complete message: a UDP datagram, a
+// WebSocket message or a message the stream framer cut. data is not
+// retained. A control character in its head is answered 400 before it is
+// parsed: sipgo would keep some of them (a bare LF) inside header values.
 func (in *Inbound) Message(data []byte, from Conn) {
 	if isKeepalive(data) {
 		return
@@ -66,6 +68,11 @@ func (in *Inbound) Message(data []byte, from Conn) {
 	if len(data) > in.limits.MaxMessageSize {
 		in.metrics.rejected("too_large")
 		in.reject(data, from, sip.StatusMessageTooLarge, "Message Too Large")
+		return
+	}
+	if hasControlChar(data) {
+		in.metrics.rejected("control_character")
+		in.rejectControlChar(data, from)
 		return
 	}
 	msg, err := in.parser.ParseSIP(data)

@@ -27,7 +27,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}},
 		rejects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "switchboard", Subsystem: "sip", Name: "messages_rejected_total",
-			Help: "SIP messages refused before routing, by reason: malformed, too_large, invalid, rate_limited.",
+			Help: "SIP messages refused before routing, by reason: malformed, too_large, control_character, invalid, rate_limited.",
 		}, []string{"reason"}),
 	}
 	reg.MustRegister(messages, m.rejects)
