@@ -67,10 +67,10 @@ func TestBaresipSelf(t *testing.T) {
 	}
 }
 
-// gatewayMetrics returns the gateway's /metrics page.
+// gatewayMetrics returns the /metrics page of the gateway's admin listener.
 func gatewayMetrics(t *testing.T, g *Gateway) string {
 	t.Helper()
-	resp, err := http.Get("http://" + g.HTTP.String() + "/metrics")
+	resp, err := http.Get("http://" + g.Admin.String() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,10 +46,12 @@ type Gateway struct {
 	log  string
 	done chan error
 
-	HTTP, UDP, TCP netip.AddrPort
+	// Admin is the admin listener: /metrics and /calls.
+	HTTP, UDP, TCP, Admin netip.AddrPort
 }
 
-// StartGateway writes config (YAML; the listen block is added when absent)
+// StartGateway writes config (YAML; the listen block, every listener on a
+// free loopback port, the admin one included, is added when absent)
 // to a file, starts the binary with -config and returns once it logged its
 // bound addresses. A t.Cleanup sends SIGTERM and checks a clean exit.
 func StartGateway(t testing.TB, config string) *Gateway {
@@ -63,7 +65,7 @@ func startGatewayBinary(t testing.TB, bin, config string) *Gateway {
 	dir := t.TempDir()
 	// A top-level "listen:" key, not media.webrtc_listen.
 	if !strings.HasPrefix(config, "listen:") && !strings.Contains(config, "\nlisten:") {
-		config = "listen:\n  http: 127.0.0.1:0\n  udp: 127.0.0.1:0\n  tcp: 127.0.0.1:0\n" + config
+		config = "listen:\n  http: 127.0.0.1:0\n  udp: 127.0.0.1:0\n  tcp: 127.0.0.1:0\n  admin: 127.0.0.1:0\n" + config
 	}
 	if !strings.Contains(config, "media:") {
 		config += "\nmedia:\n  webrtc_listen: 127.0.0.1:0\n"
@@ -111,6 +113,7 @@ func (g *Gateway) readAddrs(r io.Reader) error {
 			g.HTTP, _ = netip.ParseAddrPort(line["http"])
 			g.UDP, _ = netip.ParseAddrPort(line["udp"])
 			g.TCP, _ = netip.ParseAddrPort(line["tcp"])
+			g.Admin, _ = netip.ParseAddrPort(line["admin"])
 			found <- nil
 			return
 		}

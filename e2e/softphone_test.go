@@ -158,7 +158,7 @@ func softphoneHears(t testing.TB, page *Browser, name string, want, not float64)
 	}
 }
 
-// waitVerdict polls the gateway's GET /calls until the call callID has the
+// waitVerdict polls the admin listener's GET /calls until the call callID has the
 // verdict want, and returns its entry.
 func waitVerdict(t testing.TB, g *Gateway, callID, want string, timeout time.Duration) map[string]any {
 	t.Helper()
@@ -182,13 +182,13 @@ func waitVerdict(t testing.TB, g *Gateway, callID, want string, timeout time.Dur
 	}
 }
 
-// getCalls returns the calls GET /calls lists.
+// getCalls returns the calls the admin listener's GET /calls lists.
 func getCalls(t testing.TB, g *Gateway) []map[string]any {
 	t.Helper()
 	var body struct {
 		Calls []map[string]any `json:"calls"`
 	}
-	res, err := http.Get("http://" + g.HTTP.String() + "/calls")
+	res, err := http.Get("http://" + g.Admin.String() + "/calls")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,9 @@ const bothWays = "audio flowed both ways"
 
 // TestSoftphoneCallsEcho: the gateway's own JsSIP page, served at "/" by the
 // real binary, registers, calls the built-in echo user and hears its own
-// 1000 Hz back (WebAudio), while /calls says audio flowed both ways. It
+// 1000 Hz back (WebAudio), while /calls says audio flowed both ways and
+// the page's media panel, which reads /calls/{call-id} on the page's own
+// origin, says so too, without a single address. It
 // takes a screenshot of the page in the call (docs/softphone.png with
 // UPDATE_SCREENSHOT=1).
 func TestSoftphoneCallsEcho(t *testing.T) {
@@ -234,8 +236,14 @@ func TestSoftphoneCallsEcho(t *testing.T) {
 	page.MustEval(t, "softphone.callID", 5*time.Second, &callID)
 	entry := waitVerdict(t, g, callID, bothWays, 5*time.Second)
 	t.Logf("/calls: %s, %v, %v after dialling", entry["anchor"], entry["verdict"], time.Since(start))
-	// The page polls /calls each second; wait until it shows the verdict too.
+	// The page polls /calls/{call-id} each second; wait until it shows the
+	// verdict too.
 	waitPage(t, page, `document.getElementById("verdict").textContent === "`+bothWays+`"`, 5*time.Second)
+	var own string
+	page.MustEval(t, "JSON.stringify(softphone.media)", 5*time.Second, &own)
+	if strings.Contains(own, "127.0.0.1") || strings.Contains(own, "remote") || !strings.Contains(own, `"verdict":"`+bothWays+`"`) {
+		t.Errorf("the page's own call: got %s, want its verdict and no address", own)
+	}
 	screenshot(t, page)
 
 	page.MustEval(t, "softphone.hangup()", 5*time.Second, nil)

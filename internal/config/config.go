@@ -42,6 +42,8 @@ type Config struct {
 	Mode string `yaml:"mode"`
 	// Listen holds the addresses the gateway listens on.
 	Listen Listen `yaml:"listen"`
+	// Admin protects the admin listener, Listen.Admin.
+	Admin Admin `yaml:"admin"`
 	// TLS holds the certificate for the https and tls listeners.
 	TLS TLS `yaml:"tls"`
 	// SIP holds protocol settings shared by all transports.
@@ -101,6 +103,23 @@ type Listen struct {
 	// TLS is the address for SIP over TLS. It needs TLS.CertFile and
 	// TLS.KeyFile. The default is zero (off).
 	TLS netip.AddrPort `yaml:"tls"`
+	// Admin is the address of the operator endpoints, plain HTTP: /metrics,
+	// /calls (every anchored call, with addresses), /healthz and /readyz.
+	// They are served nowhere else. Any address other than a loopback one
+	// needs Admin.TokenFile. It carries no SIP, so a wildcard host needs
+	// no SIP.AdvertiseHost. The default is 127.0.0.1:9060.
+	Admin netip.AddrPort `yaml:"admin"`
+}
+
+// Admin protects the admin listener.
+type Admin struct {
+	// TokenFile is the path of a file whose content, without surrounding
+	// white space, is a bearer token: every request to the admin listener
+	// must then carry "Authorization: Bearer TOKEN", or it is answered
+	// 401. The gateway reads it at start-up; an empty file is an error.
+	// The default is "", no token, which only a loopback Listen.Admin
+	// allows.
+	TokenFile string `yaml:"token_file"`
 }
 
 // TLS names the certificate used by the HTTPS and TLS listeners.
@@ -360,9 +379,10 @@ func Default() *Config {
 	return &Config{
 		Mode: ModeRegistrar,
 		Listen: Listen{
-			HTTP: netip.MustParseAddrPort("127.0.0.1:8080"),
-			UDP:  netip.MustParseAddrPort("127.0.0.1:5060"),
-			TCP:  netip.MustParseAddrPort("127.0.0.1:5060"),
+			HTTP:  netip.MustParseAddrPort("127.0.0.1:8080"),
+			UDP:   netip.MustParseAddrPort("127.0.0.1:5060"),
+			TCP:   netip.MustParseAddrPort("127.0.0.1:5060"),
+			Admin: netip.MustParseAddrPort("127.0.0.1:9060"),
 		},
 		SIP: SIP{
 			T1:        500 * time.Millisecond,
@@ -449,15 +469,17 @@ type listener struct {
 	name      string
 	addr      netip.AddrPort
 	needsCert bool
+	admin     bool // carries no SIP: the admin listener
 }
 
 // listeners returns every entry of c.Listen, enabled or not, in YAML order.
 func (c *Config) listeners() []listener {
 	return []listener{
-		{"http", c.Listen.HTTP, false},
-		{"https", c.Listen.HTTPS, true},
-		{"udp", c.Listen.UDP, false},
-		{"tcp", c.Listen.TCP, false},
-		{"tls", c.Listen.TLS, true},
+		{"http", c.Listen.HTTP, false, false},
+		{"https", c.Listen.HTTPS, true, false},
+		{"udp", c.Listen.UDP, false, false},
+		{"tcp", c.Listen.TCP, false, false},
+		{"tls", c.Listen.TLS, true, false},
+		{"admin", c.Listen.Admin, false, true},
 	}
 }

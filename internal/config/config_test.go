@@ -123,6 +123,7 @@ func TestDefaultAndEmbedded(t *testing.T) {
 		{"Embedded dev mode", Embedded().DevMode, true},
 		{"Embedded listens on loopback only", Embedded().Listen, Listen{
 			HTTP: addr("127.0.0.1:8080"), UDP: addr("127.0.0.1:5060"), TCP: addr("127.0.0.1:5060"),
+			Admin: addr("127.0.0.1:9060"),
 		}},
 	}
 	for _, tt := range tests {
@@ -139,8 +140,10 @@ func TestLoadFull(t *testing.T) {
 		Mode: ModeRegistrar,
 		Listen: Listen{
 			HTTPS: addr("0.0.0.0:8443"), UDP: addr("0.0.0.0:5060"), TCP: addr("0.0.0.0:5060"), TLS: addr("0.0.0.0:5061"),
+			Admin: addr("10.0.0.7:9061"),
 		},
-		TLS: TLS{CertFile: "/etc/switchboard/cert.pem", KeyFile: "/etc/switchboard/key.pem"},
+		Admin: Admin{TokenFile: "/etc/switchboard/admin.token"},
+		TLS:   TLS{CertFile: "/etc/switchboard/cert.pem", KeyFile: "/etc/switchboard/key.pem"},
 		SIP: SIP{
 			AdvertiseHost: "sip.example.com", Domain: "example.com",
 			T1: 250 * time.Millisecond, UserAgent: "switchboard-test",
@@ -487,6 +490,20 @@ func TestValidate(t *testing.T) {
 			[]string{"listen.tls: needs tls.cert_file and tls.key_file", "tls.key_file: is required when tls.cert_file is set"}},
 		{"every listener off", func(c *Config) { c.Listen = Listen{} },
 			[]string{"listen: every listener is disabled"}},
+		{"only the admin listener", func(c *Config) { c.Listen = Listen{Admin: addr("127.0.0.1:9060")} },
+			[]string{"listen: every listener is disabled"}},
+		{"admin off", func(c *Config) { c.Listen.Admin = netip.AddrPort{} }, nil},
+		{"admin on loopback without token", func(c *Config) { c.Listen.Admin = addr("[::1]:9060") }, nil},
+		{"admin on all interfaces without token", func(c *Config) { c.Listen.Admin = addr("0.0.0.0:9060") },
+			[]string{`listen.admin: "0.0.0.0:9060" is reachable from other hosts, and serves every call's addresses: set admin.token_file, or listen on a loopback address`}},
+		{"admin on a private address without token", func(c *Config) { c.Listen.Admin = addr("10.0.0.7:9060") },
+			[]string{`listen.admin: "10.0.0.7:9060" is reachable from other hosts`}},
+		{"admin on all interfaces with token", func(c *Config) {
+			c.Listen.Admin = addr("0.0.0.0:9060")
+			c.Admin.TokenFile = "/etc/switchboard/admin.token"
+		}, nil},
+		{"admin on the http address", func(c *Config) { c.Listen.Admin = c.Listen.HTTP },
+			[]string{`listen.admin: "127.0.0.1:8080" is already used by listen.http`}},
 		{"two TCP listeners on one address", func(c *Config) { c.Listen.HTTP = c.Listen.TCP },
 			[]string{`listen.tcp: "127.0.0.1:5060" is already used by listen.http`}},
 		{"wildcard hosts need advertise_host", func(c *Config) {
@@ -644,9 +661,9 @@ func TestSummary(t *testing.T) {
 		cfg  *Config
 		want string
 	}{
-		{"default", Default(), "mode=registrar listen.http=127.0.0.1:8080 listen.udp=127.0.0.1:5060 listen.tcp=127.0.0.1:5060 auth=on"},
-		{"embedded", Embedded(), "mode=registrar listen.http=127.0.0.1:8080 listen.udp=127.0.0.1:5060 listen.tcp=127.0.0.1:5060 auth=off dev_mode=true"},
-		{"upstream", upstream, "mode=upstream listen.http=127.0.0.1:8080 listen.udp=127.0.0.1:5060 listen.tcp=127.0.0.1:5060 auth=upstream"},
+		{"default", Default(), "mode=registrar listen.http=127.0.0.1:8080 listen.udp=127.0.0.1:5060 listen.tcp=127.0.0.1:5060 listen.admin=127.0.0.1:9060 auth=on"},
+		{"embedded", Embedded(), "mode=registrar listen.http=127.0.0.1:8080 listen.udp=127.0.0.1:5060 listen.tcp=127.0.0.1:5060 listen.admin=127.0.0.1:9060 auth=off dev_mode=true"},
+		{"upstream", upstream, "mode=upstream listen.http=127.0.0.1:8080 listen.udp=127.0.0.1:5060 listen.tcp=127.0.0.1:5060 listen.admin=127.0.0.1:9060 auth=upstream"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

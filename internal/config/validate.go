@@ -118,12 +118,15 @@ func (l *errorList) checkListen(c *Config) {
 		if !ln.addr.IsValid() {
 			continue
 		}
-		enabled = true
+		enabled = enabled || !ln.admin
 		key := "listen." + ln.name
 		if ln.needsCert && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
 			l.addf(key, "needs tls.cert_file and tls.key_file")
 		}
-		if ln.addr.Addr().IsUnspecified() && c.SIP.AdvertiseHost == "" {
+		if ln.admin && !ln.addr.Addr().IsLoopback() && c.Admin.TokenFile == "" {
+			l.addf(key, "%s is reachable from other hosts, and serves every call's addresses: set admin.token_file, or listen on a loopback address", quoteAddr(ln.addr))
+		}
+		if !ln.admin && ln.addr.Addr().IsUnspecified() && c.SIP.AdvertiseHost == "" {
 			l.addf(key, "%s listens on all interfaces, so sip.advertise_host must name the address peers use", quoteAddr(ln.addr))
 		}
 		if ln.name != "udp" && ln.addr.Port() != 0 {

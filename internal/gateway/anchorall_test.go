@@ -210,10 +210,10 @@ func audioAddr(t *testing.T, body []byte) netip.AddrPort {
 	return netip.AddrPortFrom(ip, uint16(d.MediaDescriptions[0].MediaName.Port.Value))
 }
 
-// getCalls reads /calls.
+// getCalls reads /calls on the admin listener.
 func getCalls(t *testing.T, g *testGateway) []callmedia.CallState {
 	t.Helper()
-	res, err := http.Get("http://" + g.Addrs().HTTP.String() + "/calls")
+	res, err := http.Get("http://" + g.Addrs().Admin.String() + "/calls")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func getCalls(t *testing.T, g *testGateway) []callmedia.CallState {
 	return out.Calls
 }
 
-// wantMetric checks /metrics has a line that starts with line.
+// wantMetric checks the admin listener's /metrics has a line that starts with line.
 func wantMetric(t *testing.T, g *testGateway, line string) {
 	t.Helper()
 	// The counters are updated as the call's media ends, just after it
@@ -244,7 +244,7 @@ func wantMetric(t *testing.T, g *testGateway, line string) {
 }
 
 func hasMetric(t *testing.T, g *testGateway, line string) bool {
-	res, err := http.Get("http://" + g.Addrs().HTTP.String() + "/metrics")
+	res, err := http.Get("http://" + g.Addrs().Admin.String() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

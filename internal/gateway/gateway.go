@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -45,6 +46,11 @@ type Gateway struct {
 
 	ws, wss     *sipws.Server
 	http, https *httpEndpoint
+	admin       *httpEndpoint // nil when listen.admin is off
+
+	// serving is set once Run serves every listener, draining when the
+	// drain begins: /readyz reads them.
+	serving, draining atomic.Bool
 
 	stopSweep chan struct{}
 	closeOnce sync.Once
@@ -64,6 +70,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	g.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := g.build(); err != nil {
 		g.closeListeners()
+		g.closeAdmin()
 		if g.engine != nil {
 			_ = g.engine.Close()
 		}
@@ -93,6 +100,9 @@ func (g *Gateway) build() error {
 		return err
 	}
 	if err := g.bindHTTP(wsIn); err != nil {
+		return err
+	}
+	if err := g.bindAdmin(); err != nil {
 		return err
 	}
 	if err := g.bindServices(); err != nil {
@@ -275,9 +285,9 @@ func (g *Gateway) listenHTTP(addr netip.AddrPort, ws http.Handler, conf *tls.Con
 	}
 	mux := http.NewServeMux()
 	mux.Handle(g.cfg.WebSocket.Path, ws)
-	ops.Register(mux, ops.Deps{Metrics: g.metrics, Calls: g.callStates})
 	if g.cfg.Softphone.Enabled {
 		mux.Handle("/", web.Handler())
+		ops.RegisterCall(mux, g.callState) // the page's media panel
 	}
 	srv := &http.Server{
 		Handler:           mux,
@@ -316,7 +326,7 @@ func addrPort(ln net.Listener) netip.AddrPort {
 
 // Addrs are the bound addresses, for tests and the start-up log.
 type Addrs struct {
-	HTTP, HTTPS, UDP, TCP, TLS netip.AddrPort
+	HTTP, HTTPS, UDP, TCP, TLS, Admin netip.AddrPort
 }
 
 // attrs are the bound addresses as log attributes, unset ones left out.
@@ -325,7 +335,7 @@ func (a Addrs) attrs() []any {
 	for _, kv := range []struct {
 		name string
 		addr netip.AddrPort
-	}{{"http", a.HTTP}, {"https", a.HTTPS}, {"udp", a.UDP}, {"tcp", a.TCP}, {"tls", a.TLS}} {
+	}{{"http", a.HTTP}, {"https", a.HTTPS}, {"udp", a.UDP}, {"tcp", a.TCP}, {"tls", a.TLS}, {"admin", a.Admin}} {
 		if kv.addr.IsValid() {
 			out = append(out, slog.String(kv.name, kv.addr.String()))
 		}
@@ -351,17 +361,10 @@ func (g *Gateway) Addrs() Addrs {
 	if g.net.TLS != nil {
 		a.TLS = g.net.TLS.Addr()
 	}
-	return a
-}
-
-// callStates is the media state of every anchored call, for /calls; nil
-// when the media bridge is off. (The HTTP listeners are bound before the
-// media engine is built, so /calls reads g.calls when asked.)
-func (g *Gateway) callStates() []callmedia.CallState {
-	if g.calls == nil {
-		return nil
+	if g.admin != nil {
+		a.Admin = addrPort(g.admin.ln)
 	}
-	return g.calls.Snapshot()
+	return a
 }
 
 // Metrics returns the gateway's metrics registry.

@@ -40,7 +40,7 @@ func sipURI(t testing.TB, s string) sip.Uri {
 func startGateway(t testing.TB, mutate func(*config.Config)) *testGateway {
 	t.Helper()
 	cfg := config.Embedded()
-	cfg.Listen = config.Listen{HTTP: loopback0, UDP: loopback0, TCP: loopback0}
+	cfg.Listen = config.Listen{HTTP: loopback0, UDP: loopback0, TCP: loopback0, Admin: loopback0}
 	cfg.Shutdown.DrainTimeout = 2 * time.Second
 	cfg.Limits.RequestsPerSecondPerIP = 0
 	cfg.Media.WebRTCListen = loopback0

@@ -39,7 +39,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if g.net.TLS != nil {
 		serve(g.net.TLS.Serve)
 	}
-	for _, ep := range []*httpEndpoint{g.http, g.https} {
+	for _, ep := range []*httpEndpoint{g.http, g.https, g.admin} {
 		if ep != nil {
 			serve(func() error { return ignoreClosed(ep.srv.Serve(ep.ln)) })
 		}
@@ -52,6 +52,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		g.wg.Add(1)
 		go g.sweep()
 	}
+	g.serving.Store(true)
 	g.log.Info("switchboard started", g.cfg.Summary()...)
 	g.log.Info("listening", g.Addrs().attrs()...)
 	var err error
@@ -72,7 +73,9 @@ func ignoreClosed(err error) error {
 }
 
 // shutdown drains, then stops everything and waits for every goroutine.
+// The admin listener serves until the end, its /readyz saying "draining".
 func (g *Gateway) shutdown() {
+	g.draining.Store(true)
 	g.log.Info("draining", "transactions", g.layer.Pending(), "connections", g.net.Registry.Len(),
 		"deadline", g.cfg.Shutdown.DrainTimeout)
 	g.proxy.Drain()
@@ -118,6 +121,7 @@ func (g *Gateway) close() {
 		g.calls.Close()
 		_ = g.engine.Close()
 	}
+	g.closeAdmin()
 	g.wg.Wait()
 	g.log.Info("switchboard stopped", "transactions_left", g.layer.Len())
 }
@@ -143,6 +147,18 @@ func (g *Gateway) closeListeners() {
 	if g.services != nil {
 		_ = g.services.Close() // its calls end without BYE: the proxy is going too
 	}
+}
+
+// closeAdmin stops the admin listener, last of all so that /metrics and
+// /readyz answer until the rest has stopped.
+func (g *Gateway) closeAdmin() {
+	if g.admin == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_ = g.admin.srv.Shutdown(ctx)
+	cancel()
+	_ = g.admin.ln.Close() // when Run never served it
 }
 
 func (g *Gateway) sweep() {

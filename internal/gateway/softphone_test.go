@@ -11,8 +11,9 @@ import (
 )
 
 // TestSoftphonePage checks "/" serves the softphone (or, in a checkout
-// where `make web` has not run, the page saying how to build it), and
-// that softphone.enabled: false takes it away while /calls stays.
+// where `make web` has not run, the page saying how to build it), that
+// softphone.enabled: false takes it away, and that the public listener
+// lists no calls and serves no metrics either way.
 func TestSoftphonePage(t *testing.T) {
 	want := "run <code>make web</code>"
 	if web.Built() {
@@ -27,9 +28,15 @@ func TestSoftphonePage(t *testing.T) {
 	}{
 		{"page at root", true, "/", http.StatusOK, want},
 		{"unknown path", true, "/nope", http.StatusNotFound, ""},
-		{"calls stays", true, "/calls", http.StatusOK, `"calls"`},
+		{"no list of calls", true, "/calls", http.StatusNotFound, ""},
+		{"no list of calls with a slash", true, "/calls/", http.StatusNotFound, ""},
+		{"no metrics", true, "/metrics", http.StatusNotFound, ""},
+		{"no readiness", true, "/readyz", http.StatusNotFound, ""},
+		{"unknown call", true, "/calls/a84b4c76e66710", http.StatusNotFound, "no such call"},
 		{"disabled root", false, "/", http.StatusNotFound, ""},
-		{"disabled calls stays", false, "/calls", http.StatusOK, `"calls"`},
+		{"disabled list of calls", false, "/calls", http.StatusNotFound, ""},
+		{"disabled metrics", false, "/metrics", http.StatusNotFound, ""},
+		{"disabled unknown call", false, "/calls/a84b4c76e66710", http.StatusNotFound, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

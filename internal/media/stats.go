@@ -60,7 +60,7 @@ type BrowserStats struct {
 // earned the latch (Stray) or could not be relayed (Dropped).
 type PlainStats struct {
 	LegStats
-	Local      netip.AddrPort `json:"local"`
+	Local      netip.AddrPort `json:"local,omitzero"`
 	RemoteRTP  netip.AddrPort `json:"remote_rtp,omitzero"`
 	RemoteRTCP netip.AddrPort `json:"remote_rtcp,omitzero"`
 	Latches    uint64         `json:"latches"`

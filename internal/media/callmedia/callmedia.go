@@ -177,6 +177,16 @@ func (m *Manager) Snapshot() []CallState {
 	return out
 }
 
+// State returns the state of the anchored call callID; false when no such
+// call is anchored.
+func (m *Manager) State(callID string) (CallState, bool) {
+	c := m.lookup(callID)
+	if c == nil {
+		return CallState{}, false
+	}
+	return c.state(), true
+}
+
 // packetTotals is the RTP packets of every call, ended and live, for the
 // metrics.
 func (m *Manager) packetTotals() packetCounts {

@@ -265,6 +265,30 @@ func TestEndIdempotent(t *testing.T) {
 	}
 }
 
+// TestState: State finds one anchored call by Call-ID, and only while it
+// is anchored.
+func TestState(t *testing.T) {
+	m, _ := newTestManager(t, 2, Config{}, nil)
+	msg := browserToPlain(0, "a", sdpFile(t, "chrome-audio-offer"))
+	msg.CallID = "one"
+	if _, err := m.Rewrite(msg); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		id   string
+		want bool
+	}{{"one", true}, {"two", false}, {"", false}} {
+		st, ok := m.State(tt.id)
+		if ok != tt.want || ok && st.CallID != tt.id {
+			t.Errorf("State(%q): got %q, %v, want found %v", tt.id, st.CallID, ok, tt.want)
+		}
+	}
+	m.End("one", "bye")
+	if _, ok := m.State("one"); ok {
+		t.Errorf("State after End: got found, want not")
+	}
+}
+
 // TestSnapshotVerdict: a call whose browser never connected says so.
 func TestSnapshotVerdict(t *testing.T) {
 	m, _ := newTestManager(t, 2, Config{}, nil)

@@ -1,0 +1,111 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/media/callmedia"
+	"github.com/switchboard-gw/switchboard/internal/ops"
+)
+
+// The admin listener's HTTP timeouts: its clients are scrapers and
+// probes, which ask one short question at a time.
+const (
+	adminReadHeaderTimeout = 5 * time.Second
+	adminIdleTimeout       = time.Minute
+)
+
+// Why /readyz says the gateway is not ready.
+var (
+	errStarting = errors.New("starting")
+	errDraining = errors.New("draining")
+)
+
+// bindAdmin binds the admin listener, unless listen.admin is off.
+func (g *Gateway) bindAdmin() error {
+	addr := g.cfg.Listen.Admin
+	if !addr.IsValid() {
+		return nil
+	}
+	var cfg ops.Config
+	if path := g.cfg.Admin.TokenFile; path != "" {
+		var err error
+		if cfg.Token, err = readToken(path); err != nil {
+			return err
+		}
+	}
+	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(addr))
+	if err != nil {
+		return fmt.Errorf("listen.admin: %w", err)
+	}
+	handler := ops.New(cfg, ops.Deps{Metrics: g.metrics, Calls: g.callStates, Ready: g.readiness})
+	g.admin = &httpEndpoint{ln: ln, srv: &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: adminReadHeaderTimeout,
+		IdleTimeout:       adminIdleTimeout,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+	}}
+	return nil
+}
+
+// readToken reads the admin token from path: the file's content without
+// surrounding white space, a token68 as Authorization carries it (RFC 6750
+// §2.1). Its errors never quote the file.
+func readToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("admin.token_file: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	switch {
+	case token == "":
+		return "", fmt.Errorf("admin.token_file: %s is empty", path)
+	case strings.ContainsFunc(strings.TrimRight(token, "="), notToken68):
+		return "", fmt.Errorf("admin.token_file: the token in %s may hold only letters, digits and - . _ ~ + / (and = at its end)", path)
+	}
+	return token, nil
+}
+
+// notToken68 reports whether r cannot be in a token68 (RFC 7235 §2.1),
+// trailing "=" aside.
+func notToken68(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~+/", r))
+}
+
+// readiness is /readyz's answer: nil once Run serves every listener, until
+// the drain begins.
+func (g *Gateway) readiness() error {
+	switch {
+	case g.draining.Load():
+		return errDraining
+	case !g.serving.Load():
+		return errStarting
+	}
+	return nil
+}
+
+// callStates is the media state of every anchored call, for /calls; nil
+// when the media bridge is off. (The HTTP listeners are bound before the
+// media engine is built, so it reads g.calls when asked.)
+func (g *Gateway) callStates() []callmedia.CallState {
+	if g.calls == nil {
+		return nil
+	}
+	return g.calls.Snapshot()
+}
+
+// callState is the media state of one anchored call, for the softphone's
+// /calls/{call-id}.
+func (g *Gateway) callState(callID string) (callmedia.CallState, bool) {
+	if g.calls == nil {
+		return callmedia.CallState{}, false
+	}
+	return g.calls.State(callID)
+}
