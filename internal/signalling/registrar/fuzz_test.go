@@ -35,6 +35,27 @@ func FuzzParseAuthorization(f *testing.F) {
 	})
 }
 
+// FuzzDigestURI checks that digestURIMatches survives any uri parameter,
+// matches any URI to itself, and is symmetric where both sides parse.
+// Seeds: testdata/fuzz/FuzzDigestURI.
+func FuzzDigestURI(f *testing.F) {
+	f.Add("sip:bob@example.com;transport=ws", "SIP:bob@EXAMPLE.com;transport=WS")
+	f.Add("sip:%62ob@example.com:5060;lr?subject=x", "sips:example.com")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var ua, ub sip.Uri
+		errA, errB := sip.ParseUri(a, &ua), sip.ParseUri(b, &ub)
+		if errB == nil {
+			_ = digestURIMatches(a, &ub)
+			if !digestURIMatches(ub.String(), &ub) {
+				t.Errorf("got %q not matching itself, want a match", ub.String())
+			}
+		}
+		if errA == nil && errB == nil && sameURI(&ua, &ub) != sameURI(&ub, &ua) {
+			t.Errorf("sameURI(%q, %q) is not symmetric", a, b)
+		}
+	})
+}
+
 // FuzzRegister checks that Register answers any header values, given as
 // unparsed headers and, when sipgo accepts the message, as parsed ones,
 // with a final response and never a panic.
