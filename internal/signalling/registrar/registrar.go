@@ -2,10 +2,12 @@
 // RFC 5626 outbound and RFC 3327 Path support, and the Digest authenticator
 // (RFC 3261 §22, RFC 7616, RFC 8760) that the proxy shares for INVITEs.
 //
-// The package is pure: no I/O and no goroutines. Its owner hands it each
-// REGISTER with the flow it arrived on and sends the response it gets back,
-// calls DropFlow when a connection closes and Sweep now and then; every
-// time is read from the injected clock.
+// The package is pure: no I/O (but the injected logger's line when a
+// lockout starts) and no goroutines. Its owner hands it each REGISTER with
+// the flow it arrived on and sends the response it gets back, calls
+// DropFlow when a connection closes and Sweep now and then; every time is
+// read from the injected clock. Repeated authentication failures are kept
+// behind Attempts, which Lockout implements in memory.
 package registrar
 
 import (
