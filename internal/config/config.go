@@ -256,6 +256,38 @@ type Registrar struct {
 	// JsSIP, SIP.js and sipp answer only the first challenge and only with
 	// MD5: deployments with those clients put MD5 first.
 	DigestAlgorithms []string `yaml:"digest_algorithms"`
+	// Lockout refuses, for a while, the users and addresses that fail
+	// digest authentication too often, on REGISTER and on calls alike.
+	Lockout Lockout `yaml:"lockout"`
+}
+
+// Lockout configures the refusal of users and addresses after repeated
+// digest authentication failures (a wrong password or an unknown user;
+// never a client's first, unauthenticated request). Each count of
+// failures within Window locks its scope out for Duration, during which
+// even the right password is refused with the 403 of a wrong one. A user
+// or address that logged in within the last day is exempt from the user
+// and address lockouts, so that an attacker cannot keep it out. A failure
+// count of 0 turns that lockout off.
+type Lockout struct {
+	// UserIPFailures is how many failures of one user from one IP address
+	// lock that user out from that address. The default is 5; 0 is off.
+	UserIPFailures int `yaml:"user_ip_failures"`
+	// UserFailures is how many failures of one user, from any addresses,
+	// lock that user out from every address it has not logged in from
+	// within the last day. The default is 30; 0 is off.
+	UserFailures int `yaml:"user_failures"`
+	// IPFailures is how many failures from one IP address (an IPv6
+	// address's /64), whatever the users, lock that address out for every
+	// user that has not logged in from it within the last day. The default
+	// is 20; 0 is off.
+	IPFailures int `yaml:"ip_failures"`
+	// Window is how long failures are counted from the first one, after
+	// which the count starts again. The default is 5m; zero is an error.
+	Window time.Duration `yaml:"window"`
+	// Duration is how long a lockout lasts. The default is 15m; zero is an
+	// error.
+	Duration time.Duration `yaml:"duration"`
 }
 
 // User is one registrar account.
@@ -412,6 +444,10 @@ func Default() *Config {
 			MaxExpires:       time.Hour,
 			DefaultExpires:   10 * time.Minute,
 			DigestAlgorithms: []string{"SHA-256", "MD5"},
+			Lockout: Lockout{
+				UserIPFailures: 5, UserFailures: 30, IPFailures: 20,
+				Window: 5 * time.Minute, Duration: 15 * time.Minute,
+			},
 		},
 		Media: Media{
 			WebRTCListen: netip.MustParseAddrPort("127.0.0.1:10000"),

@@ -179,6 +179,7 @@ func TestLoadFull(t *testing.T) {
 			MaxExpires:       2 * time.Hour,
 			DefaultExpires:   15 * time.Minute,
 			DigestAlgorithms: []string{"MD5", "SHA-256"},
+			Lockout:          Lockout{UserIPFailures: 3, IPFailures: 50, Window: 2 * time.Minute, Duration: time.Hour},
 		},
 		Upstream: Upstream{URI: uri(t, "sip:pbx.example.com:5070;transport=tcp"), Path: true},
 		Routes: []Route{
@@ -368,6 +369,20 @@ func TestLoad(t *testing.T) {
 			name:    "fraction where a whole number belongs",
 			yaml:    "limits:\n  max_via: 1.5\nregistrar: {auth: false}\n",
 			wantErr: []string{`switchboard.yaml:2: limits.max_via: cannot parse "1.5" as a whole number`},
+		},
+		{
+			name: "lockout counts and durations",
+			yaml: "registrar:\n  auth: false\n  lockout:\n    user_ip_failures: -1\n    ip_failures: 0\n    window: 0s\n    duration: -1m\n",
+			wantErr: []string{
+				`switchboard.yaml:4: registrar.lockout.user_ip_failures: must be 0 (off) or a positive number, got -1`,
+				`switchboard.yaml:6: registrar.lockout.window: must be positive, got 0s`,
+				`switchboard.yaml:7: registrar.lockout.duration: must be positive, got -1m`,
+			},
+		},
+		{
+			name:  "lockout scope off",
+			yaml:  "registrar:\n  auth: false\n  lockout: {user_failures: 0}\n",
+			check: func(c *Config) (any, any) { return c.Registrar.Lockout.UserFailures, 0 },
 		},
 		{
 			name:    "bad value is not also reported by Validate",

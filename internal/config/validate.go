@@ -291,6 +291,24 @@ func (l *errorList) checkRegistrar(c *Config) {
 	l.positive("registrar.nonce_ttl", r.NonceTTL)
 	l.checkExpires(r)
 	l.checkAlgorithms(r.DigestAlgorithms)
+	l.checkLockout(&r.Lockout)
+}
+
+func (l *errorList) checkLockout(o *Lockout) {
+	for _, n := range []struct {
+		key string
+		n   int
+	}{
+		{"registrar.lockout.user_ip_failures", o.UserIPFailures},
+		{"registrar.lockout.user_failures", o.UserFailures},
+		{"registrar.lockout.ip_failures", o.IPFailures},
+	} {
+		if n.n < 0 {
+			l.addf(n.key, "must be 0 (off) or a positive number, got %d", n.n)
+		}
+	}
+	l.positive("registrar.lockout.window", o.Window)
+	l.positive("registrar.lockout.duration", o.Duration)
 }
 
 func (l *errorList) checkAlgorithms(algs []string) {

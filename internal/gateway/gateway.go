@@ -114,7 +114,7 @@ func (g *Gateway) build() error {
 	proxyCfg := g.proxyConfig()
 	deps := sipproxy.Deps{Layer: g.layer, Network: g.net, Logger: g.log, Metrics: sipproxy.NewMetrics(g.metrics)}
 	if proxyCfg.Mode == sipproxy.ModeRegistrar {
-		g.registrar = registrar.New(registrarConfig(cfg), registrar.Deps{})
+		g.registrar = g.buildRegistrar()
 		deps.Registrations, deps.Locator = proxyRegistrar{g.registrar}, proxyRegistrar{g.registrar}
 	}
 	if proxyCfg.Auth {
@@ -176,6 +176,25 @@ func mediaConfig(m config.Media) media.Config {
 		WebRTCAddr: m.WebRTCListen, PublicAddrs: m.PublicIPs, RTPAddr: m.RTPIP,
 		RTPPorts:     [2]int{int(m.RTPPorts.Min), int(m.RTPPorts.Max)},
 		MediaTimeout: m.Timeout, Workers: m.Workers,
+	}
+}
+
+// buildRegistrar builds the registrar and, when it authenticates, the
+// in-memory lockout of users and addresses that fail too often.
+func (g *Gateway) buildRegistrar() *registrar.Registrar {
+	m := registrar.NewMetrics(g.metrics)
+	deps := registrar.Deps{Metrics: m}
+	if g.cfg.Registrar.Auth {
+		deps.Attempts = registrar.NewLockout(lockoutConfig(g.cfg.Registrar.Lockout),
+			registrar.LockoutDeps{Logger: g.log.With("component", "auth"), Metrics: m})
+	}
+	return registrar.New(registrarConfig(g.cfg), deps)
+}
+
+func lockoutConfig(o config.Lockout) registrar.LockoutConfig {
+	return registrar.LockoutConfig{
+		UserIPFailures: o.UserIPFailures, UserFailures: o.UserFailures, IPFailures: o.IPFailures,
+		Window: o.Window, Duration: o.Duration,
 	}
 }
 

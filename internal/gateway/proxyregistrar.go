@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"net/netip"
+
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/internal/signalling/registrar"
@@ -39,12 +41,15 @@ func (a proxyRegistrar) DropFlow(flowID string) { a.r.DropFlow(flowID) }
 
 // proxyAuth is the registrar's Digest authenticator as the proxy's
 // sipproxy.Authenticator: Proxy-Authorization and 407 (RFC 3261 §22.3).
+// The client is the request's source, which siptransport.Inbound stamps on
+// every request it delivers (Request.Source, "ip:port"): nonces are bound
+// to it and lockouts count it.
 type proxyAuth struct{ a *registrar.Authenticator }
 
 var _ sipproxy.Authenticator = proxyAuth{}
 
 func (p proxyAuth) Verify(req *sip.Request) (string, sipproxy.AuthResult) {
-	user, res := p.a.Verify(req, true)
+	user, res := p.a.Verify(req, sourceIP(req), true)
 	switch res {
 	case registrar.AuthOK:
 		return user, sipproxy.AuthOK
@@ -52,12 +57,19 @@ func (p proxyAuth) Verify(req *sip.Request) (string, sipproxy.AuthResult) {
 		return "", sipproxy.AuthMissing
 	case registrar.AuthStale:
 		return "", sipproxy.AuthStale
-	case registrar.AuthBadRequest:
+	case registrar.AuthBadRequest, registrar.AuthURIMismatch:
 		return "", sipproxy.AuthMalformed
 	}
-	return "", sipproxy.AuthRefused // AuthFailed, AuthReplay
+	return "", sipproxy.AuthRefused // AuthFailed, AuthReplay, AuthLocked
 }
 
 func (p proxyAuth) Challenge(req *sip.Request, stale bool) *sip.Response {
-	return p.a.Challenge(req, true, stale)
+	return p.a.Challenge(req, sourceIP(req), true, stale)
+}
+
+// sourceIP is the IP address a request came from; the zero Addr if it has
+// no source, which then is one client like any other.
+func sourceIP(req *sip.Request) netip.Addr {
+	ap, _ := netip.ParseAddrPort(req.Source())
+	return ap.Addr()
 }

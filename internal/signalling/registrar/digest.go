@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"hash"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -37,16 +38,24 @@ const (
 	AuthOK AuthResult = iota
 	// AuthMissing means there are no credentials for our realm: challenge.
 	AuthMissing
-	// AuthStale means the response was right but the nonce has expired:
-	// challenge again with stale=true (RFC 7616 §3.3).
+	// AuthStale means the nonce is no longer good for this client: it
+	// has expired (and the response was right), it was issued to another
+	// client, or it was never ours. Challenge again with stale=true
+	// (RFC 7616 §3.3).
 	AuthStale
-	// AuthFailed means a wrong password, an unknown user or a nonce we did
-	// not issue: answer 403.
+	// AuthFailed means a wrong password or an unknown user: answer 403.
 	AuthFailed
 	// AuthReplay means the nonce count did not increase (RFC 7616 §3.4): answer 403.
 	AuthReplay
 	// AuthBadRequest means the credentials are malformed: answer 400.
 	AuthBadRequest
+	// AuthURIMismatch means the credentials' uri is not the Request-URI
+	// (RFC 7616 §3.4.6): answer 400.
+	AuthURIMismatch
+	// AuthLocked means the user, the source or the pair has failed too
+	// often (see Attempts); the credentials were not checked. Answer it as
+	// AuthFailed, so that a guess against a lock learns nothing.
+	AuthLocked
 )
 
 // String returns the name of the result, for logs and metric labels.
@@ -64,6 +73,10 @@ func (r AuthResult) String() string {
 		return "replay"
 	case AuthBadRequest:
 		return "bad_request"
+	case AuthURIMismatch:
+		return "uri_mismatch"
+	case AuthLocked:
+		return "locked"
 	}
 	return "AuthResult(" + strconv.Itoa(int(r)) + ")"
 }
@@ -90,31 +103,40 @@ type AuthConfig struct {
 type AuthDeps struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Attempts refuses users and sources that failed too often and learns
+	// of each verdict; nil locks no one out.
+	Attempts Attempts
+	// Metrics counts refused credentials; nil counts nothing.
+	Metrics *Metrics
 }
 
 // Authenticator issues and checks SIP Digest challenges (RFC 3261 §22,
 // RFC 7616 and RFC 8760 for SHA-256, RFC 2617 for MD5) with qop=auth only.
-// Nonces are stateless and self-authenticating; only the last nonce count
-// of each nonce in use is stored, to refuse replays. It is safe for
-// concurrent use.
+// Nonces are stateless and self-authenticating, and bound to the client's
+// IP address; only the last nonce count of each nonce in use is stored, to
+// refuse replays. It is safe for concurrent use.
 type Authenticator struct {
-	realm  string
-	users  map[string]string
-	ttl    time.Duration
-	algs   []string
-	now    func() time.Time
-	secret []byte
-	counts *nonceCounts
+	realm    string
+	users    map[string]string
+	ttl      time.Duration
+	algs     []string
+	now      func() time.Time
+	attempts Attempts
+	metrics  *Metrics
+	secret   []byte
+	counts   *nonceCounts
 }
 
 // NewAuthenticator returns an Authenticator with a fresh random nonce secret.
 func NewAuthenticator(cfg AuthConfig, deps AuthDeps) *Authenticator {
 	a := &Authenticator{
-		realm:  cfg.Realm,
-		users:  make(map[string]string, len(cfg.Users)),
-		ttl:    cfg.NonceTTL,
-		now:    deps.Now,
-		secret: make([]byte, 32),
+		realm:    cfg.Realm,
+		users:    make(map[string]string, len(cfg.Users)),
+		ttl:      cfg.NonceTTL,
+		now:      deps.Now,
+		attempts: deps.Attempts,
+		metrics:  deps.Metrics,
+		secret:   make([]byte, 32),
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -140,10 +162,11 @@ func NewAuthenticator(cfg AuthConfig, deps AuthDeps) *Authenticator {
 func (a *Authenticator) Realm() string { return a.realm }
 
 // Challenge returns a 401 with WWW-Authenticate (or, when proxy is set, a 407
-// with Proxy-Authenticate) answering req: one challenge per algorithm, most
-// preferred first, each with its own nonce and qop="auth" (RFC 3261 §22.1,
-// RFC 8760 §2.4). With stale set each carries stale=true (RFC 7616 §3.3).
-func (a *Authenticator) Challenge(req *sip.Request, proxy bool, stale bool) *sip.Response {
+// with Proxy-Authenticate) answering req, which came from src: one
+// challenge per algorithm, most preferred first, each with its own nonce,
+// good from src only, and qop="auth" (RFC 3261 §22.1, RFC 8760 §2.4). With
+// stale set each carries stale=true (RFC 7616 §3.3).
+func (a *Authenticator) Challenge(req *sip.Request, src netip.Addr, proxy bool, stale bool) *sip.Response {
 	code, reason, name := 401, "Unauthorized", "WWW-Authenticate"
 	if proxy {
 		code, reason, name = 407, "Proxy Authentication Required", "Proxy-Authenticate"
@@ -151,7 +174,7 @@ func (a *Authenticator) Challenge(req *sip.Request, proxy bool, stale bool) *sip
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
 	now := a.now()
 	for _, alg := range a.algs {
-		v := "Digest realm=" + quote(a.realm) + ", nonce=" + quote(a.newNonce(now)) +
+		v := "Digest realm=" + quote(a.realm) + ", nonce=" + quote(a.newNonce(now, src)) +
 			", algorithm=" + alg + `, qop="auth"`
 		if stale {
 			v += ", stale=true"
@@ -162,19 +185,43 @@ func (a *Authenticator) Challenge(req *sip.Request, proxy bool, stale bool) *sip
 }
 
 // Verify checks the Authorization (or, when proxy is set, the
-// Proxy-Authorization) credentials of req for this realm (RFC 3261 §22.2,
-// §22.3). The response digest is computed over req.Method and the header's
-// uri parameter. It returns the user name only with AuthOK.
-func (a *Authenticator) Verify(req *sip.Request, proxy bool) (user string, res AuthResult) {
+// Proxy-Authorization) credentials of req, which came from src, for this
+// realm (RFC 3261 §22.2, §22.3). The response digest is computed over
+// req.Method and the header's uri parameter, which must name
+// req.Recipient. Every refusal is counted, and a wrong password or an
+// unknown user is reported to Attempts, as is success. It returns the user
+// name only with AuthOK.
+func (a *Authenticator) Verify(req *sip.Request, src netip.Addr, proxy bool) (user string, res AuthResult) {
 	name := "Authorization"
 	if proxy {
 		name = "Proxy-Authorization"
 	}
 	c, res := a.credentialsFor(req.GetHeaders(name))
-	if res != AuthOK {
+	switch {
+	case res == AuthMissing:
+		return "", res // the first request of every client: no failure
+	case res != AuthOK:
+		a.metrics.failed(reasonMalformed)
 		return "", res
+	case !digestURIMatches(c.uri, &req.Recipient):
+		a.metrics.failed(reasonURIMismatch)
+		return "", AuthURIMismatch
+	case a.attempts != nil && !a.attempts.Allow(c.username, src):
+		a.metrics.failed(reasonLocked)
+		return "", AuthLocked
 	}
-	return a.check(string(req.Method), c)
+	res, reason := a.check(string(req.Method), c, src)
+	switch {
+	case res == AuthOK:
+		if a.attempts != nil {
+			a.attempts.Succeeded(c.username, src)
+		}
+		return c.username, AuthOK
+	case res == AuthFailed && a.attempts != nil:
+		a.attempts.Failed(c.username, src)
+	}
+	a.metrics.failed(reason)
+	return "", res
 }
 
 // credentialsFor picks the first credentials for our realm. Credentials for
@@ -214,46 +261,64 @@ func (a *Authenticator) offers(alg string) bool {
 
 // check verifies the nonce, the response and the nonce count, in that order,
 // so that neither a guess nor a replay advances the count.
-func (a *Authenticator) check(method string, c *credentials) (string, AuthResult) {
-	issued, ok := a.openNonce(c.nonce)
+//
+// A nonce this Authenticator did not issue to src is stale whatever the
+// response: it may be a client whose address changed (it retries with a
+// fresh nonce) or a request captured elsewhere; the response is not even
+// computed, so that such nonces are no oracle for guesses that Attempts
+// never sees, and a spoofed UDP source cannot lock anyone out: only a
+// nonce issued to an address counts failures against it.
+func (a *Authenticator) check(method string, c *credentials, src netip.Addr) (AuthResult, failReason) {
+	issued, ok := a.openNonce(c.nonce, src)
 	if !ok {
-		return "", AuthFailed
+		return AuthStale, reasonForeignNonce
 	}
 	password, known := a.users[c.username]
 	want := c.expected(method, password)
 	got := strings.ToLower(c.response)
-	if subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 || !known {
-		return "", AuthFailed
+	switch {
+	case subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1:
+		if !known {
+			return AuthFailed, reasonUnknownUser
+		}
+		return AuthFailed, reasonWrongPassword
+	case !known: // the response of an empty password
+		return AuthFailed, reasonUnknownUser
 	}
 	now := a.now()
 	expires := issued.Add(a.ttl)
 	if !now.Before(expires) {
-		return "", AuthStale
+		return AuthStale, reasonStale
 	}
-	if !a.counts.advance(c.nonce, c.nc, expires, now) {
-		return "", AuthReplay
+	switch a.counts.advance(c.nonce, c.nc, issued, expires, now) {
+	case countReplayed:
+		return AuthReplay, reasonReplay
+	case countForgotten:
+		return AuthStale, reasonStale
 	}
-	return c.username, AuthOK
+	return AuthOK, ""
 }
 
 // nonceLen is the decoded nonce size: an 8-byte issue time (Unix
-// nanoseconds), 8 random bytes and the first 16 bytes of their HMAC-SHA256.
+// nanoseconds), 8 random bytes and the first 16 bytes of the HMAC-SHA256
+// of those, the client's IP address and the realm.
 const nonceLen = 8 + 8 + 16
 
 // nonceEncoding is strict so that each nonce has exactly one spelling and
 // its nonce count cannot be reset by re-encoding it.
 var nonceEncoding = base64.RawURLEncoding.Strict()
 
-func (a *Authenticator) newNonce(now time.Time) string {
+func (a *Authenticator) newNonce(now time.Time, src netip.Addr) string {
 	var b [nonceLen]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixNano()))
 	rand.Read(b[8:16])
-	copy(b[16:], a.mac(b[:16]))
+	copy(b[16:], a.mac(b[:16], src))
 	return nonceEncoding.EncodeToString(b[:])
 }
 
-// openNonce returns the issue time of a nonce this Authenticator made.
-func (a *Authenticator) openNonce(nonce string) (time.Time, bool) {
+// openNonce returns the issue time of a nonce this Authenticator made for
+// src.
+func (a *Authenticator) openNonce(nonce string, src netip.Addr) (time.Time, bool) {
 	if len(nonce) != nonceEncoding.EncodedLen(nonceLen) {
 		return time.Time{}, false
 	}
@@ -261,15 +326,21 @@ func (a *Authenticator) openNonce(nonce string) (time.Time, bool) {
 	if n, err := nonceEncoding.Decode(b[:], []byte(nonce)); err != nil || n != nonceLen {
 		return time.Time{}, false
 	}
-	if !hmac.Equal(b[16:], a.mac(b[:16])) {
+	if !hmac.Equal(b[16:], a.mac(b[:16], src)) {
 		return time.Time{}, false
 	}
 	return time.Unix(0, int64(binary.BigEndian.Uint64(b[:8]))), true
 }
 
-func (a *Authenticator) mac(data []byte) []byte {
+// mac binds a nonce's time and random bytes to the client's address (an
+// IPv4 address and its IPv4-mapped IPv6 form are one client; the zero
+// Addr is a client too) and to the realm.
+func (a *Authenticator) mac(data []byte, src netip.Addr) []byte {
 	m := hmac.New(sha256.New, a.secret)
 	m.Write(data)
+	ip := src.Unmap().As16()
+	m.Write(ip[:])
+	m.Write([]byte(a.realm))
 	return m.Sum(nil)[:16]
 }
 

@@ -23,6 +23,9 @@ type authEnv struct {
 	t   *testing.T
 	clk *fakeClock
 	r   *Registrar
+	// flow is where the request under test comes from; challenges go to
+	// flowA.
+	flow Flow
 }
 
 // newTestAuthenticator returns an Authenticator on clk's time with a 5m
@@ -39,7 +42,34 @@ func newAuthEnv(t *testing.T) *authEnv {
 	cfg.Auth = true
 	cfg.Users = testUsers
 	cfg.NonceTTL = time.Minute
-	return &authEnv{t: t, clk: clk, r: newTestRegistrar(cfg, clk)}
+	return &authEnv{t: t, clk: clk, r: newTestRegistrar(cfg, clk), flow: flowA}
+}
+
+// forge returns c with its nonce's random part changed, so that its MAC no
+// longer matches.
+func forge(t *testing.T, c *digest.Challenge) *digest.Challenge {
+	t.Helper()
+	b, err := nonceEncoding.DecodeString(c.Nonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[10] ^= 1
+	c.Nonce = nonceEncoding.EncodeToString(b)
+	return c
+}
+
+// wantStale fails t unless every challenge of res has stale=true.
+func wantStale(t *testing.T, res *sip.Response) {
+	t.Helper()
+	vs := headerValues(res, "WWW-Authenticate")
+	if len(vs) == 0 {
+		t.Errorf("got no challenge, want stale ones")
+	}
+	for _, v := range vs {
+		if c, err := digest.ParseChallenge(v); err != nil || !c.Stale {
+			t.Errorf("got %q, want stale=true", v)
+		}
+	}
 }
 
 // challenge sends an unauthenticated REGISTER and returns the challenge
@@ -63,11 +93,18 @@ func (e *authEnv) challenge(alg string) *digest.Challenge {
 	return nil
 }
 
-// answer returns an Authorization header line for a REGISTER.
+// answer returns an Authorization header line for a REGISTER to
+// sip:example.com.
 func (e *authEnv) answer(c *digest.Challenge, user, password string, nc int) string {
 	e.t.Helper()
+	return e.answerURI(c, "sip:example.com", user, password, nc)
+}
+
+// answerURI is answer with the digest uri given.
+func (e *authEnv) answerURI(c *digest.Challenge, uri, user, password string, nc int) string {
+	e.t.Helper()
 	cred, err := digest.Digest(c, digest.Options{
-		Method: "REGISTER", URI: "sip:example.com", Username: user, Password: password, Count: nc, Cnonce: "0a4f113b",
+		Method: "REGISTER", URI: uri, Username: user, Password: password, Count: nc, Cnonce: "0a4f113b",
 	})
 	if err != nil {
 		e.t.Fatal(err)
@@ -184,13 +221,7 @@ func TestRegisterAuth(t *testing.T) {
 			return register(t, "c1", 1, contactA, e.answer(c, "alice", "wonderland", 1))
 		},
 		wantCode: 401,
-		check: func(t *testing.T, res *sip.Response) {
-			for _, v := range headerValues(res, "WWW-Authenticate") {
-				if c, err := digest.ParseChallenge(v); err != nil || !c.Stale {
-					t.Errorf("got %q, want stale=true", v)
-				}
-			}
-		},
+		check:    wantStale,
 	}, {
 		name: "expired nonce with a wrong response is not stale",
 		run: func(e *authEnv) *sip.Request {
@@ -200,25 +231,69 @@ func TestRegisterAuth(t *testing.T) {
 		},
 		wantCode: 403,
 	}, {
-		name: "forged nonce",
+		// RFC 7616 §3.3: stale means "the nonce is invalid but the digest
+		// is valid". A nonce we did not make for this client is stale
+		// whatever the response, so that it is no password oracle.
+		name: "forged nonce, right password: stale",
 		run: func(e *authEnv) *sip.Request {
-			c := e.challenge("SHA-256")
-			b, err := nonceEncoding.DecodeString(c.Nonce)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b[10] ^= 1 // a well-formed nonce whose MAC no longer matches
-			c.Nonce = nonceEncoding.EncodeToString(b)
-			return register(t, "c1", 1, contactA, e.answer(c, "alice", "wonderland", 1))
+			return register(t, "c1", 1, contactA, e.answer(forge(t, e.challenge("SHA-256")), "alice", "wonderland", 1))
 		},
-		wantCode: 403,
+		wantCode: 401,
+		check:    wantStale,
+	}, {
+		name: "forged nonce, wrong password: stale as well",
+		run: func(e *authEnv) *sip.Request {
+			return register(t, "c1", 1, contactA, e.answer(forge(t, e.challenge("SHA-256")), "alice", "nope", 1))
+		},
+		wantCode: 401,
+		check:    wantStale,
 	}, {
 		name: "nonce from another registrar",
 		run: func(e *authEnv) *sip.Request {
 			c := newAuthEnv(t).challenge("SHA-256")
 			return register(t, "c1", 1, contactA, e.answer(c, "alice", "wonderland", 1))
 		},
-		wantCode: 403,
+		wantCode: 401,
+		check:    wantStale,
+	}, {
+		name: "nonce issued to another IP: stale",
+		run: func(e *authEnv) *sip.Request {
+			c := e.challenge("SHA-256") // to flowA's 192.0.2.10
+			e.flow = flowOtherIP
+			return register(t, "c1", 1, contactA, e.answer(c, "alice", "wonderland", 1))
+		},
+		wantCode: 401,
+		check:    wantStale,
+	}, {
+		name: "nonce used from another port of the same IP: a reconnect",
+		run: func(e *authEnv) *sip.Request {
+			c := e.challenge("SHA-256")
+			e.flow = flowB
+			return register(t, "c1", 1, contactA, e.answer(c, "alice", "wonderland", 1))
+		},
+		wantCode: 200,
+		wantUser: "alice",
+	}, {
+		name: "digest uri is another URI",
+		run: func(e *authEnv) *sip.Request {
+			return register(t, "c1", 1, contactA, e.answerURI(e.challenge("SHA-256"), "sip:other.example.com", "alice", "wonderland", 1))
+		},
+		wantCode:   400,
+		wantReason: "Bad Request (digest uri does not match Request-URI)",
+	}, {
+		name: "digest uri with a port the Request-URI lacks",
+		run: func(e *authEnv) *sip.Request {
+			return register(t, "c1", 1, contactA, e.answerURI(e.challenge("SHA-256"), "sip:example.com:5060", "alice", "wonderland", 1))
+		},
+		wantCode:   400,
+		wantReason: "Bad Request (digest uri does not match Request-URI)",
+	}, {
+		name: "digest uri spelled otherwise: same SIP URI",
+		run: func(e *authEnv) *sip.Request {
+			return register(t, "c1", 1, contactA, e.answerURI(e.challenge("SHA-256"), "SIP:Example.COM", "alice", "wonderland", 1))
+		},
+		wantCode: 200,
+		wantUser: "alice",
 	}, {
 		name: "malformed Authorization",
 		run: func(e *authEnv) *sip.Request {
@@ -253,7 +328,8 @@ func TestRegisterAuth(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newAuthEnv(t)
-			res, user := e.r.Register(tt.run(e), flowA)
+			req := tt.run(e)
+			res, user := e.r.Register(req, e.flow)
 			if res.StatusCode != tt.wantCode {
 				t.Fatalf("got %d %s, want %d", res.StatusCode, res.Reason, tt.wantCode)
 			}
@@ -283,7 +359,7 @@ func TestVerifyProxy(t *testing.T) {
 			"CSeq: 1 INVITE",
 		}, extra...)...)
 	}
-	ch := a.Challenge(invite(), true, false)
+	ch := a.Challenge(invite(), srcA, true, false)
 	if ch.StatusCode != 407 || len(headerValues(ch, "Proxy-Authenticate")) != 2 || len(headerValues(ch, "WWW-Authenticate")) != 0 {
 		t.Fatalf("got %d with %q, want 407 with two Proxy-Authenticate", ch.StatusCode, headerValues(ch, "Proxy-Authenticate"))
 	}
@@ -312,7 +388,7 @@ func TestVerifyProxy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			user, got := a.Verify(tt.req, tt.proxy)
+			user, got := a.Verify(tt.req, srcA, tt.proxy)
 			if got != tt.want || user != tt.wantUser {
 				t.Errorf("got %q %v, want %q %v", user, got, tt.wantUser, tt.want)
 			}
@@ -322,7 +398,7 @@ func TestVerifyProxy(t *testing.T) {
 
 func TestVerifyPicksOurRealm(t *testing.T) {
 	a := newTestAuthenticator(AuthConfig{Realm: "example.com", Users: testUsers}, newClock())
-	c, err := digest.ParseChallenge(headerValues(a.Challenge(register(t, "c1", 1), false, false), "WWW-Authenticate")[0])
+	c, err := digest.ParseChallenge(headerValues(a.Challenge(register(t, "c1", 1), srcA, false, false), "WWW-Authenticate")[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +415,8 @@ func TestVerifyPicksOurRealm(t *testing.T) {
 		{"ours without cnonce", []string{`Authorization: Digest username="alice", realm="example.com", nonce="n", uri="u", response="r", qop=auth, nc=00000001`}, AuthBadRequest},
 		{"ours with nc 0", []string{`Authorization: Digest username="alice", realm="example.com", nonce="n", uri="u", response="r", qop=auth, nc=00000000, cnonce="c"`}, AuthBadRequest},
 		{"ours with unknown algorithm", []string{`Authorization: Digest username="alice", realm="example.com", nonce="n", uri="u", response="r", qop=auth, nc=1, cnonce="c", algorithm=SHA-512-256`}, AuthBadRequest},
-		{"ours with a nonce we never made", []string{`Authorization: Digest username="alice", realm="example.com", nonce="n", uri="u", response="r", qop=auth, nc=1, cnonce="c"`}, AuthFailed},
+		{"ours with a nonce we never made", []string{`Authorization: Digest username="alice", realm="example.com", nonce="n", uri="sip:example.com", response="r", qop=auth, nc=1, cnonce="c"`}, AuthStale},
+		{"ours for another URI", []string{`Authorization: Digest username="alice", realm="example.com", nonce="n", uri="u", response="r", qop=auth, nc=1, cnonce="c"`}, AuthURIMismatch},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -351,7 +428,7 @@ func TestVerifyPicksOurRealm(t *testing.T) {
 			if i := slices.Index(lines, ours); i >= 0 {
 				lines[i] = "Authorization: " + cred.String()
 			}
-			if _, got := a.Verify(register(t, "c1", 1, lines...), false); got != tt.want {
+			if _, got := a.Verify(register(t, "c1", 1, lines...), srcA, false); got != tt.want {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
@@ -360,8 +437,8 @@ func TestVerifyPicksOurRealm(t *testing.T) {
 
 func TestNonceIsStrictBase64(t *testing.T) {
 	a := newTestAuthenticator(AuthConfig{Realm: "r"}, newClock())
-	n := a.newNonce(time.Now())
-	if _, ok := a.openNonce(n); !ok {
+	n := a.newNonce(time.Now(), srcA)
+	if _, ok := a.openNonce(n, srcA); !ok {
 		t.Fatalf("got own nonce %q refused, want accepted", n)
 	}
 	// The last character carries 2 padding bits; another spelling of the
@@ -369,19 +446,20 @@ func TestNonceIsStrictBase64(t *testing.T) {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	last := strings.IndexByte(alphabet, n[len(n)-1])
 	alias := n[:len(n)-1] + string(alphabet[last^1])
-	if _, ok := a.openNonce(alias); ok {
+	if _, ok := a.openNonce(alias, srcA); ok {
 		t.Errorf("got alias %q of %q accepted, want refused", alias, n)
 	}
 }
 
 func TestNonceCounts(t *testing.T) {
 	t0 := newClock().Now()
-	exp := t0.Add(time.Minute)
 	type step struct {
 		nonce string
 		nc    uint32
-		at    time.Duration
-		want  bool
+		// issued and at are offsets from t0; a nonce expires a minute
+		// after it was issued.
+		issued, at time.Duration
+		want       countResult
 	}
 	tests := []struct {
 		name    string
@@ -389,30 +467,39 @@ func TestNonceCounts(t *testing.T) {
 		steps   []step
 		wantLen int
 	}{{
-		name:    "counts must increase",
-		max:     10,
-		steps:   []step{{"a", 1, 0, true}, {"a", 1, 0, false}, {"a", 3, 0, true}, {"a", 2, 0, false}, {"b", 1, 0, true}},
+		name: "counts must increase",
+		max:  10,
+		steps: []step{
+			{"a", 1, 0, 0, countOK}, {"a", 1, 0, 0, countReplayed}, {"a", 3, 0, 0, countOK},
+			{"a", 2, 0, 0, countReplayed}, {"b", 1, 0, 0, countOK},
+		},
 		wantLen: 2,
 	}, {
-		name:    "full table drops the oldest",
-		max:     2,
-		steps:   []step{{"a", 5, 0, true}, {"b", 1, 0, true}, {"c", 1, 0, true}, {"a", 1, 0, true}},
+		name: "full table drops the oldest, whose nonce is then stale",
+		max:  2,
+		steps: []step{
+			{"a", 5, 1, 1, countOK}, {"b", 1, 2, 2, countOK}, {"c", 1, 3, 3, countOK},
+			{"a", 6, 1, 4, countForgotten},
+			// an older nonce never used before may have been dropped too
+			{"z", 1, 0, 4, countForgotten},
+			{"d", 1, 4, 4, countOK},
+		},
 		wantLen: 2,
 	}, {
-		name:    "expired entries are pruned",
-		max:     10,
-		steps:   []step{{"a", 1, 0, true}, {"b", 1, 0, true}, {"c", 1, time.Minute, true}},
+		name: "expired entries are pruned",
+		max:  10,
+		steps: []step{
+			{"a", 1, 0, 0, countOK}, {"b", 1, 0, 0, countOK},
+			{"c", 1, time.Minute, time.Minute, countOK},
+		},
 		wantLen: 1,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			nc := newNonceCounts(tt.max)
 			for i, s := range tt.steps {
-				expires := exp
-				if s.at > 0 {
-					expires = t0.Add(s.at + time.Minute)
-				}
-				if got := nc.advance(s.nonce, s.nc, expires, t0.Add(s.at)); got != s.want {
+				issued := t0.Add(s.issued)
+				if got := nc.advance(s.nonce, s.nc, issued, issued.Add(time.Minute), t0.Add(s.at)); got != s.want {
 					t.Errorf("step %d (%s nc=%d): got %v, want %v", i, s.nonce, s.nc, got, s.want)
 				}
 			}
@@ -491,7 +578,7 @@ func TestAuthResultString(t *testing.T) {
 	tests := []struct {
 		r    AuthResult
 		want string
-	}{{AuthOK, "ok"}, {AuthMissing, "missing"}, {AuthStale, "stale"}, {AuthFailed, "failed"}, {AuthReplay, "replay"}, {AuthBadRequest, "bad_request"}, {AuthResult(42), "AuthResult(42)"}}
+	}{{AuthOK, "ok"}, {AuthMissing, "missing"}, {AuthStale, "stale"}, {AuthFailed, "failed"}, {AuthReplay, "replay"}, {AuthBadRequest, "bad_request"}, {AuthURIMismatch, "uri_mismatch"}, {AuthLocked, "locked"}, {AuthResult(42), "AuthResult(42)"}}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
 			if got := tt.r.String(); got != tt.want {

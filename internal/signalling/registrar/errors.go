@@ -47,6 +47,7 @@ func forbidden(fault string) *statusError {
 var (
 	errNotRegister     = &statusError{code: sip.StatusMethodNotAllowed, reason: "Method Not Allowed", header: []sip.Header{sip.NewHeader("Allow", "REGISTER")}}
 	errMalformedAuth   = badRequest("malformed Authorization")
+	errDigestURI       = badRequest("digest uri does not match Request-URI") // RFC 7616 §3.4.6
 	errBadCredentials  = forbidden("bad credentials")
 	errUserMismatch    = forbidden("user does not match To")
 	errTooManyContacts = forbidden("too many contacts")

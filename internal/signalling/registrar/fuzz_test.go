@@ -29,8 +29,29 @@ func FuzzParseAuthorization(f *testing.F) {
 		}
 		req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: "example.com"})
 		req.AppendHeader(sip.NewHeader("Authorization", v))
-		if user, res := a.Verify(req, false); res == AuthOK || user != "" {
+		if user, res := a.Verify(req, srcA, false); res == AuthOK || user != "" {
 			t.Errorf("got %q %v from a fuzzed value, want no user", user, res)
+		}
+	})
+}
+
+// FuzzDigestURI checks that digestURIMatches survives any uri parameter,
+// matches any URI to itself, and is symmetric where both sides parse.
+// Seeds: testdata/fuzz/FuzzDigestURI.
+func FuzzDigestURI(f *testing.F) {
+	f.Add("sip:bob@example.com;transport=ws", "SIP:bob@EXAMPLE.com;transport=WS")
+	f.Add("sip:%62ob@example.com:5060;lr?subject=x", "sips:example.com")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var ua, ub sip.Uri
+		errA, errB := sip.ParseUri(a, &ua), sip.ParseUri(b, &ub)
+		if errB == nil {
+			_ = digestURIMatches(a, &ub)
+			if !digestURIMatches(ub.String(), &ub) {
+				t.Errorf("got %q not matching itself, want a match", ub.String())
+			}
+		}
+		if errA == nil && errB == nil && sameURI(&ua, &ub) != sameURI(&ub, &ua) {
+			t.Errorf("sameURI(%q, %q) is not symmetric", a, b)
 		}
 	})
 }

@@ -36,6 +36,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 var (
 	flowA = Flow{ID: "ws-1", Transport: "wss", Remote: netip.MustParseAddrPort("192.0.2.10:50001")}
 	flowB = Flow{ID: "ws-2", Transport: "wss", Remote: netip.MustParseAddrPort("192.0.2.10:50002")}
+	// flowOtherIP is another client.
+	flowOtherIP = Flow{ID: "ws-3", Transport: "wss", Remote: netip.MustParseAddrPort("198.51.100.7:40000")}
+	srcA        = flowA.Remote.Addr()
 )
 
 // parseRequest parses a SIP request given as header lines, CRLF added.

@@ -2,10 +2,12 @@
 // RFC 5626 outbound and RFC 3327 Path support, and the Digest authenticator
 // (RFC 3261 §22, RFC 7616, RFC 8760) that the proxy shares for INVITEs.
 //
-// The package is pure: no I/O and no goroutines. Its owner hands it each
-// REGISTER with the flow it arrived on and sends the response it gets back,
-// calls DropFlow when a connection closes and Sweep now and then; every
-// time is read from the injected clock.
+// The package is pure: no I/O (but the injected logger's line when a
+// lockout starts) and no goroutines. Its owner hands it each REGISTER with
+// the flow it arrived on and sends the response it gets back, calls
+// DropFlow when a connection closes and Sweep now and then; every time is
+// read from the injected clock. Repeated authentication failures are kept
+// behind Attempts, which Lockout implements in memory.
 package registrar
 
 import (
@@ -74,6 +76,12 @@ type Config struct {
 type Deps struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Attempts locks out users and sources that fail Digest authentication
+	// too often, on REGISTER and on the proxy's requests alike (a
+	// *Lockout); nil locks no one out.
+	Attempts Attempts
+	// Metrics counts refused credentials; nil counts nothing.
+	Metrics *Metrics
 }
 
 // Binding is one registered contact of an address-of-record.
@@ -151,7 +159,7 @@ func New(cfg Config, deps Deps) *Registrar {
 		now: now,
 		auth: NewAuthenticator(
 			AuthConfig{Realm: cfg.Realm, Users: cfg.Users, NonceTTL: cfg.NonceTTL, Algorithms: cfg.DigestAlgorithms},
-			AuthDeps{Now: now},
+			AuthDeps{Now: now, Attempts: deps.Attempts, Metrics: deps.Metrics},
 		),
 		byUser: make(map[string][]*entry),
 	}
@@ -163,7 +171,8 @@ func (r *Registrar) Auth() *Authenticator { return r.auth }
 // Register processes a REGISTER (RFC 3261 §10.3) that arrived on flow and
 // returns the response to send, never nil. With Config.Auth it challenges
 // (401) or refuses (403, 400) until the Digest credentials are right and
-// name the To user. It then validates the request, updates the bindings
+// name the To user; the flow's remote address is the client the nonces are
+// bound to and the source Attempts counts. It then validates the request, updates the bindings
 // all at once or not at all, and answers 200 listing every current contact
 // of the AOR with its remaining expires. user is the authenticated user (the
 // To user when Config.Auth is false) when the answer is 200, else "".
@@ -171,7 +180,7 @@ func (r *Registrar) Register(req *sip.Request, flow Flow) (res *sip.Response, us
 	if req.Method != sip.REGISTER {
 		return errNotRegister.response(req), ""
 	}
-	authUser, res := r.authenticate(req)
+	authUser, res := r.authenticate(req, flow.Remote.Addr())
 	if res != nil {
 		return res, ""
 	}
@@ -195,22 +204,26 @@ func (r *Registrar) Register(req *sip.Request, flow Flow) (res *sip.Response, us
 
 // authenticate implements RFC 3261 §10.3 step 3. It returns a response
 // when the request must not go further.
-func (r *Registrar) authenticate(req *sip.Request) (string, *sip.Response) {
+// A lockout is answered as bad credentials: the right password is refused
+// too, and a guess cannot tell a lockout from a wrong guess.
+func (r *Registrar) authenticate(req *sip.Request, src netip.Addr) (string, *sip.Response) {
 	if !r.cfg.Auth {
 		return "", nil
 	}
-	user, result := r.auth.Verify(req, false)
+	user, result := r.auth.Verify(req, src, false)
 	switch result {
 	case AuthOK:
 		return user, nil
 	case AuthMissing:
-		return "", r.auth.Challenge(req, false, false)
+		return "", r.auth.Challenge(req, src, false, false)
 	case AuthStale:
-		return "", r.auth.Challenge(req, false, true)
+		return "", r.auth.Challenge(req, src, false, true)
 	case AuthBadRequest:
 		return "", errMalformedAuth.response(req)
+	case AuthURIMismatch:
+		return "", errDigestURI.response(req)
 	}
-	return "", errBadCredentials.response(req)
+	return "", errBadCredentials.response(req) // AuthFailed, AuthReplay, AuthLocked
 }
 
 // applyLocked carries out RFC 3261 §10.3 steps 6 and 7 on a copy of the
