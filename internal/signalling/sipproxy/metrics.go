@@ -15,6 +15,7 @@ type Metrics struct {
 	rejects   promchild.Cache[int, prometheus.Counter]
 	registers promchild.Cache[int, prometheus.Counter]
 	strays    prometheus.Counter
+	refused   *prometheus.CounterVec
 }
 
 // NewMetrics registers the proxy metrics with reg.
@@ -35,7 +36,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Namespace: "switchboard", Subsystem: "proxy", Name: "stray_responses_total",
 		Help: "Responses that matched no transaction and were dropped.",
 	})
-	reg.MustRegister(requests, rejects, registers, strays)
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "responses_sdp_refused_total",
+		Help: "Responses whose SDP Media could not translate, by what became of them: not relayed (final: a 2xx to an INVITE, whose dialog switchboard ended) or relayed without the body (body_dropped).",
+	}, []string{"action"})
+	refused.WithLabelValues("final")
+	refused.WithLabelValues("body_dropped")
+	reg.MustRegister(requests, rejects, registers, strays, refused)
 	return &Metrics{
 		requests: promchild.Cache[sip.RequestMethod, prometheus.Counter]{Make: func(m sip.RequestMethod) prometheus.Counter {
 			return requests.WithLabelValues(string(m))
@@ -43,6 +50,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		rejects:   promchild.Cache[int, prometheus.Counter]{Make: byCode(rejects)},
 		registers: promchild.Cache[int, prometheus.Counter]{Make: byCode(registers)},
 		strays:    strays,
+		refused:   refused,
 	}
 }
 
@@ -72,4 +80,17 @@ func (m *Metrics) stray() {
 	if m != nil {
 		m.strays.Inc()
 	}
+}
+
+// answerRefused counts a response whose SDP could not be translated: a 2xx
+// not relayed when final, else one relayed without its body.
+func (m *Metrics) answerRefused(final bool) {
+	if m == nil {
+		return
+	}
+	action := "body_dropped"
+	if final {
+		action = "final"
+	}
+	m.refused.WithLabelValues(action).Inc()
 }
