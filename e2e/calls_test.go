@@ -72,7 +72,7 @@ func TestBrowserCallsSippPhone(t *testing.T) {
 	g := StartGateway(t, registrarConfig("", ""))
 	uas := sippPhone(t, g, "uas.xml", "-s", "bob")
 	alice := browser(t, g, "alice", "alice-secret")
-	d, err := alice.Invite(testCtx(t), uri("bob", g.Domain()), siptest.AudioSDP("127.0.0.1", 40000))
+	d, err := alice.Invite(testCtx(t), uri("bob", g.Domain()), siptest.WebRTCOffer("127.0.0.1", 40000))
 	if err != nil {
 		t.Fatalf("INVITE browser → sipp: %v", err)
 	}
@@ -89,7 +89,7 @@ func TestSippCallsBrowser(t *testing.T) {
 	g := StartGateway(t, registrarConfig("", "")+trustPBX)
 	alice := browser(t, g, "alice", "alice-secret")
 	uac := StartSipp(t, "uac.xml", "-i", pbxIP, "-s", "alice", g.UDP.String())
-	d, err := alice.AnswerNext(testCtx(t), siptest.AudioSDP("127.0.0.1", 40000))
+	d, err := alice.AnswerNext(testCtx(t), siptest.WebRTCAnswer("127.0.0.1", 40000))
 	if err != nil {
 		t.Fatalf("browser got no call from sipp: %v", err)
 	}
@@ -105,7 +105,7 @@ func TestCancelThroughGateway(t *testing.T) {
 	g := StartGateway(t, registrarConfig("", ""))
 	uas := sippPhone(t, g, "uas_cancel.xml", "-s", "bob")
 	alice := browser(t, g, "alice", "alice-secret")
-	call, err := alice.InviteAsync(uri("bob", g.Domain()), siptest.AudioSDP("127.0.0.1", 40000))
+	call, err := alice.InviteAsync(uri("bob", g.Domain()), siptest.WebRTCOffer("127.0.0.1", 40000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,11 +131,11 @@ func TestReinviteThroughGateway(t *testing.T) {
 	g := StartGateway(t, registrarConfig("", ""))
 	uas := sippPhone(t, g, "uas_reinvite.xml", "-s", "bob")
 	alice := browser(t, g, "alice", "alice-secret")
-	d, err := alice.Invite(testCtx(t), uri("bob", g.Domain()), siptest.AudioSDP("127.0.0.1", 40000))
+	d, err := alice.Invite(testCtx(t), uri("bob", g.Domain()), siptest.WebRTCOffer("127.0.0.1", 40000))
 	if err != nil {
 		t.Fatalf("INVITE: %v", err)
 	}
-	if res, err := d.Request(testCtx(t), sip.INVITE, siptest.AudioSDP("127.0.0.1", 40002)); err != nil || res.StatusCode != 200 {
+	if res, err := d.Request(testCtx(t), sip.INVITE, siptest.WebRTCOffer("127.0.0.1", 40002)); err != nil || res.StatusCode != 200 {
 		t.Fatalf("re-INVITE: got %v, %v", res, err)
 	}
 	if res, err := d.Bye(testCtx(t)); err != nil || res.StatusCode != 200 {
@@ -181,7 +181,7 @@ func TestBrowserCallsTrunkOverTCP(t *testing.T) {
 	uas := StartSipp(t, "uas.xml", "-s", "trunk", "-t", "t1")
 	g := StartGateway(t, registrarConfig(uas.Addr(), "tcp"))
 	alice := browser(t, g, "alice", "alice-secret")
-	d, err := alice.Invite(testCtx(t), uri("900442071234567", g.Domain()), siptest.AudioSDP("127.0.0.1", 40000))
+	d, err := alice.Invite(testCtx(t), uri("900442071234567", g.Domain()), siptest.WebRTCOffer("127.0.0.1", 40000))
 	if err != nil {
 		t.Fatalf("INVITE browser → TCP trunk: %v", err)
 	}
@@ -224,7 +224,7 @@ func TestUpstreamModeWithSippPBX(t *testing.T) {
 	}
 	contact := registeredContact(t, pbx)
 	uac := StartSipp(t, "uac_to_registered.xml", "-key", "contact", contact, "-s", "pbx", g.UDP.String())
-	d, err := alice.AnswerNext(testCtx(t), siptest.AudioSDP("127.0.0.1", 40000))
+	d, err := alice.AnswerNext(testCtx(t), siptest.WebRTCAnswer("127.0.0.1", 40000))
 	if err != nil {
 		t.Fatalf("browser got no call from the PBX: %v", err)
 	}

@@ -17,7 +17,7 @@ func TestBrowserCallsPhone(t *testing.T) {
 	_, bob := phone(t, g, "bob", siptest.WithAutoAnswer(nil))
 	register(t, bob)
 
-	d, err := alice.Invite(ctx(t), userURI(g, "bob"), siptest.AudioSDP("127.0.0.1", 4000))
+	d, err := alice.Invite(ctx(t), userURI(g, "bob"), siptest.WebRTCOffer("127.0.0.1", 4000))
 	if err != nil {
 		t.Fatalf("invite: %v", err)
 	}
@@ -39,7 +39,7 @@ func TestPhoneCallsBrowser(t *testing.T) {
 
 	answered := make(chan *siptest.Dialog, 1)
 	go func() {
-		d, err := alice.AnswerNext(ctx(t), siptest.AudioSDP("127.0.0.1", 4000))
+		d, err := alice.AnswerNext(ctx(t), siptest.WebRTCAnswer("127.0.0.1", 4000))
 		if err != nil {
 			t.Errorf("answer: %v", err)
 		}

@@ -21,7 +21,7 @@ func TestInDialogRequestsBothWays(t *testing.T) {
 
 	answered := make(chan *siptest.Dialog, 1)
 	go func() {
-		d, _ := alice.AnswerNext(ctx(t), siptest.AudioSDP("127.0.0.1", 4000))
+		d, _ := alice.AnswerNext(ctx(t), siptest.WebRTCAnswer("127.0.0.1", 4000))
 		answered <- d
 	}()
 	phoneSide, err := p.Call(ctx(t), g.Addrs().UDP, userURI(g, "alice"), siptest.AudioSDP("127.0.0.1", 5000))

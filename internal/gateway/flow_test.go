@@ -18,7 +18,7 @@ func TestCancelReachesPhone(t *testing.T) {
 	_, bob := phone(t, g, "bob")
 	register(t, bob)
 
-	call, err := alice.InviteAsync(userURI(g, "bob"), siptest.AudioSDP("127.0.0.1", 4000))
+	call, err := alice.InviteAsync(userURI(g, "bob"), siptest.WebRTCOffer("127.0.0.1", 4000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestCallToClosedWebSocketFailsAtOnce(t *testing.T) {
 
 	answered := make(chan *siptest.Dialog, 1)
 	go func() {
-		d, _ := alice.AnswerNext(ctx(t), siptest.AudioSDP("127.0.0.1", 4000))
+		d, _ := alice.AnswerNext(ctx(t), siptest.WebRTCAnswer("127.0.0.1", 4000))
 		answered <- d
 	}()
 	d, err := p.Call(ctx(t), g.Addrs().UDP, userURI(g, "alice"), siptest.AudioSDP("127.0.0.1", 5000))
@@ -103,7 +103,7 @@ func TestReconnectReplacesBinding(t *testing.T) {
 	}
 	_, bob := phone(t, g, "bob")
 	go func() {
-		if d, err := second.AnswerNext(ctx(t), siptest.AudioSDP("127.0.0.1", 4000)); err == nil {
+		if d, err := second.AnswerNext(ctx(t), siptest.WebRTCAnswer("127.0.0.1", 4000)); err == nil {
 			_, _ = d.Await(ctx(t), sip.BYE)
 		}
 	}()

@@ -34,7 +34,7 @@ func TestDrainRefusesNewCallsButFinishesTransactions(t *testing.T) {
 	register(t, alice)
 	_, bob := phone(t, g, "bob")
 	register(t, bob)
-	call, err := alice.InviteAsync(userURI(g, "bob"), siptest.AudioSDP("127.0.0.1", 4000))
+	call, err := alice.InviteAsync(userURI(g, "bob"), siptest.WebRTCOffer("127.0.0.1", 4000))
 	if err != nil {
 		t.Fatal(err)
 	}

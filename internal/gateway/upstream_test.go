@@ -76,7 +76,7 @@ func TestUpstreamMode(t *testing.T) {
 	caller := pbx.UA("pbx", g.Addrs().UDP)
 	answered := make(chan error, 1)
 	go func() {
-		d, err := alice.AnswerNext(ctx(t), siptest.AudioSDP("127.0.0.1", 4000))
+		d, err := alice.AnswerNext(ctx(t), siptest.WebRTCAnswer("127.0.0.1", 4000))
 		if err == nil {
 			if ruri := d.Invite.Recipient; ruri.User != "alice" {
 				t.Errorf("Request-URI at the browser: got %s, want its own contact", ruri.String())

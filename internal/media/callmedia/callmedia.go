@@ -72,15 +72,24 @@ func New(cfg Config, deps Deps) *Manager {
 }
 
 // Rewrite translates one SDP body, RFC 3264 offer or answer, for the leg it
-// goes to.
+// goes to. An SDP from a browser is checked (sdprewrite.ValidateWebRTC)
+// before it is forwarded, translated or not; every refusal is counted.
 func (m *Manager) Rewrite(msg sipmsg.SDPMessage) ([]byte, error) {
+	out, err := m.rewrite(msg)
+	if err != nil {
+		m.metrics.refused(err)
+	}
+	return out, err
+}
+
+func (m *Manager) rewrite(msg sipmsg.SDPMessage) ([]byte, error) {
 	fromWebRTC := msg.FromWebRTC || sdprewrite.IsWebRTC(msg.Body)
 	c := m.lookup(msg.CallID)
 	fresh := c == nil
 	if fresh {
 		kind := anchorOf(fromWebRTC, msg.ToWebRTC)
 		if kind != webrtcPlain && !m.anchorAll {
-			return msg.Body, nil // WebRTC⇄WebRTC or plain⇄plain: not anchored
+			return passThrough(msg, fromWebRTC) // WebRTC⇄WebRTC or plain⇄plain: not anchored
 		}
 		var err error
 		if c, err = m.create(msg, kind, fromWebRTC); err != nil {
@@ -94,6 +103,17 @@ func (m *Manager) Rewrite(msg sipmsg.SDPMessage) ([]byte, error) {
 		m.End(msg.CallID, "SDP refused") // the request is answered 488: no call to keep
 	}
 	return out, err
+}
+
+// passThrough returns the body of an SDP that crosses untranslated, once
+// checked if a browser sent it.
+func passThrough(msg sipmsg.SDPMessage, fromWebRTC bool) ([]byte, error) {
+	if fromWebRTC {
+		if err := sdprewrite.ValidateWebRTC(msg.Body); err != nil {
+			return nil, sdpError(err)
+		}
+	}
+	return msg.Body, nil
 }
 
 // settles reports whether msg settles an offer: anything but a provisional

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-gw/switchboard/internal/media/sdprewrite"
 )
 
 // Metrics counts anchored calls and their media. A nil *Metrics counts
@@ -14,6 +16,7 @@ type Metrics struct {
 	ends         *prometheus.CounterVec
 	srtpFailures prometheus.Counter
 	dtlsFailures prometheus.Counter
+	refusals     *prometheus.CounterVec
 	packets      *packetCollector
 }
 
@@ -36,11 +39,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "switchboard", Subsystem: "media", Name: "dtls_failures_total",
 			Help: "Failed DTLS handshakes with browsers, counted when their call ends.",
 		}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "media", Name: "sdp_refused_total",
+			Help: "SDP bodies refused instead of forwarded, by fault (the SIP status is 488 but for no_ports, 503, and other, 500).",
+		}, []string{"fault"}),
 		packets: &packetCollector{desc: prometheus.NewDesc("switchboard_media_rtp_packets_total",
 			"RTP packets switchboard received from (in) and sent to (out) the ends of anchored calls, by kind of end (browser, plain).",
 			[]string{"leg", "direction"}, nil)},
 	}
-	reg.MustRegister(m.live, m.ends, m.srtpFailures, m.dtlsFailures, m.packets)
+	for _, f := range refusalLabels() {
+		m.refusals.WithLabelValues(f) // every fault shows, at 0 until it happens
+	}
+	reg.MustRegister(m.live, m.ends, m.srtpFailures, m.dtlsFailures, m.refusals, m.packets)
 	return m
 }
 
@@ -68,6 +78,23 @@ func (m *Metrics) ended(st CallState, reason string) {
 		m.srtpFailures.Add(float64(b.Browser.SRTPAuthFailures))
 		m.dtlsFailures.Add(float64(b.DTLS.Failures))
 	}
+}
+
+// refused counts an SDP that Rewrite refused with err.
+func (m *Metrics) refused(err error) {
+	if m != nil {
+		m.refusals.WithLabelValues(refusalLabel(err)).Inc()
+	}
+}
+
+// refusalLabels are the faults an SDP is refused for, as metric labels: a
+// browser's invalid SDP (sdprewrite.Faults), then the translation's own.
+func refusalLabels() []string {
+	var ls []string
+	for _, f := range sdprewrite.Faults {
+		ls = append(ls, f.Label)
+	}
+	return append(ls, "malformed", "no_common_codec", "new_fingerprint", "no_ports", "other")
 }
 
 // reasons are the reasons a call's media ends with, as metric labels:

@@ -25,6 +25,12 @@
 // (PCMU, PCMA, G722, opus, telephone-event). Every other m-line is rejected
 // with port zero, keeping its format list (RFC 3264 §6).
 //
+// Whatever comes from a browser is checked before it is translated, and
+// ValidateWebRTC runs the same checks on an SDP that crosses untranslated:
+// fingerprint (RFC 8122), ICE credentials (RFC 8839), DTLS role (RFC 8842),
+// and limits on size, lines, m-lines and candidates. A refusal is a *Fault
+// whose reason fits a 488's reason phrase.
+//
 // Codecs, Direction and ConnAddr read one m-line as the translations do,
 // for a package that answers plain SDP itself (the built-in services).
 package sdprewrite

@@ -28,3 +28,41 @@ var (
 	errAudioRejected = fmt.Errorf("%w: the answer rejects the audio m-line", ErrNoCommonCodec)
 	errNoneAnswered  = fmt.Errorf("%w: the answer keeps no offered audio codec", ErrNoCommonCodec)
 )
+
+// ErrInvalid reports a browser's SDP that breaks a rule of WebRTC or one of
+// the limits on its size: the error is a *Fault, which says which.
+var ErrInvalid = errors.New("sdprewrite: invalid WebRTC SDP")
+
+// Fault is one way a browser's SDP is invalid. Reason names the fault in
+// words fit for a reason phrase, without quoting the SDP; Label names it in
+// metrics. errors.Is(f, ErrInvalid) holds for every Fault.
+type Fault struct {
+	Label, Reason string
+}
+
+func (f *Fault) Error() string        { return ErrInvalid.Error() + ": " + f.Reason }
+func (f *Fault) Is(target error) bool { return target == ErrInvalid }
+
+// The faults ValidateWebRTC and the translations from WebRTC report.
+var (
+	FaultTooLarge             = &Fault{"too_large", "SDP too large"}
+	FaultTooManyLines         = &Fault{"too_many_lines", "too many SDP lines"}
+	FaultTooManyMedia         = &Fault{"too_many_mlines", "too many m-lines"}
+	FaultTooManyCandidates    = &Fault{"too_many_candidates", "too many candidates"}
+	FaultNoFingerprint        = &Fault{"no_fingerprint", "no DTLS fingerprint"}
+	FaultFingerprintAlgorithm = &Fault{"fingerprint_algorithm", "unsupported fingerprint algorithm"}
+	FaultFingerprintMalformed = &Fault{"fingerprint_malformed", "malformed fingerprint"}
+	FaultNoICE                = &Fault{"no_ice_credentials", "no ICE credentials"}
+	FaultUfragTooShort        = &Fault{"ice_ufrag_too_short", "ICE ufrag too short"}
+	FaultUfragInvalid         = &Fault{"ice_ufrag_invalid", "invalid ICE ufrag"}
+	FaultPwdTooShort          = &Fault{"ice_pwd_too_short", "ICE password too short"}
+	FaultPwdInvalid           = &Fault{"ice_pwd_invalid", "invalid ICE password"}
+	FaultSetup                = &Fault{"setup_invalid", "invalid a=setup"}
+)
+
+// Faults lists every Fault, for the metrics to know their labels.
+var Faults = []*Fault{
+	FaultTooLarge, FaultTooManyLines, FaultTooManyMedia, FaultTooManyCandidates,
+	FaultNoFingerprint, FaultFingerprintAlgorithm, FaultFingerprintMalformed,
+	FaultNoICE, FaultUfragTooShort, FaultUfragInvalid, FaultPwdTooShort, FaultPwdInvalid, FaultSetup,
+}

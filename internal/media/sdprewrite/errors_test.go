@@ -17,7 +17,7 @@ var (
 	videoOnlyOffer = crlf("v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
 		"m=video 9 UDP/TLS/RTP/SAVPF 96", "c=IN IP4 0.0.0.0", "a=mid:0",
 		"a=ice-ufrag:abcd", "a=ice-pwd:abcdefghijklmnopqrstuv", "a=setup:actpass",
-		"a=fingerprint:sha-256 AA:BB", "a=rtpmap:96 VP8/90000")
+		"a=fingerprint:sha-256 "+testFingerprintHex, "a=rtpmap:96 VP8/90000")
 	// A browser offer of codecs a plain leg cannot take (Safari's iSAC, iLBC
 	// and comfort noise) and telephone-event.
 	isacOnlyOffer = crlf("v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "t=0 0",

@@ -17,6 +17,25 @@ func readOffer(b []byte) (offerSDP, error) {
 	if err != nil {
 		return offerSDP{}, err
 	}
+	return findAudio(d)
+}
+
+// readWebRTCOffer parses and checks a browser's offer (see ValidateWebRTC)
+// and finds its audio.
+func readWebRTCOffer(b []byte) (offerSDP, error) {
+	d, err := parseWebRTC(b, false)
+	if err != nil {
+		return offerSDP{}, err
+	}
+	off, err := findAudio(d)
+	if err != nil {
+		return offerSDP{}, err
+	}
+	return off, checkTransport(d, off.m)
+}
+
+// findAudio finds the audio of an offer.
+func findAudio(d *sdp.SessionDescription) (offerSDP, error) {
 	i := audioIndex(d)
 	if i < 0 {
 		return offerSDP{}, errNoAudio
@@ -41,6 +60,25 @@ func readAnswer(b, offerBytes []byte) (answerSDP, error) {
 	if err != nil {
 		return answerSDP{}, err
 	}
+	return findAnswered(d, offerBytes)
+}
+
+// readWebRTCAnswer parses and checks a browser's answer (see
+// ValidateWebRTC) and finds its audio.
+func readWebRTCAnswer(b, offerBytes []byte) (answerSDP, error) {
+	d, err := parseWebRTC(b, true)
+	if err != nil {
+		return answerSDP{}, err
+	}
+	ans, err := findAnswered(d, offerBytes)
+	if err != nil {
+		return answerSDP{}, err
+	}
+	return ans, checkTransport(d, ans.m)
+}
+
+// findAnswered finds the audio of answer d to the offer offerBytes.
+func findAnswered(d *sdp.SessionDescription, offerBytes []byte) (answerSDP, error) {
 	off, err := readOffer(offerBytes)
 	if err != nil {
 		return answerSDP{}, err

@@ -128,7 +128,7 @@ func TestGoldenCasesListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if e.IsDir() && !listed[e.Name()] {
+		if e.IsDir() && e.Name() != "fuzz" && !listed[e.Name()] {
 			t.Errorf("testdata/%s is not in goldenCases", e.Name())
 		}
 	}

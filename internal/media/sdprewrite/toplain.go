@@ -12,12 +12,13 @@ import (
 // The browser's audio m-line becomes RTP/AVP at local.Addr, keeping the
 // usable codecs in the browser's order; every other m-line is rejected with
 // its formats kept. ICE, DTLS, BUNDLE, RTP extensions and stream
-// identification do not cross.
+// identification do not cross. An offer that breaks a rule of WebRTC or a
+// limit (see ValidateWebRTC) is refused with a *Fault.
 func WebRTCOfferToPlain(offer []byte, local PlainLocal) ([]byte, WebRTCRemote, error) {
 	if err := local.check(); err != nil {
 		return nil, WebRTCRemote{}, err
 	}
-	off, err := readOffer(offer)
+	off, err := readWebRTCOffer(offer)
 	if err != nil {
 		return nil, WebRTCRemote{}, err
 	}
@@ -30,12 +31,14 @@ func WebRTCOfferToPlain(offer []byte, local PlainLocal) ([]byte, WebRTCRemote, e
 // WebRTCAnswerToPlain translates a browser's answer into the answer
 // switchboard sends to the plain leg whose offer was plainOffer, and reports
 // what the browser said of its media. The plain leg gets RTCP multiplexing
-// only if it offered it and local.RTCPMux allows it (RFC 5761 §5.1.1).
+// only if it offered it and local.RTCPMux allows it (RFC 5761 §5.1.1). An
+// answer that breaks a rule of WebRTC or a limit (see ValidateWebRTC; an
+// answer may not be actpass) is refused with a *Fault.
 func WebRTCAnswerToPlain(answer, plainOffer []byte, local PlainLocal) ([]byte, WebRTCRemote, error) {
 	if err := local.check(); err != nil {
 		return nil, WebRTCRemote{}, err
 	}
-	ans, err := readAnswer(answer, plainOffer)
+	ans, err := readWebRTCAnswer(answer, plainOffer)
 	if err != nil {
 		return nil, WebRTCRemote{}, err
 	}

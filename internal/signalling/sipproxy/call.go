@@ -55,6 +55,7 @@ type branch struct {
 	// These are guarded by c.mu.
 	ringing      bool
 	final        bool
+	answers      map[string]*answer // the 2xx to an INVITE, by To tag
 	cancelWanted bool
 	cancelSent   bool
 }
@@ -213,10 +214,12 @@ func (c *call) onFinal(b *branch, res *sip.Response, received bool) {
 			b.final = true
 			c.pending--
 		}
-		if !c.answered || c.invite { // RFC 6026: every 2xx to an INVITE goes up
-			if !c.answered && c.invite && c.initial {
-				c.p.dialogs.confirmed(c.tx.Request, c.tx.Conn, b.t.conn, res)
+		switch {
+		case c.invite: // RFC 6026: every 2xx to an INVITE goes up
+			if !c.relayAnswerLocked(b, res) {
+				return // refused: the other branches go on
 			}
+		case !c.answered:
 			c.answered = true
 			c.relayLocked(b, res)
 		}
@@ -232,6 +235,12 @@ func (c *call) onFinal(b *branch, res *sip.Response, received bool) {
 	if res.StatusCode >= 600 {
 		c.cancelOthersLocked(b) // RFC 3261 §16.7 step 5
 	}
+	c.settleLocked(b, received)
+}
+
+// settleLocked relays the best final response once every branch has
+// ended without a 2xx; received tells whether b's was from the network.
+func (c *call) settleLocked(b *branch, received bool) {
 	if c.pending == 0 && !c.answered {
 		c.answered = true
 		best := c.best
@@ -259,13 +268,14 @@ func (c *call) keepBestLocked(res *sip.Response) {
 	}
 }
 
-// relayLocked sends a response of branch b up to the caller.
+// relayLocked sends a response of branch b up to the caller: a 2xx to an
+// INVITE goes through relayAnswerLocked instead.
 func (c *call) relayLocked(b *branch, res *sip.Response) {
 	if c.opts.rewrite != nil {
 		c.opts.rewrite(res)
 	}
 	if err := c.p.rewriteResponse(res, c.tx.Request.Method, b.t.conn, c.tx.Conn); err != nil {
-		c.p.log.Warn("response SDP not translated", "call_id", res.CallID().Value(), "status", res.StatusCode, "error", err)
+		c.relayWithoutBodyLocked(res, err)
 	}
 	_ = c.tx.Respond(res)
 }

@@ -426,6 +426,8 @@ type fakeMedia struct {
 	got   []sipmsg.SDPMessage
 	ended []string // "call-id: reason"
 	err   error
+	// fail, when set, refuses the messages it returns an error for.
+	fail func(sipmsg.SDPMessage) error
 }
 
 func (m *fakeMedia) Rewrite(msg sipmsg.SDPMessage) ([]byte, error) {
@@ -435,6 +437,11 @@ func (m *fakeMedia) Rewrite(msg sipmsg.SDPMessage) ([]byte, error) {
 	m.got = append(m.got, msg)
 	if m.err != nil {
 		return nil, m.err
+	}
+	if m.fail != nil {
+		if err := m.fail(msg); err != nil {
+			return nil, err
+		}
 	}
 	return rewritten(msg.Body), nil
 }

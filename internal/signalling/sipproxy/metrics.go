@@ -19,6 +19,7 @@ type Metrics struct {
 	strays    prometheus.Counter
 	removed   promchild.Cache[string, prometheus.Counter]
 	asserted  prometheus.Counter
+	refused   *prometheus.CounterVec
 }
 
 // NewMetrics registers the proxy metrics with reg.
@@ -55,7 +56,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Namespace: "switchboard", Subsystem: "proxy", Name: "identities_asserted_total",
 		Help: "Requests forwarded to a trusted peer with a P-Asserted-Identity switchboard wrote for the authenticated user.",
 	})
-	reg.MustRegister(requests, rejects, registers, auths, inDialog, strays, removed, asserted)
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "responses_sdp_refused_total",
+		Help: "Responses whose SDP Media could not translate, by what became of them: not relayed (final: a 2xx to an INVITE, whose dialog switchboard ended) or relayed without the body (body_dropped).",
+	}, []string{"action"})
+	refused.WithLabelValues("final")
+	refused.WithLabelValues("body_dropped")
+	reg.MustRegister(requests, rejects, registers, auths, inDialog, strays, removed, asserted, refused)
 	return &Metrics{
 		requests: promchild.Cache[sip.RequestMethod, prometheus.Counter]{Make: func(m sip.RequestMethod) prometheus.Counter {
 			return requests.WithLabelValues(string(m))
@@ -69,6 +76,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			return removed.WithLabelValues(h)
 		}},
 		asserted: asserted,
+		refused:  refused,
 	}
 }
 
@@ -134,4 +142,17 @@ func (m *Metrics) identityAsserted() {
 	if m != nil {
 		m.asserted.Inc()
 	}
+}
+
+// answerRefused counts a response whose SDP could not be translated: a 2xx
+// not relayed when final, else one relayed without its body.
+func (m *Metrics) answerRefused(final bool) {
+	if m == nil {
+		return
+	}
+	action := "body_dropped"
+	if final {
+		action = "final"
+	}
+	m.refused.WithLabelValues(action).Inc()
 }
