@@ -83,7 +83,8 @@ func TestLockoutAndRecovery(t *testing.T) {
 func TestProxyAuthLockout(t *testing.T) {
 	leakcheck.Check(t)
 	g := lockoutGateway(t, func(c *config.Config) {
-		c.Routes = []config.Route{{Prefix: "9", URI: sipURI(t, "sip:127.0.0.1:9;transport=udp")}}
+		// The trunk is trusted by its IP, so it must not share the phone's.
+		c.Routes = []config.Route{{Prefix: "9", URI: sipURI(t, "sip:127.0.0.3:9;transport=udp")}}
 	})
 	_, phoneUA := phone(t, g, "alice")
 	phoneUA.Password = "looking-glass"

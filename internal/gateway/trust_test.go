@@ -77,7 +77,7 @@ func callAlice(t *testing.T, alice, caller *siptest.UA) {
 	t.Helper()
 	answered := make(chan error, 1)
 	go func() {
-		d, err := alice.AnswerNext(ctx(t), siptest.AudioSDP("127.0.0.1", 4000))
+		d, err := alice.AnswerNext(ctx(t), siptest.WebRTCAnswer("127.0.0.1", 4000))
 		if err == nil {
 			_, err = d.Await(ctx(t), sip.BYE)
 		}
