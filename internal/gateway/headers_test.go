@@ -112,7 +112,7 @@ func TestBrowserIdentityTowardsTrunk(t *testing.T) {
 		name, value, _ := strings.Cut(h, ": ")
 		req.AppendHeader(sip.NewHeader(name, value))
 	}
-	req.SetBody(siptest.AudioSDP("127.0.0.1", 4000))
+	req.SetBody(siptest.WebRTCOffer("127.0.0.1", 4000)) // a browser's offer: checked, then translated
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	call, err := alice.SendInvite(req)
 	if err != nil {
