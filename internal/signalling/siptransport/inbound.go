@@ -68,10 +68,13 @@ func (in *Inbound) Message(data []byte, from Conn) {
 		in.reject(data, from, sip.StatusMessageTooLarge, "Message Too Large")
 		return
 	}
+	if in.refuseFraming(data, from) {
+		return
+	}
 	msg, err := in.parser.ParseSIP(data)
 	if err != nil {
 		in.metrics.rejected("malformed")
-		in.reject(data, from, sip.StatusBadRequest, badRequestReason(err))
+		in.reject(data, from, sip.StatusBadRequest, in.badRequestReason(err, data))
 		return
 	}
 	in.deliver(msg, from)
@@ -205,25 +208,11 @@ func (in *Inbound) answer(from Conn, res *sip.Response) {
 	}
 }
 
-func badRequestReason(err error) string {
+func (in *Inbound) badRequestReason(err error, data []byte) string {
 	if errors.Is(err, sip.ErrMessageTooLarge) {
 		return "Message Too Large"
 	}
-	return "Bad Request (" + sanitizeReason(err.Error()) + ")"
-}
-
-// sanitizeReason makes text safe to put in a status line: printable ASCII,
-// at most 60 characters.
-func sanitizeReason(s string) string {
-	out := make([]byte, 0, 60)
-	for i := 0; i < len(s) && len(out) < 60; i++ {
-		c := s[i]
-		if c < 0x20 || c > 0x7e {
-			c = ' '
-		}
-		out = append(out, c)
-	}
-	return string(out)
+	return in.parseFaultReason(data)
 }
 
 // checkAddresses rejects what sipgo's lenient parser lets through but no
