@@ -8,7 +8,8 @@
 // nor default them again; the only defaults are those of [Default].
 //
 // A duration's zero means one thing everywhere: "off" for the keys that can
-// be off (websocket.ping_interval, media.timeout, shutdown.drain_timeout);
+// be off (websocket.ping_interval, limits.idle_timeout, media.timeout,
+// shutdown.drain_timeout);
 // for every other duration key, zero is a validation error.
 //
 // A config file starts from [Default] and overrides what it names; with no
@@ -198,6 +199,18 @@ type Limits struct {
 	// from one IP address, per second; the burst is twice this. The default
 	// is 2000; 0 disables the limit.
 	RequestsPerSecondPerIP float64 `yaml:"requests_per_second_per_ip"`
+	// FirstMessageTimeout closes a SIP TCP or TLS connection that has not
+	// completed its TLS handshake and sent one whole SIP message this long
+	// after it was accepted; CRLF keep-alives do not count. The default is
+	// 5s; zero is an error. (WebSocket has websocket.handshake_timeout.)
+	FirstMessageTimeout time.Duration `yaml:"first_message_timeout"`
+	// IdleTimeout closes a SIP TCP or TLS connection on which nothing, not
+	// even a CRLF keep-alive, arrived for this long. The default is 2h,
+	// above the longest registration registrar.max_expires grants by
+	// default, so that a phone registered over TCP without keep-alives stays
+	// reachable until it refreshes; 0 keeps silent connections open.
+	// (WebSocket has websocket.idle_timeout.)
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 }
 
 // Security says which peers switchboard trusts — the PBXs and trunks whose
@@ -435,6 +448,8 @@ func Default() *Config {
 			MaxConnections:         100000,
 			MaxConnectionsPerIP:    1000,
 			RequestsPerSecondPerIP: 2000,
+			FirstMessageTimeout:    5 * time.Second,
+			IdleTimeout:            2 * time.Hour,
 		},
 		Registrar: Registrar{
 			Auth:             true,

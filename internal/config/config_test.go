@@ -160,6 +160,7 @@ func TestLoadFull(t *testing.T) {
 		Limits: Limits{
 			MaxMessageSize: 32768, MaxHeaders: 64, MaxVia: 8,
 			MaxConnections: 5000, MaxConnectionsPerIP: 50, RequestsPerSecondPerIP: 100.5,
+			FirstMessageTimeout: 3 * time.Second, IdleTimeout: 30 * time.Minute,
 		},
 		Security: Security{
 			TrustedNetworks: []netip.Prefix{

@@ -242,6 +242,8 @@ func (l *errorList) checkLimits(m *Limits) {
 	if r := m.RequestsPerSecondPerIP; !(r >= 0) || math.IsInf(r, 0) {
 		l.addf("limits.requests_per_second_per_ip", "must be 0 (off) or a positive number, got %v", r)
 	}
+	l.positive("limits.first_message_timeout", m.FirstMessageTimeout)
+	l.nonNegative("limits.idle_timeout", m.IdleTimeout)
 }
 
 // neededHeaders are the headers the proxy reads or writes on every

@@ -86,10 +86,11 @@ func (g *Gateway) build() error {
 		MaxMessageSize: cfg.Limits.MaxMessageSize, MaxHeaders: cfg.Limits.MaxHeaders,
 		MaxVia: cfg.Limits.MaxVia, RequestsPerSecondPerIP: cfg.Limits.RequestsPerSecondPerIP,
 	}
-	in := siptransport.NewInbound(limits, siptransport.InboundDeps{Handler: g.layer, Metrics: siptransport.NewMetrics(g.metrics)})
+	inMetrics := siptransport.NewMetrics(g.metrics)
+	in := siptransport.NewInbound(limits, siptransport.InboundDeps{Handler: g.layer, Metrics: inMetrics})
 	wsLimits := limits
 	wsLimits.MaxMessageSize = cfg.WebSocket.MaxMessageSize
-	wsIn := siptransport.NewInbound(wsLimits, siptransport.InboundDeps{Handler: g.layer})
+	wsIn := siptransport.NewInbound(wsLimits, siptransport.InboundDeps{Handler: g.layer, Metrics: inMetrics})
 	g.net = &siptransport.Network{
 		Registry: siptransport.NewRegistry(siptransport.RegistryConfig{
 			MaxConnections: cfg.Limits.MaxConnections, MaxConnectionsPerIP: cfg.Limits.MaxConnectionsPerIP,
@@ -232,6 +233,7 @@ func (g *Gateway) proxyConfig() sipproxy.Config {
 // bindSIP binds the UDP, TCP and TLS listeners that are configured.
 func (g *Gateway) bindSIP(in *siptransport.Inbound) error {
 	cfg := g.cfg
+	stream := siptransport.StreamConfig{FirstMessageTimeout: cfg.Limits.FirstMessageTimeout, IdleTimeout: cfg.Limits.IdleTimeout}
 	var err error
 	if cfg.Listen.UDP.IsValid() {
 		if g.net.UDP, err = siptransport.ListenUDP(cfg.Listen.UDP, in); err != nil {
@@ -240,7 +242,7 @@ func (g *Gateway) bindSIP(in *siptransport.Inbound) error {
 		g.advertise(siptransport.UDP, g.net.UDP.Addr())
 	}
 	if cfg.Listen.TCP.IsValid() {
-		if g.net.TCP, err = siptransport.ListenTCP(cfg.Listen.TCP, in, g.net.Registry); err != nil {
+		if g.net.TCP, err = siptransport.ListenTCP(cfg.Listen.TCP, stream, in, g.net.Registry); err != nil {
 			return fmt.Errorf("listen.tcp: %w", err)
 		}
 		g.advertise(siptransport.TCP, g.net.TCP.Addr())
@@ -250,7 +252,7 @@ func (g *Gateway) bindSIP(in *siptransport.Inbound) error {
 		if err != nil {
 			return err
 		}
-		if g.net.TLS, err = siptransport.ListenTLS(cfg.Listen.TLS, conf, nil, in, g.net.Registry); err != nil {
+		if g.net.TLS, err = siptransport.ListenTLS(cfg.Listen.TLS, stream, conf, nil, in, g.net.Registry); err != nil {
 			return fmt.Errorf("listen.tls: %w", err)
 		}
 		g.advertise(siptransport.TLS, g.net.TLS.Addr())

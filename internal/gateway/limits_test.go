@@ -112,3 +112,38 @@ func TestPortInUseIsAnErrorNotAPanic(t *testing.T) {
 		t.Fatalf("got %v, want an error naming listen.udp", err)
 	}
 }
+
+// TestStreamDeadlinesFromConfig checks that limits.first_message_timeout
+// and limits.idle_timeout reach the TCP listener.
+func TestStreamDeadlinesFromConfig(t *testing.T) {
+	g := startGateway(t, func(c *config.Config) {
+		c.Limits.FirstMessageTimeout = 200 * time.Millisecond
+		c.Limits.IdleTimeout = 400 * time.Millisecond
+	})
+	tests := []struct {
+		name     string
+		send     string
+		min, max time.Duration
+	}{
+		{"silent", "", 200 * time.Millisecond, 1500 * time.Millisecond},
+		{"idle after a message", options(g.Addrs().TCP.String()), 400 * time.Millisecond, 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			c, err := net.Dial("tcp", g.Addrs().TCP.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_, _ = c.Write([]byte(tt.send))
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.Copy(io.Discard, c); err != nil {
+				t.Fatalf("got %v, want the gateway to close the connection", err)
+			}
+			if e := time.Since(start); e < tt.min || e > tt.max {
+				t.Errorf("closed after %v, want between %v and %v", e, tt.min, tt.max)
+			}
+		})
+	}
+}

@@ -4,9 +4,10 @@
 //
 // Every inbound byte passes through an Inbound, which applies the configured
 // limits (RFC 3261 §18.3 size checks, header and Via counts, a per-IP request
-// rate), parses the message, stamps received/rport on the top Via (RFC 3261
-// §18.2.1, RFC 3581 §4), and answers malformed requests with a 400 whose
-// reason phrase names the fault.
+// rate) and one framing rule for every transport (framing.go), parses the
+// message, stamps received/rport on the top Via (RFC 3261 §18.2.1, RFC 3581
+// §4), and answers malformed requests with a 400 (or 505) whose reason
+// phrase names the fault in fixed words, never in the peer's.
 package siptransport
 
 import (

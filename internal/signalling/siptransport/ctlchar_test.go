@@ -171,7 +171,7 @@ func dialInbound(t *testing.T, transport string, in *Inbound) net.Conn {
 		t.Cleanup(func() { l.Close() })
 		addr = l.Addr()
 	case TCP:
-		l, err := ListenTCP(any, in, NewRegistry(RegistryConfig{}))
+		l, err := ListenTCP(any, StreamConfig{}, in, NewRegistry(RegistryConfig{}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,63 +1,68 @@
 package siptransport
 
-import (
-	"bytes"
-	"errors"
-	"strconv"
-)
-
-// Framing errors: the stream has no message boundary left to find.
-var (
-	errNoContentLength = errors.New("siptransport: stream message without Content-Length")
-	errFrameTooLarge   = errors.New("siptransport: stream message too large")
-)
+import "bytes"
 
 // framer splits a SIP byte stream into whole messages by Content-Length,
 // RFC 3261 §18.3, so that TCP and TLS messages reach Inbound.Message exactly
-// as datagrams and WebSocket messages do. It owns no goroutine.
+// as datagrams and WebSocket messages do. It applies the framing rule to
+// each header block as soon as it is complete, so a message whose length is
+// missing or ambiguous is refused before its body is waited for. It owns no
+// goroutine.
 type framer struct {
 	buf []byte
 	max int
+	// want is the length of the message at the head of buf once its
+	// header block has passed the framing rule; 0 until then.
+	want int
 }
 
-// frame is what push found at the head of the stream.
+// frame is what next found at the head of the stream.
 type frame int
 
 const (
 	frameNeedMore frame = iota
 	frameMessage
-	framePing // RFC 5626 §4.4.1: CRLFCRLF, to be answered with CRLF
+	framePing   // RFC 5626 §4.4.1: CRLFCRLF, to be answered with CRLF
+	frameBroken // the framing rule is broken: nothing more can be read
 )
 
 // push appends data to what is buffered.
 func (f *framer) push(data []byte) { f.buf = append(f.buf, data...) }
 
 // next returns the next message or ping at the head of the buffer. The
-// message slice is valid until the following call.
-func (f *framer) next() (frame, []byte, error) {
-	if f.skipCRLF() {
-		return framePing, nil, nil
-	}
-	end := bytes.Index(f.buf, []byte("\r\n\r\n"))
-	if end < 0 {
-		if len(f.buf) > f.max {
-			return frameNeedMore, nil, errFrameTooLarge
+// message slice is valid until the following call. For frameBroken it
+// returns the fault and the header block to answer from (nil when the
+// block never ended).
+func (f *framer) next() (frame, []byte, *fault) {
+	if f.want == 0 {
+		if f.skipCRLF() {
+			return framePing, nil, nil
 		}
+		end := bytes.Index(f.buf, crlfCRLF)
+		if end < 0 {
+			if len(f.buf) > f.max {
+				return frameBroken, nil, faultTooLarge
+			}
+			return frameNeedMore, nil, nil
+		}
+		block := f.buf[:end+len(crlfCRLF)]
+		h, fl := scanHead(f.buf[:end])
+		switch {
+		case fl != nil:
+			return frameBroken, block, fl
+		case h.length < 0:
+			return frameBroken, block, faultLengthMissing
+		case len(block)+h.length > f.max:
+			return frameBroken, block, faultTooLarge
+		}
+		f.want = len(block) + h.length
+	}
+	if len(f.buf) < f.want {
 		return frameNeedMore, nil, nil
 	}
-	length, ok := contentLength(f.buf[:end])
-	if !ok {
-		return frameNeedMore, nil, errNoContentLength
-	}
-	total := end + 4 + length
-	if total > f.max {
-		return frameNeedMore, nil, errFrameTooLarge
-	}
-	if len(f.buf) < total {
-		return frameNeedMore, nil, nil
-	}
-	msg := f.buf[:total]
-	f.buf = f.buf[total:]
+	msg := f.buf[:f.want]
+	f.buf = f.buf[f.want:]
+	f.want = 0
 	return frameMessage, msg, nil
 }
 
@@ -73,20 +78,4 @@ func (f *framer) skipCRLF() bool {
 		f.buf = f.buf[:0:0] // release the buffer while the peer is idle
 	}
 	return n >= 4
-}
-
-// contentLength finds the Content-Length (or l) header in a header block.
-func contentLength(head []byte) (int, bool) {
-	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			continue
-		}
-		name = bytes.TrimSpace(name)
-		if bytes.EqualFold(name, []byte("content-length")) || bytes.EqualFold(name, []byte("l")) {
-			n, err := strconv.Atoi(string(bytes.TrimSpace(value)))
-			return n, err == nil && n >= 0
-		}
-	}
-	return 0, false
 }

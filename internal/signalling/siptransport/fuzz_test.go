@@ -163,3 +163,26 @@ func FuzzStreamFraming(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFramingRule feeds header blocks to the framing rule: it must not
+// panic, and a message whose Content-Length matches its body must get the
+// same verdict as a datagram as when a framer cuts it from a stream.
+func FuzzFramingRule(f *testing.F) {
+	for _, tt := range framingCases {
+		f.Add([]byte(tt.msg))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		datagram := checkMessage(data)
+		fr := &framer{buf: bytes.Clone(data), max: len(data) + 1}
+		if fr.skipCRLF() || len(fr.buf) != len(data) {
+			return // a stream skips leading CRLFs; a datagram does not
+		}
+		kind, msg, stream := fr.next()
+		if kind != frameMessage || len(msg) != len(data) {
+			return // not one whole message with a matching Content-Length
+		}
+		if datagram != stream {
+			t.Fatalf("datagram verdict %v, stream verdict %v for\n%q", datagram, stream, data)
+		}
+	})
+}

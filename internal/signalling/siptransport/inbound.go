@@ -57,10 +57,10 @@ func NewInbound(cfg InboundConfig, deps InboundDeps) *Inbound {
 // Handler returns the handler messages are delivered to.
 func (in *Inbound) Handler() Handler { return in.handler }
 
-// Message checks and delivers one complete message: a UDP datagram, a
-// WebSocket message or a message the stream framer cut. data is not
-// retained. A control character in its head is answered 400 before it is
-// parsed: sipgo would keep some of them (a bare LF) inside header values.
+// Message checks and delivers one complete message: a UDP datagram or a
+// WebSocket message. data is not retained. The framing rule runs before
+// sipgo parses, control characters in the head included: sipgo would keep
+// some of them (a bare LF) inside header values.
 func (in *Inbound) Message(data []byte, from Conn) {
 	if isKeepalive(data) {
 		return
@@ -70,15 +70,22 @@ func (in *Inbound) Message(data []byte, from Conn) {
 		in.reject(data, from, sip.StatusMessageTooLarge, "Message Too Large")
 		return
 	}
-	if hasControlChar(data) {
-		in.metrics.rejected("control_character")
-		in.rejectControlChar(data, from)
+	if in.refuseFraming(data, from) {
 		return
 	}
+	in.parse(data, from)
+}
+
+// framed delivers a message the stream framer cut, which has passed the
+// framing rule (and the size limit) on its way out of the stream already.
+func (in *Inbound) framed(data []byte, from Conn) { in.parse(data, from) }
+
+// parse parses a message that passed the framing rule and delivers it.
+func (in *Inbound) parse(data []byte, from Conn) {
 	msg, err := in.parser.ParseSIP(data)
 	if err != nil {
 		in.metrics.rejected("malformed")
-		in.reject(data, from, sip.StatusBadRequest, badRequestReason(err))
+		in.reject(data, from, sip.StatusBadRequest, in.badRequestReason(err, data))
 		return
 	}
 	in.deliver(msg, from)
@@ -212,25 +219,11 @@ func (in *Inbound) answer(from Conn, res *sip.Response) {
 	}
 }
 
-func badRequestReason(err error) string {
+func (in *Inbound) badRequestReason(err error, data []byte) string {
 	if errors.Is(err, sip.ErrMessageTooLarge) {
 		return "Message Too Large"
 	}
-	return "Bad Request (" + sanitizeReason(err.Error()) + ")"
-}
-
-// sanitizeReason makes text safe to put in a status line: printable ASCII,
-// at most 60 characters.
-func sanitizeReason(s string) string {
-	out := make([]byte, 0, 60)
-	for i := 0; i < len(s) && len(out) < 60; i++ {
-		c := s[i]
-		if c < 0x20 || c > 0x7e {
-			c = ' '
-		}
-		out = append(out, c)
-	}
-	return string(out)
+	return in.parseFaultReason(data)
 }
 
 // checkAddresses rejects what sipgo's lenient parser lets through but no

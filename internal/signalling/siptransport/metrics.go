@@ -11,6 +11,7 @@ import (
 type Metrics struct {
 	messages promchild.Cache[transportKind, prometheus.Counter] // every message
 	rejects  *prometheus.CounterVec
+	closes   *prometheus.CounterVec
 }
 
 type transportKind struct{ transport, kind string }
@@ -27,10 +28,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}},
 		rejects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "switchboard", Subsystem: "sip", Name: "messages_rejected_total",
-			Help: "SIP messages refused before routing, by reason: malformed, too_large, control_character, invalid, rate_limited.",
+			Help: "SIP messages refused before routing, by reason: malformed, version, missing_header, duplicate_header, content_length, cseq_out_of_range, too_large, control_character, invalid, rate_limited.",
 		}, []string{"reason"}),
+		closes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "connections_closed_total",
+			Help: "TCP and TLS connections switchboard closed, by transport and reason: framing, tls_handshake, first_message_timeout, idle_timeout.",
+		}, []string{"transport", "reason"}),
 	}
-	reg.MustRegister(messages, m.rejects)
+	reg.MustRegister(messages, m.rejects, m.closes)
 	return m
 }
 
@@ -50,4 +55,11 @@ func (m *Metrics) rejected(reason string) {
 		return
 	}
 	m.rejects.WithLabelValues(reason).Inc()
+}
+
+func (m *Metrics) connClosed(transport, reason string) {
+	if m == nil {
+		return
+	}
+	m.closes.WithLabelValues(transport, reason).Inc()
 }

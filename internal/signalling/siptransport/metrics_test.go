@@ -37,3 +37,28 @@ func TestMetricsCountMessages(t *testing.T) {
 		}
 	}
 }
+
+func prometheusRegistry() *prometheus.Registry { return prometheus.NewRegistry() }
+
+// counter returns the sum of the named counter's series whose label has
+// the given value.
+func counter(reg *prometheus.Registry, name, label, value string) float64 {
+	families, err := reg.Gather()
+	if err != nil {
+		return -1
+	}
+	sum := 0.0
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
+}

@@ -9,9 +9,12 @@ import (
 )
 
 // rawResponse builds a response to a request that did not parse, from the
-// header lines a response must echo (RFC 3261 §8.2.6.2). It returns nil when
-// data is not a request or those lines cannot be found: then there is no one
-// to answer, and the message is dropped (RFC 3261 §18.3).
+// header lines a response must echo (RFC 3261 §8.2.6.2): every Via, and the
+// first From, To, Call-ID and CSeq. It returns nil when data is not a
+// request or has no Via or CSeq, which a client matches the response to its
+// transaction by (§17.1.3): then there is no one to answer, and the message
+// is dropped (§18.3). A From, To or Call-ID that is missing is left out, so
+// that the 400 still says which one it was.
 func rawResponse(data []byte, code int, reason string) *sip.Response {
 	head, _, _ := bytes.Cut(data, []byte("\r\n\r\n"))
 	lines := strings.Split(string(head), "\r\n")
@@ -30,6 +33,9 @@ func rawResponse(data []byte, code int, reason string) *sip.Response {
 			continue
 		}
 		value = strings.TrimSpace(value)
+		if value == "" || found[canon] && canon != "Via" {
+			continue
+		}
 		if canon == "CSeq" {
 			value = repairCSeq(value, strings.Fields(lines[0])[0])
 		}
@@ -39,7 +45,7 @@ func rawResponse(data []byte, code int, reason string) *sip.Response {
 		found[canon] = true
 		res.AppendHeader(sip.NewHeader(canon, value))
 	}
-	for _, name := range []string{"Via", "From", "To", "Call-ID", "CSeq"} {
+	for _, name := range []string{"Via", "CSeq"} {
 		if !found[name] {
 			return nil
 		}
@@ -62,10 +68,11 @@ func looksLikeRequestLine(line string) bool {
 }
 
 // repairCSeq keeps a CSeq the client can match its response with: the
-// number if it is one, else 0, and the method of the request line.
+// number if it is one below 2^31 (RFC 3261 §8.1.1.5), else 0, and the method
+// of the request line.
 func repairCSeq(value, method string) string {
 	num, _, _ := strings.Cut(value, " ")
-	if _, err := strconv.ParseUint(num, 10, 32); err != nil {
+	if _, err := strconv.ParseUint(num, 10, 31); err != nil {
 		num = "0"
 	}
 	return num + " " + method

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -15,10 +16,33 @@ import (
 // sendQueueLen bounds the messages waiting for one slow peer.
 const sendQueueLen = 256
 
+// Once its framing broke, a connection's answer is written and what the peer
+// still sends is read and dropped for at most lingerTime or lingerBytes
+// before it is closed, so that the peer reads the answer, not a reset.
+const (
+	lingerTime  = time.Second
+	lingerBytes = 64 << 10
+)
+
+// StreamConfig bounds how long a TCP or TLS connection may stay silent.
+type StreamConfig struct {
+	// FirstMessageTimeout closes an accepted connection that has not
+	// completed its TLS handshake and sent one whole SIP message this long
+	// after it was accepted. CRLF keep-alives do not count: they keep a
+	// flow (RFC 5626 §4.4.1), and a connection with no message is none.
+	// Zero means no limit.
+	FirstMessageTimeout time.Duration
+	// IdleTimeout closes a connection on which nothing, not even a CRLF
+	// keep-alive, arrived for this long (counted from the first message on
+	// an accepted connection). Zero means no limit.
+	IdleTimeout time.Duration
+}
+
 // StreamListener accepts SIP over TCP or TLS (RFC 3261 §18.3 framing by
 // Content-Length) and dials out on the same transport.
 type StreamListener struct {
 	ln        net.Listener
+	cfg       StreamConfig
 	transport string
 	local     netip.AddrPort
 	in        *Inbound
@@ -32,17 +56,17 @@ type StreamListener struct {
 }
 
 // ListenTCP binds addr now, as net.ListenTCP does; Serve accepts on it.
-func ListenTCP(addr netip.AddrPort, in *Inbound, reg *Registry) (*StreamListener, error) {
+func ListenTCP(addr netip.AddrPort, cfg StreamConfig, in *Inbound, reg *Registry) (*StreamListener, error) {
 	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(addr))
 	if err != nil {
 		return nil, err
 	}
-	return newStreamListener(ln, TCP, in, reg, nil), nil
+	return newStreamListener(ln, cfg, TCP, in, reg, nil), nil
 }
 
 // ListenTLS binds addr now with the server config; dialConf is used to dial
 // out (nil: system roots).
-func ListenTLS(addr netip.AddrPort, conf, dialConf *tls.Config, in *Inbound, reg *Registry) (*StreamListener, error) {
+func ListenTLS(addr netip.AddrPort, cfg StreamConfig, conf, dialConf *tls.Config, in *Inbound, reg *Registry) (*StreamListener, error) {
 	tcp, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(addr))
 	if err != nil {
 		return nil, err
@@ -51,12 +75,12 @@ func ListenTLS(addr netip.AddrPort, conf, dialConf *tls.Config, in *Inbound, reg
 	if dialConf == nil {
 		dialConf = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	return newStreamListener(ln, TLS, in, reg, dialConf), nil
+	return newStreamListener(ln, cfg, TLS, in, reg, dialConf), nil
 }
 
-func newStreamListener(ln net.Listener, transport string, in *Inbound, reg *Registry, dialTLS *tls.Config) *StreamListener {
+func newStreamListener(ln net.Listener, cfg StreamConfig, transport string, in *Inbound, reg *Registry, dialTLS *tls.Config) *StreamListener {
 	return &StreamListener{
-		ln: ln, transport: transport, local: ln.Addr().(*net.TCPAddr).AddrPort(),
+		ln: ln, cfg: cfg, transport: transport, local: ln.Addr().(*net.TCPAddr).AddrPort(),
 		in: in, reg: reg, dialTLS: dialTLS, byRemote: map[netip.AddrPort]*streamConn{},
 	}
 }
@@ -85,7 +109,7 @@ func (l *StreamListener) Serve() error {
 			nc.Close()
 			continue
 		}
-		l.start(nc, remote, release)
+		l.start(nc, remote, release, true)
 	}
 }
 
@@ -114,11 +138,17 @@ func (l *StreamListener) Dial(ctx context.Context, remote netip.AddrPort) (Conn,
 		release()
 		return nil, err
 	}
-	return l.start(nc, remote, release), nil
+	return l.start(nc, remote, release, false), nil
 }
 
-func (l *StreamListener) start(nc net.Conn, remote netip.AddrPort, release func()) *streamConn {
-	c := &streamConn{l: l, nc: nc, remote: remote, flowID: l.reg.NewFlowID(lowerTransport(l.transport) + "-"), release: release}
+// start serves nc. An accepted connection must send its first message
+// within FirstMessageTimeout; one switchboard dialled need not.
+func (l *StreamListener) start(nc net.Conn, remote netip.AddrPort, release func(), accepted bool) *streamConn {
+	c := &streamConn{l: l, nc: nc, remote: remote, flowID: l.reg.NewFlowID(lowerTransport(l.transport) + "-"), release: release,
+		heard: !accepted || l.cfg.FirstMessageTimeout <= 0}
+	if !c.heard {
+		_ = nc.SetDeadline(time.Now().Add(l.cfg.FirstMessageTimeout))
+	}
 	c.queue = NewWriteQueue(sendQueueLen, c.write, func(error) { nc.Close() })
 	l.mu.Lock()
 	l.byRemote[remote] = c
@@ -149,7 +179,17 @@ type streamConn struct {
 	flowID  string
 	queue   *WriteQueue
 	release func()
+
+	// The fields below are used by the read goroutine only. heard is set
+	// once a whole message arrived (or the first-message deadline does not
+	// apply); touched is when the idle deadline was last moved; broken is
+	// set when a message broke the framing rule.
+	heard   bool
+	touched time.Time
+	broken  bool
 }
+
+var _ StreamConn = (*streamConn)(nil)
 
 func (c *streamConn) Transport() string          { return c.l.transport }
 func (c *streamConn) LocalAddr() netip.AddrPort  { return c.l.local }
@@ -163,9 +203,17 @@ func (c *streamConn) write(b []byte) error {
 	return err
 }
 
+// BreakFraming stops reading: the read loop closes the connection once the
+// answer to the message that broke the framing rule is written.
+func (c *streamConn) BreakFraming() { c.broken = true }
+
 func (c *streamConn) readLoop() {
 	defer c.l.conns.Done()
 	defer c.closed()
+	if !c.handshake() {
+		return
+	}
+	c.keepAlive()
 	f := &framer{max: c.l.in.limits.MaxMessageSize}
 	buf := make([]byte, 4096)
 	for {
@@ -177,34 +225,120 @@ func (c *streamConn) readLoop() {
 			ok := c.consume(f, buf[:n])
 			c.queue.Flush()
 			if !ok {
+				c.l.in.metrics.connClosed(c.l.transport, "framing")
+				c.shutAfterFault()
 				return
 			}
+			c.keepAlive()
 		}
 		if err != nil {
+			if isTimeout(err) {
+				c.l.in.metrics.connClosed(c.l.transport, c.timeoutReason())
+			}
 			return // EOF or reset: routine for a stream; ConnClosed tells the owner
 		}
 	}
 }
 
-// consume frames the bytes into messages; false means the stream is broken:
-// no Content-Length, or a message over the size limit, leaves no boundary
-// to resynchronise on.
+// handshake completes a TLS server handshake under the first-message
+// deadline; it reports false when the connection is to be dropped.
+func (c *streamConn) handshake() bool {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return true
+	}
+	if tc.ConnectionState().HandshakeComplete {
+		return true // dialled: Dial completed it
+	}
+	if err := tc.Handshake(); err != nil {
+		c.l.in.metrics.connClosed(c.l.transport, "tls_handshake")
+		return false
+	}
+	return true
+}
+
+func (c *streamConn) timeoutReason() string {
+	if !c.heard {
+		return "first_message_timeout"
+	}
+	return "idle_timeout"
+}
+
+// keepAlive moves the read deadline after bytes arrived. Until the first
+// whole message the deadline set at accept stands; from then on it is
+// IdleTimeout past the last read, or none. Moving a deadline costs a timer
+// update, so it moves at most once per idleGrain: a silent connection is
+// closed between IdleTimeout and IdleTimeout+idleGrain after it fell silent.
+func (c *streamConn) keepAlive() {
+	if !c.heard {
+		return
+	}
+	idle := c.l.cfg.IdleTimeout
+	now := time.Now()
+	if !c.touched.IsZero() && (idle <= 0 || now.Sub(c.touched) < idleGrain(idle)) {
+		return
+	}
+	c.touched = now
+	var deadline time.Time
+	if idle > 0 {
+		deadline = now.Add(idle + idleGrain(idle))
+	}
+	_ = c.nc.SetReadDeadline(deadline)
+}
+
+// idleGrain is how far an idle deadline may lag: 1/64 of the idle timeout,
+// at most a second.
+func idleGrain(idle time.Duration) time.Duration { return min(idle/64, time.Second) }
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// consume frames the bytes into messages; false means the stream is broken
+// (the framing rule refused a message): there is no boundary left to
+// resynchronise on.
 func (c *streamConn) consume(f *framer, data []byte) bool {
 	f.push(data)
 	for {
-		kind, msg, err := f.next()
-		switch {
-		case err != nil:
-			c.l.in.metrics.rejected("malformed")
+		kind, msg, fl := f.next()
+		switch kind {
+		case frameBroken:
+			if msg != nil {
+				c.l.in.refuse(fl, msg, c)
+			} else {
+				c.l.in.metrics.rejected(fl.label)
+			}
 			return false
-		case kind == framePing:
+		case framePing:
 			_ = c.queue.Push([]byte("\r\n"))
-		case kind == frameMessage:
-			c.l.in.Message(msg, c)
+		case frameMessage:
+			c.heard = true
+			c.l.in.framed(msg, c)
+			if c.broken {
+				return false
+			}
 		default:
 			return true
 		}
 	}
+}
+
+// shutAfterFault lets the answer to a message that broke the framing rule
+// reach the peer: what is queued is written, the write side is shut, and
+// what the peer still sends is read and dropped for a moment, so that the
+// close is not a reset that could discard the answer on the peer's side.
+func (c *streamConn) shutAfterFault() {
+	c.queue.Seal()
+	c.queue.Wait()
+	switch nc := c.nc.(type) {
+	case *net.TCPConn:
+		_ = nc.CloseWrite()
+	case *tls.Conn:
+		_ = nc.CloseWrite()
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.CopyN(io.Discard, c.nc, lingerBytes)
 }
 
 func (c *streamConn) closed() {

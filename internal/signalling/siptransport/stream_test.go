@@ -93,7 +93,7 @@ func TestStreamMalformedGets400AndKeepsConnection(t *testing.T) {
 func dialTCP(t *testing.T) (*collector, net.Conn) {
 	t.Helper()
 	h := &collector{}
-	l, err := ListenTCP(netip.MustParseAddrPort("127.0.0.1:0"), NewInbound(InboundConfig{MaxMessageSize: 65535}, InboundDeps{Handler: h}), NewRegistry(RegistryConfig{}))
+	l, err := ListenTCP(netip.MustParseAddrPort("127.0.0.1:0"), StreamConfig{}, NewInbound(InboundConfig{MaxMessageSize: 65535}, InboundDeps{Handler: h}), NewRegistry(RegistryConfig{}))
 	if err != nil {
 		t.Fatal(err)
 	}

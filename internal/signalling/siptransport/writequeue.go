@@ -32,6 +32,7 @@ type WriteQueue struct {
 	writing bool
 	held    bool
 	closed  bool
+	sealed  bool
 	drained sync.WaitGroup
 }
 
@@ -72,7 +73,7 @@ func (q *WriteQueue) PushMessage(msg sip.Message) error {
 func (q *WriteQueue) push(m queued) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed {
+	if q.closed || q.sealed {
 		return ErrClosed
 	}
 	if len(q.pending)-q.head >= q.max {
@@ -162,6 +163,14 @@ func (q *WriteQueue) Close() {
 	q.mu.Lock()
 	q.closed = true
 	q.resetLocked()
+	q.mu.Unlock()
+}
+
+// Seal refuses further pushes but, unlike Close, lets what is queued be
+// written: Wait then returns once it is.
+func (q *WriteQueue) Seal() {
+	q.mu.Lock()
+	q.sealed = true
 	q.mu.Unlock()
 }
 

@@ -5,7 +5,9 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/gorilla/websocket"
@@ -19,6 +21,12 @@ const sendQueueLen = 256
 // closeGrace is how long a closing handshake may take.
 const closeGrace = time.Second
 
+// maxPingsPerSecond is the most pings a client may send in one second; one
+// more fails the connection with 1008 (Policy Violation). Browsers send
+// none; libraries that keep a connection alive send one every several
+// seconds. A flood thus costs one pong per allowed ping, then nothing.
+const maxPingsPerSecond = 10
+
 // Conn is one SIP WebSocket: a flow (RFC 5626) that requests for the
 // browser behind it must use, since its Contact host is a .invalid name.
 type Conn struct {
@@ -30,10 +38,20 @@ type Conn struct {
 	transport string
 	queue     *siptransport.WriteQueue
 	release   func()
+	watch     *frameWatch
 
-	// touched is when the read deadline was last pushed forward; only
-	// the read goroutine uses it.
-	touched time.Time
+	// closing is set once the server started the closing handshake: the
+	// read deadline then stays at closeGrace and nothing more is delivered.
+	closing atomic.Bool
+
+	// The fields below are used by the read goroutine only. touched is
+	// when the read deadline was last pushed forward; pings and pingsFrom
+	// count the pings of the current second; broken is set when a message
+	// broke the SIP framing rule.
+	touched   time.Time
+	pings     int
+	pingsFrom time.Time
+	broken    bool
 
 	// mu guards pinger and done.
 	mu     sync.Mutex
@@ -41,16 +59,16 @@ type Conn struct {
 	done   bool
 }
 
-var _ siptransport.Conn = (*Conn)(nil)
+var _ siptransport.StreamConn = (*Conn)(nil)
 
-func newConn(s *Server, ws *websocket.Conn, remote netip.AddrPort, release func()) *Conn {
+func newConn(s *Server, ws *websocket.Conn, watch *frameWatch, remote netip.AddrPort, release func()) *Conn {
 	transport, prefix := siptransport.WS, "ws-"
 	if s.cfg.Secure {
 		transport, prefix = siptransport.WSS, "wss-"
 	}
 	local, _ := netip.ParseAddrPort(ws.LocalAddr().String())
 	c := &Conn{s: s, ws: ws, remote: remote, local: local, transport: transport,
-		flowID: s.reg.NewFlowID(prefix), release: release}
+		flowID: s.reg.NewFlowID(prefix), release: release, watch: watch}
 	c.queue = siptransport.NewWriteQueue(sendQueueLen, c.write, func(error) { ws.Close() })
 	return c
 }
@@ -71,6 +89,10 @@ func (c *Conn) FlowID() string { return c.flowID }
 // WebSocket message).
 func (c *Conn) Send(msg sip.Message) error { return c.queue.PushMessage(msg) }
 
+// BreakFraming makes the read loop fail the connection with 1002 once the
+// answer to the message that broke the SIP framing rule is written.
+func (c *Conn) BreakFraming() { c.broken = true }
+
 func (c *Conn) write(b []byte) error {
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
 	return c.ws.WriteMessage(websocket.TextMessage, b)
@@ -82,18 +104,12 @@ func (c *Conn) readLoop() {
 	defer c.finish()
 	c.ws.SetReadLimit(int64(c.s.cfg.MaxMessageSize))
 	c.ws.SetPongHandler(func(string) error { c.touch(); return nil })
-	c.ws.SetPingHandler(func(data string) error {
-		c.touch()
-		err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.s.cfg.WriteTimeout))
-		if err == websocket.ErrCloseSent {
-			return nil
-		}
-		return err
-	})
+	c.ws.SetPingHandler(c.handlePing)
+	c.ws.SetCloseHandler(c.handleClose)
 	c.touch()
 	c.schedulePing()
 	for {
-		_, r, err := c.ws.NextReader()
+		kind, r, err := c.ws.NextReader()
 		if err != nil {
 			c.readFailed(err)
 			return
@@ -101,13 +117,9 @@ func (c *Conn) readLoop() {
 		buf := readBufPool.Get().(*bytes.Buffer)
 		buf.Reset()
 		_, err = buf.ReadFrom(r)
-		if err == nil {
+		if err == nil && !c.closing.Load() {
 			c.touch()
-			// Responses to this message are written here, after the
-			// dispatch, rather than by a goroutine started for each.
-			c.queue.Hold()
-			c.s.in.Message(buf.Bytes(), c)
-			c.queue.Flush()
+			c.dispatch(kind, buf.Bytes())
 		}
 		readBufPool.Put(buf)
 		if err != nil {
@@ -117,12 +129,70 @@ func (c *Conn) readLoop() {
 	}
 }
 
+// dispatch hands one whole message to Inbound, unless it is a text message
+// that is not UTF-8 (RFC 6455 §8.1: 1007).
+func (c *Conn) dispatch(kind int, msg []byte) {
+	if kind == websocket.TextMessage && !utf8.Valid(msg) {
+		c.s.metrics.closedWith("invalid_utf8")
+		c.closeWith(websocket.CloseInvalidFramePayloadData, "text message is not UTF-8")
+		return
+	}
+	// Responses to this message are written here, after the dispatch,
+	// rather than by a goroutine started for each.
+	c.queue.Hold()
+	c.s.in.Message(msg, c)
+	c.queue.Flush()
+	if c.broken {
+		// The answer goes first, then the close: nothing after a message
+		// whose framing broke is delivered.
+		c.queue.Seal()
+		c.queue.Wait()
+		c.s.metrics.closedWith("framing")
+		c.closeWith(websocket.CloseProtocolError, "SIP framing error")
+	}
+}
+
+// handlePing answers a ping with a pong (RFC 6455 §5.5.2), up to
+// maxPingsPerSecond; one more fails the connection with 1008.
+func (c *Conn) handlePing(data string) error {
+	if c.closing.Load() {
+		return nil
+	}
+	now := time.Now()
+	if now.Sub(c.pingsFrom) >= time.Second {
+		c.pingsFrom, c.pings = now, 0
+	}
+	if c.pings++; c.pings > maxPingsPerSecond {
+		c.s.metrics.closedWith("ping_flood")
+		c.closeWith(websocket.ClosePolicyViolation, "too many pings")
+		return nil
+	}
+	c.touch()
+	err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.s.cfg.WriteTimeout))
+	if err == websocket.ErrCloseSent {
+		return nil
+	}
+	return err
+}
+
+// handleClose answers the client's close frame (RFC 6455 §5.5.1): with its
+// code, or 1002 when its body was one byte, too short for a code.
+func (c *Conn) handleClose(code int, _ string) error {
+	reply := websocket.FormatCloseMessage(code, "")
+	if code == websocket.CloseNoStatusReceived && c.watch.closeLen == 1 {
+		c.s.metrics.closedWith("bad_close")
+		reply = websocket.FormatCloseMessage(websocket.CloseProtocolError, "malformed close frame")
+	}
+	_ = c.ws.WriteControl(websocket.CloseMessage, reply, time.Now().Add(closeGrace))
+	return nil
+}
+
 // readFailed closes the connection with the code the failure calls for.
 func (c *Conn) readFailed(err error) {
 	switch {
 	case err == websocket.ErrReadLimit:
 		c.s.metrics.closedWith("too_big") // gorilla already sent 1009 Message Too Big
-	case isTimeout(err):
+	case isTimeout(err) && !c.closing.Load():
 		c.s.metrics.closedWith("idle")
 		c.closeWith(websocket.CloseNormalClosure, "idle timeout")
 	}
@@ -139,7 +209,7 @@ func isTimeout(err error) bool {
 // closed after between IdleTimeout and IdleTimeout+idleGrain, never sooner.
 func (c *Conn) touch() {
 	idle := c.s.cfg.IdleTimeout
-	if idle <= 0 {
+	if idle <= 0 || c.closing.Load() {
 		return
 	}
 	grain := idleGrain(idle)
@@ -178,6 +248,7 @@ func (c *Conn) ping() {
 // closeWith starts the closing handshake (RFC 6455 §7.1.2): the read loop
 // ends when the peer answers or closeGrace passes.
 func (c *Conn) closeWith(code int, text string) {
+	c.closing.Store(true)
 	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(closeGrace))
 	_ = c.ws.SetReadDeadline(time.Now().Add(closeGrace))
 }

@@ -18,11 +18,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "switchboard", Subsystem: "websocket", Name: "handshakes_refused_total",
-			Help: "WebSocket handshakes refused, by reason: not_websocket, no_subprotocol, origin, draining, limit, handshake.",
+			Help: "WebSocket handshakes refused, by reason: not_websocket, version, duplicate_header, no_subprotocol, origin, draining, limit, handshake.",
 		}, []string{"reason"}),
 		closes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "switchboard", Subsystem: "websocket", Name: "closed_by_server_total",
-			Help: "Connections the server closed, by reason: too_big, idle.",
+			Help: "Connections the server closed, by reason: too_big, idle, framing, invalid_utf8, bad_close, ping_flood.",
 		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.open, m.refusals, m.closes)

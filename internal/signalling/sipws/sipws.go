@@ -4,9 +4,15 @@
 // goroutine under the server's header deadline: a slow or silent client never
 // delays anyone else. The handler refuses a handshake that does not offer the
 // "sip" subprotocol (RFC 7118 §4.1) or comes from an Origin not on the
-// allow-list (RFC 6455 §10.2), then reads whole messages, text or binary,
-// fragmented or not, up to a size limit (larger: close 1009), pings the
-// client, and closes it when it falls silent.
+// allow-list (RFC 6455 §10.2), a WebSocket version other than 13 (426 with
+// Sec-WebSocket-Version: 13, §4.4) and a handshake with a header repeated
+// that must be single (400, §11.3.1), then reads whole messages, text or
+// binary, fragmented or not, up to a size limit (larger: close 1009), pings
+// the client, and closes it when it falls silent. It fails a connection
+// (§7.1.7) whose text message is not UTF-8 (1007, §8.1), whose close frame
+// has a 1-byte body (1002, §5.5.1), that sends more than maxPingsPerSecond
+// pings a second (1008), or whose message breaks the SIP framing rule (1002,
+// after the answer).
 package sipws
 
 import (
@@ -81,8 +87,10 @@ func New(cfg Config, deps Deps) *Server {
 		CheckOrigin:       s.originAllowed,
 		WriteBufferPool:   writeBufferPool,
 		EnableCompression: false,
-		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
-			http.Error(w, reason.Error(), status)
+		// gorilla's reasons name its checks and can quote the request:
+		// the client gets the status text only.
+		Error: func(w http.ResponseWriter, _ *http.Request, status int, _ error) {
+			http.Error(w, http.StatusText(status), status)
 		},
 	}
 	return s
@@ -108,6 +116,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !websocket.IsWebSocketUpgrade(r) {
 		s.metrics.refused("not_websocket")
 		http.Error(w, "this endpoint speaks SIP over WebSocket (RFC 7118)", http.StatusUpgradeRequired)
+		return
+	}
+	if repeatsSingleHeader(r.Header) {
+		s.metrics.refused("duplicate_header")
+		http.Error(w, "handshake header repeated", http.StatusBadRequest)
+		return
+	}
+	if v := r.Header.Values("Sec-Websocket-Version"); len(v) == 0 || v[0] != "13" {
+		// RFC 6455 §4.2.2 step 4 and §4.4: the versions understood.
+		s.metrics.refused("version")
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		http.Error(w, "WebSocket version 13 required", http.StatusUpgradeRequired)
 		return
 	}
 	if !slices.Contains(websocket.Subprotocols(r), Subprotocol) {
@@ -138,17 +158,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many connections", http.StatusServiceUnavailable)
 		return
 	}
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	watch := newFrameWatch()
+	ws, err := s.upgrader.Upgrade(watchingWriter{w, watch}, r, nil)
 	if err != nil {
 		release()
 		s.metrics.refused("handshake")
 		return
 	}
-	s.serve(ws, remote, release)
+	s.serve(ws, watch, remote, release)
 }
 
-func (s *Server) serve(ws *websocket.Conn, remote netip.AddrPort, release func()) {
-	c := newConn(s, ws, remote, release)
+// singleHeaders are the handshake headers a client sends once: RFC 6455
+// §11.3.1 and §11.3.5 (in a request), RFC 6454 §7.3 (Origin). gorilla reads
+// the first of each.
+var singleHeaders = []string{"Sec-Websocket-Key", "Sec-Websocket-Version", "Origin"}
+
+func repeatsSingleHeader(h http.Header) bool {
+	for _, name := range singleHeaders {
+		if len(h.Values(name)) > 1 {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) serve(ws *websocket.Conn, watch *frameWatch, remote netip.AddrPort, release func()) {
+	c := newConn(s, ws, watch, remote, release)
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()
