@@ -55,7 +55,7 @@ func BenchmarkCallThroughBinary(b *testing.B) {
 		b.Fatalf("register phone: %v %v", res, err)
 	}
 	uas := benchBrowsers(b, g)
-	sdp := siptest.AudioSDP("127.0.0.1", 40000)
+	sdp := siptest.WebRTCOffer("127.0.0.1", 40000) // a browser's offer: checked, then anchored
 	target := uri("bob", g.domain)
 	runParallel(b, g, uas, "calls", func(ctx context.Context, ua *siptest.UA) error {
 		d, err := ua.Invite(ctx, target, sdp)
