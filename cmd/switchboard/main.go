@@ -42,6 +42,10 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	if *checkOnly {
+		if _, err := cfg.ReadFiles(); err != nil { // the certificates and keys it names, too
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 		fmt.Fprintln(stderr, "configuration ok")
 		return 0
 	}

@@ -33,6 +33,7 @@ func TestCheckConfig(t *testing.T) {
 	}
 	good := write("good.yaml", "registrar:\n  auth: false\n")
 	bad := write("bad.yaml", "registrar:\n  auth: false\nwebsocket:\n  max_mesage_size: 10\n")
+	noCert := write("nocert.yaml", "registrar:\n  auth: false\nlisten:\n  https: 127.0.0.1:8443\ntls:\n  cert_file: "+filepath.Join(dir, "none.pem")+"\n  key_file: "+filepath.Join(dir, "none.key")+"\n")
 	tests := []struct {
 		name     string
 		args     []string
@@ -42,6 +43,7 @@ func TestCheckConfig(t *testing.T) {
 		{"valid file", []string{"-config", good, "-check-config"}, 0, "configuration ok"},
 		{"unknown key names file and line", []string{"-config", bad, "-check-config"}, 1, "bad.yaml:4:"},
 		{"missing file", []string{"-config", filepath.Join(dir, "none.yaml"), "-check-config"}, 1, "none.yaml"},
+		{"missing certificate names key and line", []string{"-config", noCert, "-check-config"}, 1, "nocert.yaml:6: tls.cert_file: open "},
 		{"embedded defaults", []string{"-check-config"}, 0, "configuration ok"},
 		{"version", []string{"-version"}, 0, "switchboard"},
 		{"bad flag", []string{"-nope"}, 2, "flag provided but not defined"},

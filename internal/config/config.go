@@ -80,6 +80,16 @@ type Config struct {
 	// when no config file is given: the registrar is open and the gateway
 	// logs a loud warning at start-up. It cannot be set from YAML.
 	DevMode bool `yaml:"-"`
+
+	// src is where Load read the config, for the messages of ReadFiles.
+	src source
+}
+
+// source is the file a Config was loaded from and the line of each key
+// path in it; zero for a Config built in code.
+type source struct {
+	file  string
+	lines map[string]int
 }
 
 // Listen holds the listen addresses. In the file each is "host:port" with an
@@ -117,7 +127,8 @@ type Admin struct {
 	// TokenFile is the path of a file whose content, without surrounding
 	// white space, is a bearer token: every request to the admin listener
 	// must then carry "Authorization: Bearer TOKEN", or it is answered
-	// 401. The gateway reads it at start-up; an empty file is an error.
+	// 401. ReadFiles reads it (-check-config and start-up); an empty file is
+	// an error.
 	// The default is "", no token, which only a loopback Listen.Admin
 	// allows.
 	TokenFile string `yaml:"token_file"`

@@ -201,6 +201,7 @@ func TestLoadFull(t *testing.T) {
 	if err != nil {
 		t.Fatalf("got error:\n%v\nwant none", err)
 	}
+	got.src = source{} // where it came from is ReadFiles' business
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v,\nwant %+v", got, want)
 	}
@@ -470,6 +471,7 @@ log:
 				}
 				return
 			}
+			c.src = source{}
 			if got, want := tt.check(c); !reflect.DeepEqual(got, want) {
 				t.Errorf("got %+v, want %+v", got, want)
 			}
@@ -717,7 +719,7 @@ func configKeys() []docKey {
 		for i := range t.NumField() {
 			f := t.Field(i)
 			name := f.Tag.Get("yaml")
-			if name == "-" {
+			if name == "-" || !f.IsExported() {
 				continue
 			}
 			path := prefix + name

@@ -52,6 +52,7 @@ func parse(file string, data []byte) (*Config, error) {
 		}
 	}
 	if len(errs) == 0 {
+		c.src = source{file: file, lines: lines}
 		return c, nil
 	}
 	for i := range errs {

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/internal/media/callmedia"
@@ -33,13 +31,7 @@ func (g *Gateway) bindAdmin() error {
 	if !addr.IsValid() {
 		return nil
 	}
-	var cfg ops.Config
-	if path := g.cfg.Admin.TokenFile; path != "" {
-		var err error
-		if cfg.Token, err = readToken(path); err != nil {
-			return err
-		}
-	}
+	cfg := ops.Config{Token: g.files.AdminToken}
 	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(addr))
 	if err != nil {
 		return fmt.Errorf("listen.admin: %w", err)
@@ -53,30 +45,6 @@ func (g *Gateway) bindAdmin() error {
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}}
 	return nil
-}
-
-// readToken reads the admin token from path: the file's content without
-// surrounding white space, a token68 as Authorization carries it (RFC 6750
-// §2.1). Its errors never quote the file.
-func readToken(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("admin.token_file: %w", err)
-	}
-	token := strings.TrimSpace(string(b))
-	switch {
-	case token == "":
-		return "", fmt.Errorf("admin.token_file: %s is empty", path)
-	case strings.ContainsFunc(strings.TrimRight(token, "="), notToken68):
-		return "", fmt.Errorf("admin.token_file: the token in %s may hold only letters, digits and - . _ ~ + / (and = at its end)", path)
-	}
-	return token, nil
-}
-
-// notToken68 reports whether r cannot be in a token68 (RFC 7235 §2.1),
-// trailing "=" aside.
-func notToken68(r rune) bool {
-	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~+/", r))
 }
 
 // readiness is /readyz's answer: nil once Run serves every listener, until

@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -33,6 +34,7 @@ import (
 // Gateway is one running switchboard.
 type Gateway struct {
 	cfg     *config.Config
+	files   config.Files // what the files cfg names hold
 	log     *slog.Logger
 	metrics *prometheus.Registry
 
@@ -66,7 +68,11 @@ type httpEndpoint struct {
 // New builds a gateway and binds its sockets; Run serves them. On error
 // nothing stays bound.
 func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
-	g := &Gateway{cfg: cfg, log: log, metrics: prometheus.NewRegistry(), stopSweep: make(chan struct{})}
+	files, err := cfg.ReadFiles()
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, files: files, log: log, metrics: prometheus.NewRegistry(), stopSweep: make(chan struct{})}
 	g.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := g.build(); err != nil {
 		g.closeListeners()
@@ -320,12 +326,13 @@ func (g *Gateway) listenHTTP(addr netip.AddrPort, ws http.Handler, conf *tls.Con
 	return &httpEndpoint{ln: ln, srv: srv}, nil
 }
 
+// tlsConfig is the TLS configuration of the https and tls listeners, with
+// the certificate config.ReadFiles read.
 func (g *Gateway) tlsConfig() (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(g.cfg.TLS.CertFile, g.cfg.TLS.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("tls: %w", err)
+	if g.files.Certificate == nil {
+		return nil, errors.New("tls: needs tls.cert_file and tls.key_file")
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	return &tls.Config{Certificates: []tls.Certificate{*g.files.Certificate}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // advertise records the address written in Via and Record-Route for a
