@@ -52,7 +52,8 @@ type call struct {
 	// for one call are ordered by the proxy, but Snapshot reads
 	// concurrently.
 	mu        sync.Mutex
-	offerFrom int // the leg whose offer awaits its final answer, or noLeg
+	offerFrom int  // the leg whose offer awaits its final answer, or noLeg
+	answered  bool // an answer was applied: the media was set up
 	codec     string
 }
 

@@ -13,6 +13,7 @@
 package callmedia
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"sort"
@@ -157,7 +158,11 @@ func (m *Manager) End(callID, reason string) {
 	st := c.state()
 	c.close()
 	m.metrics.ended(st, reason)
-	m.log.Info("call media ended", "call_id", callID, "reason", reason, "anchor", st.Anchor, "verdict", st.Verdict,
+	level := slog.LevelInfo
+	if reason == "challenged" {
+		level = slog.LevelDebug // an authentication round, not a call: its retry is the call
+	}
+	m.log.Log(context.Background(), level, "call media ended", "call_id", callID, "reason", reason, "anchor", st.Anchor, "verdict", st.Verdict,
 		"codec", st.Codec, "duration", time.Since(c.created).Round(time.Millisecond), "media", st.Media, "relay", st.Relay)
 }
 

@@ -322,7 +322,7 @@ func TestMetrics(t *testing.T) {
 		want         float64
 	}{
 		{"switchboard_media_anchored_calls", "anchor=webrtc-plain", 0},
-		{"switchboard_media_calls_ended_total", "reason=websocket_lost,verdict=none", 1},
+		{"switchboard_media_calls_ended_total", "reason=websocket_lost,verdict=not_answered", 1}, // ended before any answer
 		{"switchboard_media_rtp_packets_total", "direction=in,leg=browser", 0},
 		{"switchboard_media_srtp_auth_failures_total", "", 0},
 	} {
@@ -355,4 +355,29 @@ func gather(t *testing.T, reg *prometheus.Registry, name, labels string) float64
 		}
 	}
 	return -1
+}
+
+// A call that ends before any answer — challenged (401/407), failed or
+// cancelled — has no media to judge: its verdict says so instead of
+// blaming ICE, which starts only on the answer, and a challenge is counted
+// as one, not as a failed call.
+func TestNotAnsweredVerdict(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, _ := newTestManager(t, 2, Config{}, NewMetrics(reg))
+	if _, err := m.Rewrite(browserToPlain(0, "a", sdpFile(t, "chrome-audio-offer"))); err != nil {
+		t.Fatal(err)
+	}
+	st := m.Snapshot()
+	if len(st) != 1 || st[0].class != notAnswered || st[0].Verdict != "no media: the offer has had no answer" {
+		t.Errorf("ringing: got %s, want not answered", describe(st))
+	}
+	m.End("call", "challenged")
+	if got := gather(t, reg, "switchboard_media_calls_ended_total", "reason=challenged,verdict=not_answered"); got != 1 {
+		t.Errorf("calls_ended_total{reason=challenged,verdict=not_answered}: got %v, want 1", got)
+	}
+	for _, verdict := range []string{"none", "one_way", "both_ways"} {
+		if got := gather(t, reg, "switchboard_media_calls_ended_total", "reason=challenged,verdict="+verdict); got > 0 { // -1: never counted
+			t.Errorf("calls_ended_total{reason=challenged,verdict=%s}: got %v, want none", verdict, got)
+		}
+	}
 }

@@ -102,7 +102,7 @@ func refusalLabels() []string {
 // browser's WebSocket lost), from the Manager (an SDP refused, shutdown),
 // and from the media itself. Any other counts as "other".
 var reasons = []string{
-	"bye", "call_failed", "cancelled", "websocket_lost", "sdp_refused", "shutdown",
+	"bye", "call_failed", "challenged", "cancelled", "websocket_lost", "sdp_refused", "shutdown",
 	"media_timeout", "ice_failed", "dtls_failed", "dtls_closed",
 }
 

@@ -28,7 +28,7 @@ type CallState struct {
 // state reads the call's media. It takes c.mu.
 func (c *call) state() CallState {
 	c.mu.Lock()
-	codec := c.codec
+	codec, answered := c.codec, c.answered
 	c.mu.Unlock()
 	st := CallState{CallID: c.id, Started: c.created, Anchor: c.kind.String(), Codec: codec}
 	for _, i := range []int{c.caller, 1 - c.caller} {
@@ -43,12 +43,16 @@ func (c *call) state() CallState {
 		}
 		st.Relay = &rs
 	}
-	switch c.kind {
-	case webrtcPlain:
+	switch {
+	case !answered:
+		// Nothing was set up: ICE and DTLS start on the answer, so what
+		// the bridges say would blame them for a call nobody answered.
+		st.class, st.Verdict = notAnswered, "no media: the offer has had no answer"
+	case c.kind == webrtcPlain:
 		st.class, st.Verdict = bridgeVerdict(st.Media[0])
-	case webrtcWebRTC:
+	case c.kind == webrtcWebRTC:
 		st.class, st.Verdict = bridgesVerdict(st.Media[0], st.Media[1])
-	case plainPlain:
+	case c.kind == plainPlain:
 		st.class, st.Verdict = relayVerdict(st.Relay.Legs[0], st.Relay.Legs[1])
 	}
 	return st
@@ -58,9 +62,10 @@ func (c *call) state() CallState {
 type verdictClass string
 
 const (
-	bothWays verdictClass = "both_ways"
-	oneWay   verdictClass = "one_way"
-	noAudio  verdictClass = "none"
+	bothWays    verdictClass = "both_ways"
+	oneWay      verdictClass = "one_way"
+	noAudio     verdictClass = "none"
+	notAnswered verdictClass = "not_answered" // the call ended (or is) before any answer
 )
 
 const flowed = "audio flowed both ways"

@@ -38,5 +38,6 @@ func (c *call) translateLocked(from int, body []byte, settles bool) ([]byte, err
 	case settles:
 		c.offerFrom = noLeg
 	}
+	c.answered = c.answered || answer
 	return out, nil
 }

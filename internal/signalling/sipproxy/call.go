@@ -249,7 +249,7 @@ func (c *call) settleLocked(b *branch, received bool) {
 		}
 		c.relayLocked(b, best)
 		if c.invite && c.initial {
-			c.p.endMedia(c.tx.Request.CallID().Value(), "call failed")
+			c.p.endMedia(c.tx.Request.CallID().Value(), failureReason(best.StatusCode))
 		}
 	}
 }
@@ -332,4 +332,14 @@ func (p *Proxy) handleCancel(tx *siptx.ServerTx) {
 		return
 	}
 	_ = inv.Respond(p.response(inv.Request, sip.StatusRequestTerminated, "Request Terminated"))
+}
+
+// failureReason is why a call's media ends when its INVITE fails with
+// status: a 401 or 407 is a challenge the caller answers with a new INVITE,
+// not a failed call.
+func failureReason(status int) string {
+	if status == sip.StatusUnauthorized || status == sip.StatusProxyAuthRequired {
+		return "challenged"
+	}
+	return "call failed"
 }

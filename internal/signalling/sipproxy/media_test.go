@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -111,4 +112,36 @@ func TestMediaRefusal(t *testing.T) {
 			}
 		})
 	})
+}
+
+// A call's media ends with its failure; a 401 or 407 is a challenge, whose
+// retry with credentials is the call, so Media hears "challenged", not a
+// failed call.
+func TestMediaEndsWithFailure(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		want   string
+	}{
+		{407, "challenged"},
+		{401, "challenged"},
+		{486, "call failed"},
+		{503, "call failed"},
+	} {
+		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
+			run(t, sipproxy.Config{}, func(h *harness) {
+				alice, bob := h.browser("alice"), h.phone("bob", "192.0.2.20:5060")
+				bob.register(false)
+				inv := alice.request(sip.INVITE, sbURI("bob"), sdp)
+				alice.send(inv)
+				bob.respond(bob.last(sip.INVITE), tt.status, "")
+				if got := alice.final(sip.INVITE).StatusCode; got != tt.status && !(tt.status == 503 && got == 500) {
+					t.Errorf("alice got %d, want %d", got, tt.status)
+				}
+				want := []string{inv.CallID().Value() + ": " + tt.want}
+				if got := h.media.ends(); !slices.Equal(got, want) {
+					t.Errorf("media ended: got %v, want %v", got, want)
+				}
+			})
+		})
+	}
 }
