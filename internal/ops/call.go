@@ -44,8 +44,11 @@ func RegisterCall(mux *http.ServeMux, call func(callID string) (callmedia.CallSt
 // browser) and the plain leg's (switchboard's internal RTP port, the
 // phone's or the other bridge's address). Since the Call-ID of a call that
 // a phone placed may be guessable, that is all a guess could learn: that
-// the call exists, its codec, and how its media fares.
+// the call exists, its codec, and how its media fares. Who called whom is
+// left out as well: a guess must not learn the parties, and the From and
+// To of a call from a PBX may hold its address.
 func ownView(st callmedia.CallState) callmedia.CallState {
+	st.From, st.To = "", ""
 	st.Media = slices.Clone(st.Media)
 	for i := range st.Media {
 		m := &st.Media[i]

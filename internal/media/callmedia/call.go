@@ -34,10 +34,11 @@ func anchorOf(fromWebRTC, toWebRTC bool) anchor {
 // call is one anchored call: its two legs, in the order they first sent
 // SDP, the media behind them, and the offer/answer state between them.
 type call struct {
-	id      string
-	kind    anchor
-	created time.Time
-	legs    [2]leg
+	id       string
+	from, to string // who called whom, user@host
+	kind     anchor
+	created  time.Time
+	legs     [2]leg
 	// first is the tag of the party behind legs[0]; webrtc is the index
 	// of the WebRTC leg of a webrtc-plain call. legOf reads them.
 	first  string
@@ -62,7 +63,8 @@ const noLeg = -1
 
 // newCall allocates the media of a call whose first SDP is msg.
 func (m *Manager) newCall(msg sipmsg.SDPMessage, kind anchor, fromWebRTC bool) (*call, error) {
-	c := &call{id: msg.CallID, kind: kind, created: time.Now(), first: msg.Sender, offerFrom: noLeg}
+	c := &call{id: msg.CallID, kind: kind, created: time.Now(), first: msg.Sender, offerFrom: noLeg,
+		from: msg.From, to: msg.To}
 	if msg.Status != 0 {
 		c.caller = 1
 	}

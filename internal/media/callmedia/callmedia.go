@@ -162,7 +162,7 @@ func (m *Manager) End(callID, reason string) {
 	if reason == "challenged" {
 		level = slog.LevelDebug // an authentication round, not a call: its retry is the call
 	}
-	m.log.Log(context.Background(), level, "call media ended", "call_id", callID, "reason", reason, "anchor", st.Anchor, "verdict", st.Verdict,
+	m.log.Log(context.Background(), level, "call media ended", "call_id", callID, "from", st.From, "to", st.To, "reason", reason, "anchor", st.Anchor, "verdict", st.Verdict,
 		"codec", st.Codec, "duration", time.Since(c.created).Round(time.Millisecond), "media", st.Media, "relay", st.Relay)
 }
 

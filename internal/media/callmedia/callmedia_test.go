@@ -381,3 +381,17 @@ func TestNotAnsweredVerdict(t *testing.T) {
 		}
 	}
 }
+
+// /calls names who called whom, from the first SDP's From and To.
+func TestFromTo(t *testing.T) {
+	m, _ := newTestManager(t, 2, Config{}, nil)
+	msg := browserToPlain(0, "a", sdpFile(t, "chrome-audio-offer"))
+	msg.From, msg.To = "alice@example.com", "bob@example.com"
+	if _, err := m.Rewrite(msg); err != nil {
+		t.Fatal(err)
+	}
+	st, ok := m.State("call")
+	if !ok || st.From != "alice@example.com" || st.To != "bob@example.com" {
+		t.Errorf("got %v %q → %q, want alice@example.com → bob@example.com", ok, st.From, st.To)
+	}
+}

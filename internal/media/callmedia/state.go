@@ -9,7 +9,11 @@ import (
 // CallState is one anchored call's media as the operator sees it, at the
 // HTTP endpoint and in the log line that ends the call.
 type CallState struct {
-	CallID  string    `json:"call_id"`
+	CallID string `json:"call_id"`
+	// From and To are who called whom, as user@host from the call's
+	// From and To headers.
+	From    string    `json:"from,omitempty"`
+	To      string    `json:"to,omitempty"`
 	Started time.Time `json:"started"`
 	// Anchor is how the media is anchored: "webrtc-plain" (one bridge),
 	// "webrtc-webrtc" (two bridges back to back) or "plain-plain" (a
@@ -30,7 +34,7 @@ func (c *call) state() CallState {
 	c.mu.Lock()
 	codec, answered := c.codec, c.answered
 	c.mu.Unlock()
-	st := CallState{CallID: c.id, Started: c.created, Anchor: c.kind.String(), Codec: codec}
+	st := CallState{CallID: c.id, From: c.from, To: c.to, Started: c.created, Anchor: c.kind.String(), Codec: codec}
 	for _, i := range []int{c.caller, 1 - c.caller} {
 		if b := c.bridges[i]; b != nil {
 			st.Media = append(st.Media, b.Stats())

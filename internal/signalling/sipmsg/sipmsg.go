@@ -92,5 +92,32 @@ type SDPMessage struct {
 	// the From tag of a request, the To tag of a response. It tells apart
 	// the legs of a call whose two legs are alike.
 	Sender string
-	Body   []byte
+	// From and To are the message's From and To as user@host: who called
+	// whom, for a message that starts a call (a response has its
+	// request's From and To).
+	From, To string
+	Body     []byte
+}
+
+// Party returns the user@host of a From or To header, "" without one.
+func Party(h *sip.FromHeader) string {
+	if h == nil {
+		return ""
+	}
+	return party(h.Address)
+}
+
+// PartyTo is Party for a To header.
+func PartyTo(h *sip.ToHeader) string {
+	if h == nil {
+		return ""
+	}
+	return party(h.Address)
+}
+
+func party(u sip.Uri) string {
+	if u.User == "" {
+		return u.Host
+	}
+	return u.User + "@" + u.Host
 }

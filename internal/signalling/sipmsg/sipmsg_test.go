@@ -73,3 +73,19 @@ func TestWithoutSDPOrContact(t *testing.T) {
 		})
 	}
 }
+
+func TestParty(t *testing.T) {
+	req := parse(t, invite)
+	if got := Party(req.From()); got != "alice@example.com" {
+		t.Errorf("Party(From): got %q, want alice@example.com", got)
+	}
+	if got := PartyTo(req.To()); got != "bob@example.com" {
+		t.Errorf("PartyTo(To): got %q, want bob@example.com", got)
+	}
+	if got := Party(nil); got != "" {
+		t.Errorf("Party(nil): got %q, want empty", got)
+	}
+	if got := PartyTo(&sip.ToHeader{Address: sip.Uri{Host: "example.com"}}); got != "example.com" {
+		t.Errorf("PartyTo without a user: got %q, want example.com", got)
+	}
+}

@@ -16,6 +16,7 @@ func (p *Proxy) rewriteRequest(req *sip.Request, from, to siptransport.Conn) err
 	body, err := p.media.Rewrite(sipmsg.SDPMessage{
 		CallID: req.CallID().Value(), Method: req.Method, Sender: sipmsg.FromTag(req),
 		FromWebRTC: isWS(from), ToWebRTC: isWS(to), Body: req.Body(),
+		From: sipmsg.Party(req.From()), To: sipmsg.PartyTo(req.To()),
 	})
 	if err != nil {
 		return err
@@ -32,6 +33,7 @@ func (p *Proxy) rewriteResponse(res *sip.Response, method sip.RequestMethod, fro
 	body, err := p.media.Rewrite(sipmsg.SDPMessage{
 		CallID: res.CallID().Value(), Method: method, Status: res.StatusCode, Sender: sipmsg.ToTag(res),
 		FromWebRTC: isWS(from), ToWebRTC: isWS(to), Body: res.Body(),
+		From: sipmsg.Party(res.From()), To: sipmsg.PartyTo(res.To()),
 	})
 	if err != nil {
 		return err

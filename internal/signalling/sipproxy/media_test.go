@@ -27,10 +27,11 @@ func TestMediaRewrite(t *testing.T) {
 
 		callID := aliceSide.callID
 		aliceTag, bobTag := tagOf(aliceSide.from), bob.tag()
+		caller, callee := "alice@example.com", "bob@"+sbHost // From and To as user@host
 		want := []sipmsg.SDPMessage{
-			{CallID: callID, Method: sip.INVITE, Sender: aliceTag, FromWebRTC: true},
-			{CallID: callID, Method: sip.INVITE, Status: 200, Sender: bobTag, ToWebRTC: true},
-			{CallID: callID, Method: sip.ACK, Sender: aliceTag, FromWebRTC: true},
+			{CallID: callID, Method: sip.INVITE, Sender: aliceTag, FromWebRTC: true, From: caller, To: callee},
+			{CallID: callID, Method: sip.INVITE, Status: 200, Sender: bobTag, ToWebRTC: true, From: caller, To: callee},
+			{CallID: callID, Method: sip.ACK, Sender: aliceTag, FromWebRTC: true, From: caller, To: callee},
 		}
 		got := h.media.rewrites()
 		if len(got) != len(want) {
