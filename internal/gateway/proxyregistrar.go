@@ -32,7 +32,10 @@ func (a proxyRegistrar) Contacts(user string) []sipproxy.Contact {
 	}
 	cs := make([]sipproxy.Contact, len(bs))
 	for i, b := range bs {
-		cs[i] = sipproxy.Contact{URI: *b.Contact, FlowID: b.Flow.ID, Path: b.Path, Outbound: b.Outbound}
+		cs[i] = sipproxy.Contact{URI: *b.Contact, Path: b.Path, Outbound: b.Outbound}
+		if b.OverFlow() {
+			cs[i].FlowID = b.Flow.ID // else the proxy resolves the Contact as registered
+		}
 	}
 	return cs
 }

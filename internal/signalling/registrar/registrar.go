@@ -105,6 +105,24 @@ type Binding struct {
 	Params sip.HeaderParams
 }
 
+// OverFlow reports whether requests to b go over the flow its REGISTER
+// came on rather than to its Contact as registered (RFC 3261 §10.3 stores
+// the Contact; the flow is the fix-up of a Contact that cannot be used as
+// it is): with RFC 5626 outbound (§5.3); over a connection (TCP, TLS,
+// WebSocket), which is the way back to the client; and over UDP when NAT is
+// detected, the Contact naming another host than the address the REGISTER
+// came from (a private address behind NAT, or a name). A Contact at the
+// source's own IP, on another port, is a client that listens elsewhere
+// than it sends from, or a registration on behalf of a phone beside it:
+// requests go to the Contact.
+func (b Binding) OverFlow() bool {
+	if b.Outbound || !strings.EqualFold(b.Flow.Transport, "udp") || !b.Flow.Remote.IsValid() {
+		return true
+	}
+	ip, err := netip.ParseAddr(strings.Trim(b.Contact.Host, "[]"))
+	return err != nil || ip.Unmap() != b.Flow.Remote.Addr().Unmap()
+}
+
 func (b Binding) clone() Binding {
 	b.Contact = b.Contact.Clone()
 	b.Path = slices.Clone(b.Path)
