@@ -271,11 +271,28 @@ func (p *Proxy) HandleAck(req *sip.Request, from siptransport.Conn) {
 	if err != nil || t.conn == nil {
 		return
 	}
-	if err := p.rewriteRequest(out, from, t.conn); err != nil {
-		p.log.Warn("ACK SDP not translated", "call_id", out.CallID().Value(), "error", err)
+	refused := p.rewriteRequest(out, from, t.conn)
+	if refused != nil {
+		out.RemoveHeader("Content-Type") // the caller's own SDP never reaches the callee
+		out.SetBody(nil)
 	}
 	p.prepare(out, t, p.newBranch(out), false, from)
 	_ = t.conn.Send(out)
+	if refused != nil {
+		p.refuseAckAnswer(out.CallID().Value(), refused)
+	}
+}
+
+// refuseAckAnswer ends a dialog whose ACK carried an answer (to a 2xx late
+// offer, RFC 3264 §4) that Media could not translate. The ACK went on
+// without it, so that the callee's INVITE transaction completes; but the
+// session cannot be set up, and an ACK cannot be refused, so switchboard
+// sends BYE to both ends (RFC 3261 §15; RFC 3264 §6 has the offerer end a
+// session whose answer it cannot accept).
+func (p *Proxy) refuseAckAnswer(callID string, err error) {
+	p.log.Warn("dialog ended: the ACK's SDP cannot be translated", "call_id", callID, "error", err)
+	p.metrics.ackRefused()
+	p.Hangup(callID, "SDP refused")
 }
 
 // HandleStrayResponse drops a response with no transaction: the RFC 6026
