@@ -22,7 +22,9 @@
 // authenticated a user there (a UDP source can be forged, so never over
 // UDP), or by Proxy-Authorization; otherwise it is challenged (407). The
 // authenticated user must be the one its From names (RFC 3261 §22.3), or it
-// is refused 403. In upstream mode the PBX authenticates browsers, and only
+// is refused 403. Proxy-Authorization for switchboard's own realm
+// (Authenticator.Realm) is consumed: no request leaves with it (RFC 3261
+// §22.3). In upstream mode the PBX authenticates browsers, and only
 // trusted peers may send requests to a browser's token.
 //
 // An in-dialog request, from anyone, must carry a Route entry of

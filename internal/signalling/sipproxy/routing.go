@@ -230,6 +230,7 @@ func isWebSocketFlow(flowID string) bool {
 func (p *Proxy) prepare(out *sip.Request, t target, branch string, recordRoute bool, from siptransport.Conn) {
 	out.Recipient = t.uri
 	p.applyHeaderPolicy(out, t, from)
+	p.consumeCredentials(out)
 	mf := sip.MaxForwardsHeader(70)
 	if old := out.MaxForwards(); old != nil {
 		mf = *old - 1
