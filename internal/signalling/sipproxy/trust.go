@@ -128,15 +128,10 @@ func (p *Proxy) admitUpstream(tx *siptx.ServerTx) error {
 }
 
 // isTokenURI reports whether uri is a Contact switchboard gave the PBX for
-// a browser, or is shaped like one: a token at switchboard's own address.
+// a browser, live or not: a token that verifies, at switchboard's own
+// address.
 func (p *Proxy) isTokenURI(uri sip.Uri) bool {
-	if !p.net.IsLocal(uri.Host, uri.Port) {
-		return false
-	}
-	if _, ok := p.up.lookup(uri.User); ok {
-		return true
-	}
-	return isToken(uri.User)
+	return p.net.IsLocal(uri.Host, uri.Port) && p.up.isToken(uri.User)
 }
 
 // fromUser is the user part of req's From URI.

@@ -52,9 +52,7 @@ func (u *upstream) bind(flowID, aor string, ch *sip.ContactHeader) string {
 	if outbound {
 		prefix, seed = "o", aor+"|"+instance+"|"+regID
 	}
-	m := hmac.New(sha256.New, u.key[:])
-	m.Write([]byte(seed))
-	token := prefix + b64.EncodeToString(m.Sum(nil)[:15])
+	token := u.token(prefix, u.mac("seed|" + seed)[:tokenIDLen])
 
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -69,14 +67,38 @@ func (u *upstream) bind(flowID, aor string, ch *sip.ContactHeader) string {
 	return token
 }
 
-// isToken reports whether s is shaped like a token bind makes: "o" or "f"
-// and 15 bytes in base64.
-func isToken(s string) bool {
-	if len(s) != 21 || (s[0] != 'o' && s[0] != 'f') {
+// A token is "o" (outbound) or "f" (flow), then in base64 an ID derived
+// from what it stands for and a MAC of prefix and ID: 28 characters after
+// the prefix. The MAC makes a token switchboard gave out recognisable
+// after its binding is gone, and a user name that merely looks like one
+// (any name of 29 characters starting with o or f) not a token.
+const (
+	tokenIDLen  = 12
+	tokenMACLen = 9
+)
+
+// token returns the token of prefix and id.
+func (u *upstream) token(prefix string, id []byte) string {
+	return prefix + b64.EncodeToString(append(id[:tokenIDLen:tokenIDLen], u.mac("token|" + prefix + string(id))[:tokenMACLen]...))
+}
+
+// isToken reports whether s is a token switchboard made, live or not.
+func (u *upstream) isToken(s string) bool {
+	if s == "" || (s[0] != 'o' && s[0] != 'f') {
 		return false
 	}
 	b, err := b64.DecodeString(s[1:])
-	return err == nil && len(b) == 15
+	if err != nil || len(b) != tokenIDLen+tokenMACLen {
+		return false
+	}
+	id := b[:tokenIDLen]
+	return hmac.Equal(b[tokenIDLen:], u.mac("token|" + s[:1] + string(id))[:tokenMACLen])
+}
+
+func (u *upstream) mac(s string) []byte {
+	m := hmac.New(sha256.New, u.key[:])
+	m.Write([]byte(s))
+	return m.Sum(nil)
 }
 
 func (u *upstream) lookup(token string) (*upBinding, bool) {
@@ -138,7 +160,9 @@ func (p *Proxy) relayRegister(tx *siptx.ServerTx, out *sip.Request, loop string)
 }
 
 // upstreamTargets sends a browser's request to the PBX, and the PBX's
-// request for a token to the browser's flow.
+// request for a token to the browser's flow. A token switchboard gave out
+// whose binding is gone is answered at once; any other user name, at
+// switchboard's host or not, is the PBX's to know.
 func (p *Proxy) upstreamTargets(tx *siptx.ServerTx, out *sip.Request) ([]target, error) {
 	if b, ok := p.up.lookup(out.Recipient.User); ok {
 		c, live := p.net.Lookup(b.flowID)
@@ -151,8 +175,7 @@ func (p *Proxy) upstreamTargets(tx *siptx.ServerTx, out *sip.Request) ([]target,
 			return nil, errFlowGone
 		}
 	}
-	if len(out.Recipient.User) > 0 && (out.Recipient.User[0] == 'o' || out.Recipient.User[0] == 'f') &&
-		p.net.IsLocal(out.Recipient.Host, out.Recipient.Port) {
+	if p.up.isToken(out.Recipient.User) && p.net.IsLocal(out.Recipient.Host, out.Recipient.Port) {
 		if out.Recipient.User[0] == 'o' {
 			return nil, errFlowFailed // RFC 5626 §5.3: the flow is gone
 		}
