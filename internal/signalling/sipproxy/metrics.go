@@ -43,7 +43,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	})
 	auths := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "switchboard", Subsystem: "proxy", Name: "auth_total",
-		Help: "Out-of-dialog requests checked before routing, by result: trusted, flow, digest, challenged, malformed, refused, identity_mismatch, untrusted.",
+		Help: "Out-of-dialog requests checked before routing, by result: trusted, flow, digest, challenged, malformed, refused, identity_mismatch, untrusted, pbx_registered, unregistered.",
 	}, []string{"result"})
 	inDialog := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "switchboard", Subsystem: "proxy", Name: "in_dialog_refused_total",

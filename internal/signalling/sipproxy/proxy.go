@@ -25,7 +25,9 @@
 // is refused 403. Proxy-Authorization for switchboard's own realm
 // (Authenticator.Realm) is consumed: no request leaves with it (RFC 3261
 // §22.3). In upstream mode the PBX authenticates browsers, and only
-// trusted peers may send requests to a browser's token.
+// trusted peers may send requests to a browser's token; a built-in service
+// answers a trusted peer or a connection (never UDP) on which the PBX
+// accepted a REGISTER, and tells anyone else to register first (403).
 //
 // An in-dialog request, from anyone, must carry a Route entry of
 // switchboard's with a flow token that verifies: without one it names no

@@ -24,6 +24,8 @@ type upstream struct {
 	mu      sync.Mutex
 	byToken map[string]*upBinding
 	byFlow  map[string]map[string]struct{} // flow ID → tokens
+	// accepted are the flows on which the PBX accepted a REGISTER (2xx).
+	accepted map[string]struct{}
 }
 
 // upBinding is one browser contact the PBX knows under a token.
@@ -35,7 +37,8 @@ type upBinding struct {
 }
 
 func newUpstream(uri sip.Uri, path bool) *upstream {
-	u := &upstream{uri: uri, path: path, byToken: map[string]*upBinding{}, byFlow: map[string]map[string]struct{}{}}
+	u := &upstream{uri: uri, path: path, byToken: map[string]*upBinding{}, byFlow: map[string]map[string]struct{}{},
+		accepted: map[string]struct{}{}}
 	_, _ = rand.Read(u.key[:])
 	return u
 }
@@ -118,6 +121,22 @@ func (u *upstream) dropFlow(flowID string) {
 		}
 	}
 	delete(u.byFlow, flowID)
+	delete(u.accepted, flowID)
+}
+
+// accept records that the PBX accepted a REGISTER relayed from flowID.
+func (u *upstream) accept(flowID string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.accepted[flowID] = struct{}{}
+}
+
+// registered reports whether the PBX accepted a REGISTER from flowID.
+func (u *upstream) registered(flowID string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	_, ok := u.accepted[flowID]
+	return ok
 }
 
 // restoreContacts puts the browsers' own Contacts back into a REGISTER
@@ -156,7 +175,14 @@ func (p *Proxy) relayRegister(tx *siptx.ServerTx, out *sip.Request, loop string)
 		out.PrependHeader(sip.NewHeader("Path", "<"+pathURI.String()+">"))
 	}
 	t := p.upstreamTarget(out.Recipient)
-	return p.forward(tx, out, []target{t}, forwardOpts{rewrite: p.up.restoreContacts, loop: loop})
+	flowID := tx.Conn.FlowID()
+	rewrite := func(res *sip.Response) {
+		if res.IsSuccess() {
+			p.up.accept(flowID) // the PBX authenticated the user on this flow
+		}
+		p.up.restoreContacts(res)
+	}
+	return p.forward(tx, out, []target{t}, forwardOpts{rewrite: rewrite, loop: loop})
 }
 
 // upstreamTargets sends a browser's request to the PBX, and the PBX's

@@ -105,6 +105,7 @@ func TestUpstreamTargets(t *testing.T) {
 	run(t, upstreamCfg(t, false), func(h *harness) {
 		alice, pbx := h.browser("alice"), h.phone("pbx", pbxAddr)
 		echo := h.phone("echo", "127.0.0.1:40000")
+		registerUpstream(alice, pbx, 200)
 
 		alice.send(alice.request(sip.INVITE, "sip:bob@example.com", ""))
 		if got := pbx.last(sip.INVITE).Recipient.String(); got != "sip:bob@example.com" {
@@ -244,4 +245,71 @@ func TestUpstreamTokenLookalikesReachThePBX(t *testing.T) {
 			})
 		}
 	})
+}
+
+// registerUpstream relays p's outbound REGISTER to the PBX, which answers
+// code.
+func registerUpstream(p, pbx *peer, code int) {
+	p.send(p.outboundRegister())
+	reg := pbx.last(sip.REGISTER)
+	res := sip.NewResponseFromRequest(reg, code, "Status", nil)
+	if code == 200 {
+		c := reg.Contact().Clone()
+		c.Params.Add("expires", "300")
+		res.AppendHeader(c)
+	}
+	p.h.deliver(pbx.conn, res)
+}
+
+// In upstream mode a built-in service, which the PBX never sees, answers
+// only a trusted peer or a connection on which the PBX accepted a
+// REGISTER; anyone else is told to register first.
+func TestUpstreamServicesNeedRegistration(t *testing.T) {
+	tests := []struct {
+		name   string
+		caller string // "browser", "udp" (a phone at a stranger's address), "pbx"
+		code   int    // the PBX's answer to the caller's REGISTER; 0: none sent
+		other  bool   // the call comes from another WebSocket of the same user
+		want   int    // 0: the INVITE reaches echo
+		metric string
+	}{
+		{name: "browser, never registered", caller: "browser", want: 403, metric: "unregistered"},
+		{name: "browser, REGISTER challenged", caller: "browser", code: 401, want: 403, metric: "unregistered"},
+		{name: "browser, REGISTER refused", caller: "browser", code: 403, want: 403, metric: "unregistered"},
+		{name: "browser, REGISTER accepted", caller: "browser", code: 200, metric: "pbx_registered"},
+		{name: "browser, registered on another WebSocket", caller: "browser", code: 200, other: true, want: 403, metric: "unregistered"},
+		{name: "UDP phone, REGISTER accepted", caller: "udp", code: 200, want: 403, metric: "unregistered"},
+		{name: "the PBX", caller: "pbx", metric: "trusted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run(t, upstreamCfg(t, false), func(h *harness) {
+				pbx, echo := h.phone("pbx", pbxAddr), h.phone("echo", "127.0.0.1:40000")
+				caller := map[string]*peer{"browser": h.browser("alice"), "udp": h.phone("alice", strangerA), "pbx": pbx}[tt.caller]
+				if tt.code != 0 {
+					registerUpstream(caller, pbx, tt.code)
+				}
+				if tt.other {
+					caller = h.browser("alice")
+				}
+				caller.send(caller.request(sip.INVITE, sbURI("echo"), ""))
+				if got := h.counter("switchboard_proxy_auth_total", tt.metric); got != 1 {
+					t.Errorf("switchboard_proxy_auth_total{result=%q}: got %v, want 1", tt.metric, got)
+				}
+				invites := len(echo.conn.requests(sip.INVITE))
+				if tt.want == 0 {
+					if invites != 1 {
+						t.Errorf("INVITEs at echo: got %d, want 1", invites)
+					}
+					return
+				}
+				if invites != 0 {
+					t.Errorf("INVITEs at echo: got %d, want 0", invites)
+				}
+				if res := caller.final(sip.INVITE); res.StatusCode != tt.want || res.Reason != "Forbidden (register first)" {
+					t.Errorf("got %d %q, want %d \"Forbidden (register first)\"", res.StatusCode, res.Reason, tt.want)
+				}
+			})
+		})
+	}
 }
