@@ -31,8 +31,10 @@
 //
 // An in-dialog request, from anyone, must carry a Route entry of
 // switchboard's with a flow token that verifies: without one it names no
-// dialog through switchboard (481), with a forged one it is refused (403,
-// RFC 5626 §5.3), and it is never sent where its Request-URI alone says.
+// dialog through switchboard (481), with a forged one, or one taken from
+// another dialog (the tokens of Record-Route are bound to the Call-ID), it
+// is refused (403, RFC 5626 §5.3), and it is never sent where its
+// Request-URI alone says.
 //
 // # Header policy
 //

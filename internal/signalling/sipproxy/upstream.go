@@ -170,7 +170,7 @@ func (p *Proxy) relayRegister(tx *siptx.ServerTx, out *sip.Request, loop string)
 			UriParams: sip.HeaderParams{{K: "transport", V: lower(transport)}}}
 	}
 	if p.up.path {
-		pathURI := sip.Uri{Scheme: "sip", User: p.tokens.encode(tx.Conn.FlowID()), Host: ep.Host, Port: ep.Port,
+		pathURI := sip.Uri{Scheme: "sip", User: p.tokens.encodePath(tx.Conn.FlowID()), Host: ep.Host, Port: ep.Port,
 			UriParams: sip.HeaderParams{{K: "transport", V: lower(transport)}, {K: "lr"}, {K: "ob"}}}
 		out.PrependHeader(sip.NewHeader("Path", "<"+pathURI.String()+">"))
 	}
