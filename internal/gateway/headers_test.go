@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +142,47 @@ func TestBrowserIdentityTowardsTrunk(t *testing.T) {
 	var se *siptest.StatusError
 	if _, err := call.Wait(ctx(t)); !errors.As(err, &se) || se.Response.StatusCode != 486 {
 		t.Errorf("call: got %v, want 486", err)
+	}
+}
+
+// A phone's INVITE to a trunk, authenticated with Proxy-Authorization for
+// switchboard's realm, reaches the trunk without those credentials: they
+// were switchboard's to consume (RFC 3261 §22.3).
+func TestOwnCredentialsNotForwardedToTrunk(t *testing.T) {
+	leakcheck.Check(t)
+	// The trunk is trusted by its IP, so it must not share the phone's.
+	trunk, err := siptest.NewUDPPeer(siptest.WithIP(netip.MustParseAddr("127.0.0.3")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { trunk.Close() })
+	g := startGateway(t, func(c *config.Config) {
+		c.Registrar.Auth = true
+		c.Registrar.Users = []config.User{{Username: "alice", Password: "wonderland"}}
+		c.Routes = []config.Route{{Prefix: "9", URI: sipURI(t, "sip:"+trunk.Addr().String()+";transport=udp")}}
+	})
+	_, alice := phone(t, g, "alice")
+	alice.Password = "wonderland"
+	done := make(chan error, 1)
+	go func() {
+		_, err := alice.Invite(ctx(t), userURI(g, "95551234"), siptest.AudioSDP("127.0.0.1", 4000))
+		done <- err
+	}()
+	inv, err := trunk.RecvRequest(ctx(t), sip.INVITE)
+	if err != nil {
+		t.Fatalf("no INVITE at the trunk: %v", err)
+	}
+	if got := inv.GetHeaders("Proxy-Authorization"); len(got) != 0 {
+		t.Errorf("Proxy-Authorization at the trunk: got %v, want none", got)
+	}
+	if _, err := trunk.Respond(inv, 486, "Busy Here", nil); err != nil {
+		t.Fatal(err)
+	}
+	var se *siptest.StatusError
+	if err := <-done; !errors.As(err, &se) || se.Response.StatusCode != 486 {
+		t.Errorf("call: got %v, want 486", err)
+	}
+	if got := counterValue(t, g, "switchboard_proxy_headers_removed_total", "header", "Proxy-Authorization"); got != 1 {
+		t.Errorf("switchboard_proxy_headers_removed_total{header=\"Proxy-Authorization\"}: got %v, want 1", got)
 	}
 }

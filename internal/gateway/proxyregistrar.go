@@ -70,6 +70,8 @@ func (p proxyAuth) Challenge(req *sip.Request, stale bool) *sip.Response {
 	return p.a.Challenge(req, sourceIP(req), true, stale)
 }
 
+func (p proxyAuth) Realm() string { return p.a.Realm() }
+
 // sourceIP is the IP address a request came from; the zero Addr if it has
 // no source, which then is one client like any other.
 func sourceIP(req *sip.Request) netip.Addr {

@@ -96,9 +96,11 @@ func TestBrowserDialsTone(t *testing.T) {
 }
 
 // TestPhoneDialsEcho: a plain SIP phone reaches echo too, in both modes,
-// and in upstream mode the PBX never hears of it.
+// and in upstream mode the PBX never hears of it. In upstream mode a phone
+// that did not register through switchboard needs to be trusted: this one
+// is on a trusted network, and the PBX has an address of its own.
 func TestPhoneDialsEcho(t *testing.T) {
-	pbx, err := siptest.NewUDPPeer()
+	pbx, err := siptest.NewUDPPeer(siptest.WithIP(pbxIP))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +113,7 @@ func TestPhoneDialsEcho(t *testing.T) {
 		{"upstream", func(c *config.Config) {
 			c.Mode = config.ModeUpstream
 			c.Upstream = config.Upstream{URI: sipURI(t, "sip:"+pbx.Addr().String()+";transport=udp")}
+			c.Security.TrustedNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 		}},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -124,4 +125,59 @@ func respondChallenge(t *testing.T, pbx *siptest.UDPPeer, first *sip.Request) *s
 		t.Fatalf("no REGISTER after the challenge: %v", err)
 	}
 	return req
+}
+
+// TestUpstreamServicesNeedRegistration: in upstream mode a browser reaches
+// echo only on a WebSocket on which the PBX accepted its REGISTER, since
+// switchboard cannot check the PBX's passwords; before that it is told to
+// register first, and the PBX hears of neither call.
+func TestUpstreamServicesNeedRegistration(t *testing.T) {
+	leakcheck.Check(t)
+	// The PBX is trusted by its IP, so it must not share the browser's.
+	pbx, err := siptest.NewUDPPeer(siptest.WithIP(pbxIP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pbx.Close()
+	g := startGateway(t, func(c *config.Config) {
+		c.Mode = config.ModeUpstream
+		c.Upstream = config.Upstream{URI: sipURI(t, "sip:"+pbx.Addr().String()+";transport=udp")}
+	})
+	alice := browser(t, g, "alice")
+	_, err = alice.Invite(ctx(t), userURI(g, "echo"), siptest.WebRTCOffer("127.0.0.1", 4000))
+	var se *siptest.StatusError
+	if !errors.As(err, &se) || se.Response.StatusCode != 403 || se.Response.Reason != "Forbidden (register first)" {
+		t.Fatalf("echo before REGISTER: got %v, want 403 \"Forbidden (register first)\"", err)
+	}
+
+	registered := make(chan error, 1)
+	go func() {
+		_, err := alice.Register(ctx(t), 300)
+		registered <- err
+	}()
+	req, err := pbx.RecvRequest(ctx(t), sip.REGISTER)
+	if err != nil {
+		t.Fatalf("PBX got no REGISTER: %v", err)
+	}
+	ok := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	c := req.Contact().Clone()
+	c.Params.Add("expires", "300")
+	ok.AppendHeader(c)
+	if err := pbx.Send(ok, g.Addrs().UDP); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-registered; err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	d, err := alice.Invite(ctx(t), userURI(g, "echo"), siptest.WebRTCOffer("127.0.0.1", 4000))
+	if err != nil {
+		t.Fatalf("echo after REGISTER: %v", err)
+	}
+	hangUpService(t, g, d)
+	if n := pbx.Pending(); n != 0 {
+		t.Errorf("messages at the PBX: got %d, want 0", n)
+	}
+	if got := counterValue(t, g, "switchboard_proxy_auth_total", "result", "unregistered"); got != 1 {
+		t.Errorf("switchboard_proxy_auth_total{result=\"unregistered\"}: got %v, want 1", got)
+	}
 }

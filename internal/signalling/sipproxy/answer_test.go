@@ -148,3 +148,43 @@ func TestAnswerRetransmitted(t *testing.T) {
 		}
 	})
 }
+
+// An ACK whose SDP, the answer to a 2xx late offer, Media refuses reaches
+// the callee without it, never with the caller's own SDP; the session
+// cannot be set up, so both ends get BYE and the media is released.
+func TestLateOfferAnswerRefused(t *testing.T) {
+	run(t, sipproxy.Config{}, func(h *harness) {
+		h.media.fail = func(m sipmsg.SDPMessage) error {
+			if m.Method == sip.ACK {
+				return sdpRefused{}
+			}
+			return nil
+		}
+		alice, bob := h.browser("alice"), h.phone("bob", "192.0.2.20:5060")
+		bob.register(false)
+		alice.send(alice.request(sip.INVITE, sbURI("bob"), "")) // a late offer: no SDP
+		bob.respond(bob.last(sip.INVITE), 200, sdp)
+		aliceSide := alice.uacDialog(alice.final(sip.INVITE))
+		const browserSDP = "v=0\r\no=- 7 7 IN IP4 203.0.113.5\r\ns=browser\r\nc=IN IP4 203.0.113.5\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+		alice.send(aliceSide.request(sip.ACK, browserSDP))
+
+		acks := bob.conn.requests(sip.ACK)
+		if len(acks) != 1 {
+			t.Fatalf("ACKs at bob: got %d, want 1", len(acks))
+		}
+		if body, ct := acks[0].Body(), acks[0].GetHeader("Content-Type"); len(body) != 0 || ct != nil {
+			t.Errorf("bob's ACK: got body %q, Content-Type %v; want neither", body, ct)
+		}
+		for _, p := range []*peer{alice, bob} {
+			if n := len(p.conn.requests(sip.BYE)); n != 1 {
+				t.Errorf("BYEs at %s: got %d, want 1", p.user, n)
+			}
+		}
+		if got := h.counter("switchboard_proxy_acks_sdp_refused_total"); got != 1 {
+			t.Errorf("switchboard_proxy_acks_sdp_refused_total: got %v, want 1", got)
+		}
+		if got, want := h.media.ends(), []string{aliceSide.callID + ": SDP refused"}; !slices.Equal(got, want) {
+			t.Errorf("media ended: got %v, want %v", got, want)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package sipproxy_test
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -289,5 +290,66 @@ func TestNewChecksDeps(t *testing.T) {
 	}
 	if _, err := sipproxy.New(sipproxy.Config{Mode: sipproxy.ModeUpstream, Upstream: upstream}, sipproxy.Deps{}); err == nil {
 		t.Error("without Layer and Network: got no error")
+	}
+}
+
+// Proxy-Authorization for switchboard's own realm (fakeAuth's "fake") is
+// consumed, not forwarded to the trunk (RFC 3261 §22.3, §20.28), however
+// it is spelt; credentials for other realms and Authorization pass.
+func TestOwnCredentialsNotForwarded(t *testing.T) {
+	const (
+		own   = `Digest username="alice", realm="fake", nonce="n1", uri="sip:95551234@192.0.2.10", response="0123456789abcdef0123456789abcdef"`
+		other = `Digest username="alice", realm="carrier", nonce="n2", uri="sip:95551234@192.0.2.10", response="fedcba9876543210fedcba9876543210"`
+	)
+	tests := []struct {
+		name    string
+		headers []string // added to the INVITE
+		want    []string // "Name: value" of the credentials at the trunk, in order
+		removed float64
+	}{
+		{name: "own realm", headers: []string{"Proxy-Authorization: " + own}, removed: 1},
+		{name: "own realm, lower-case name, bare realm", removed: 1,
+			headers: []string{`proxy-authorization: Digest username="alice",REALM=fake,nonce="n1"`}},
+		{name: "own realm, escaped quote elsewhere", removed: 1,
+			headers: []string{`Proxy-Authorization: Digest username="al\"ice, realm=x", realm="fake"`}},
+		{name: "other realm", headers: []string{"Proxy-Authorization: " + other},
+			want: []string{"Proxy-Authorization: " + other}},
+		{name: "both", headers: []string{"Proxy-Authorization: " + own, "Proxy-Authorization: " + other},
+			want: []string{"Proxy-Authorization: " + other}, removed: 1},
+		{name: "a realm that only starts like ours", headers: []string{`Proxy-Authorization: Digest realm="fakeish"`},
+			want: []string{`Proxy-Authorization: Digest realm="fakeish"`}},
+		{name: "Authorization for our realm is the UAS's", headers: []string{"Authorization: " + own},
+			want: []string{"Authorization: " + own}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run(t, trunkCfg(t, true), func(h *harness) {
+				h.auth.set(sipproxy.AuthOK)
+				alice := h.browser("alice")
+				inv := alice.request(sip.INVITE, sbURI("95551234"), "")
+				for _, line := range tt.headers {
+					name, value, _ := strings.Cut(line, ": ")
+					inv.AppendHeader(sip.NewHeader(name, value))
+				}
+				alice.send(inv)
+				c, _ := h.net.Lookup(trunkFlow)
+				fwd := c.(*fakeConn).requests(sip.INVITE)
+				if len(fwd) != 1 {
+					t.Fatalf("INVITEs at the trunk: got %d, want 1", len(fwd))
+				}
+				var got []string
+				for _, hdr := range fwd[0].Headers() {
+					if n := strings.ToLower(hdr.Name()); n == "proxy-authorization" || n == "authorization" {
+						got = append(got, hdr.Name()+": "+hdr.Value())
+					}
+				}
+				if !slices.Equal(got, tt.want) {
+					t.Errorf("credentials at the trunk: got %q, want %q", got, tt.want)
+				}
+				if got := h.counter("switchboard_proxy_headers_removed_total", "Proxy-Authorization"); got != tt.removed {
+					t.Errorf("switchboard_proxy_headers_removed_total{header=\"Proxy-Authorization\"}: got %v, want %v", got, tt.removed)
+				}
+			})
+		})
 	}
 }

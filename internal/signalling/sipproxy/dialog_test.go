@@ -237,3 +237,61 @@ func TestInDialogNeedsOurRoute(t *testing.T) {
 		}
 	}
 }
+
+// A flow token in a route set is good for its own dialog only: a party to
+// one call, who learnt the token of the callee's flow from the route set,
+// cannot use it for requests of another Call-ID (403, and the callee hears
+// nothing), while its own dialog's requests, early ones included, pass.
+func TestFlowTokenBoundToDialog(t *testing.T) {
+	tests := []struct {
+		name   string
+		callID string // "" keeps the dialog's
+		early  bool   // an UPDATE on the early dialog of a 183, before the 2xx
+		code   int    // 0: the request reaches bob
+	}{
+		{name: "its own dialog"},
+		{name: "its own early dialog", early: true},
+		{name: "another Call-ID", callID: "someone-elses-call@example.com", code: 403},
+		{name: "another Call-ID, early", callID: "someone-elses-call@example.com", early: true, code: 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run(t, sipproxy.Config{}, func(h *harness) {
+				alice, bob := h.browser("alice"), h.phone("bob", "192.0.2.20:5060")
+				bob.register(false)
+				var aliceSide *dialog
+				method := sip.BYE
+				if tt.early {
+					alice.send(alice.request(sip.INVITE, sbURI("bob"), sdp))
+					bob.respond(bob.last(sip.INVITE), 183, "")
+					rs := alice.conn.responses(sip.INVITE)
+					aliceSide = alice.uacDialog(rs[len(rs)-1])
+					method = sip.UPDATE
+				} else {
+					aliceSide, _ = h.call(alice, bob, sbURI("bob"))
+				}
+				if tt.callID != "" {
+					aliceSide.callID = tt.callID
+				}
+				before := len(bob.conn.requests(method))
+				alice.send(aliceSide.request(method, ""))
+				got := len(bob.conn.requests(method)) - before
+				if tt.code == 0 {
+					if got != 1 {
+						t.Errorf("%ss at bob: got %d, want 1", method, got)
+					}
+					return
+				}
+				if got != 0 {
+					t.Errorf("%ss at bob: got %d, want 0", method, got)
+				}
+				if res := alice.final(method); res.StatusCode != tt.code || res.Reason != "Forbidden (bad flow token)" {
+					t.Errorf("got %d %q, want %d \"Forbidden (bad flow token)\"", res.StatusCode, res.Reason, tt.code)
+				}
+				if got := h.counter("switchboard_proxy_in_dialog_refused_total", "bad_token"); got != 1 {
+					t.Errorf("switchboard_proxy_in_dialog_refused_total{reason=\"bad_token\"}: got %v, want 1", got)
+				}
+			})
+		})
+	}
+}

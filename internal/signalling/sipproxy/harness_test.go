@@ -406,6 +406,8 @@ func (a *fakeAuth) Challenge(req *sip.Request, stale bool) *sip.Response {
 	return res
 }
 
+func (a *fakeAuth) Realm() string { return "fake" }
+
 func (a *fakeAuth) set(r sipproxy.AuthResult) {
 	a.mu.Lock()
 	a.result = r

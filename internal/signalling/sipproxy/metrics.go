@@ -20,6 +20,7 @@ type Metrics struct {
 	removed   promchild.Cache[string, prometheus.Counter]
 	asserted  prometheus.Counter
 	refused   *prometheus.CounterVec
+	ackSDP    prometheus.Counter
 }
 
 // NewMetrics registers the proxy metrics with reg.
@@ -42,7 +43,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	})
 	auths := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "switchboard", Subsystem: "proxy", Name: "auth_total",
-		Help: "Out-of-dialog requests checked before routing, by result: trusted, flow, digest, challenged, malformed, refused, identity_mismatch, untrusted.",
+		Help: "Out-of-dialog requests checked before routing, by result: trusted, flow, digest, challenged, malformed, refused, identity_mismatch, untrusted, pbx_registered, unregistered.",
 	}, []string{"result"})
 	inDialog := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "switchboard", Subsystem: "proxy", Name: "in_dialog_refused_total",
@@ -62,7 +63,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}, []string{"action"})
 	refused.WithLabelValues("final")
 	refused.WithLabelValues("body_dropped")
-	reg.MustRegister(requests, rejects, registers, auths, inDialog, strays, removed, asserted, refused)
+	ackSDP := prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "acks_sdp_refused_total",
+		Help: "ACKs whose SDP (the answer to a late offer) Media could not translate: forwarded without it, and the dialog ended with BYE to both ends.",
+	})
+	reg.MustRegister(requests, rejects, registers, auths, inDialog, strays, removed, asserted, refused, ackSDP)
 	return &Metrics{
 		requests: promchild.Cache[sip.RequestMethod, prometheus.Counter]{Make: func(m sip.RequestMethod) prometheus.Counter {
 			return requests.WithLabelValues(string(m))
@@ -77,6 +82,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}},
 		asserted: asserted,
 		refused:  refused,
+		ackSDP:   ackSDP,
 	}
 }
 
@@ -155,4 +161,11 @@ func (m *Metrics) answerRefused(final bool) {
 		action = "final"
 	}
 	m.refused.WithLabelValues(action).Inc()
+}
+
+// ackRefused counts an ACK whose SDP could not be translated.
+func (m *Metrics) ackRefused() {
+	if m != nil {
+		m.ackSDP.Inc()
+	}
 }

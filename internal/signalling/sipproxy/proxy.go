@@ -22,13 +22,19 @@
 // authenticated a user there (a UDP source can be forged, so never over
 // UDP), or by Proxy-Authorization; otherwise it is challenged (407). The
 // authenticated user must be the one its From names (RFC 3261 §22.3), or it
-// is refused 403. In upstream mode the PBX authenticates browsers, and only
-// trusted peers may send requests to a browser's token.
+// is refused 403. Proxy-Authorization for switchboard's own realm
+// (Authenticator.Realm) is consumed: no request leaves with it (RFC 3261
+// §22.3). In upstream mode the PBX authenticates browsers, and only
+// trusted peers may send requests to a browser's token; a built-in service
+// answers a trusted peer or a connection (never UDP) on which the PBX
+// accepted a REGISTER, and tells anyone else to register first (403).
 //
 // An in-dialog request, from anyone, must carry a Route entry of
 // switchboard's with a flow token that verifies: without one it names no
-// dialog through switchboard (481), with a forged one it is refused (403,
-// RFC 5626 §5.3), and it is never sent where its Request-URI alone says.
+// dialog through switchboard (481), with a forged one, or one taken from
+// another dialog (the tokens of Record-Route are bound to the Call-ID), it
+// is refused (403, RFC 5626 §5.3), and it is never sent where its
+// Request-URI alone says.
 //
 // # Header policy
 //
@@ -271,11 +277,28 @@ func (p *Proxy) HandleAck(req *sip.Request, from siptransport.Conn) {
 	if err != nil || t.conn == nil {
 		return
 	}
-	if err := p.rewriteRequest(out, from, t.conn); err != nil {
-		p.log.Warn("ACK SDP not translated", "call_id", out.CallID().Value(), "error", err)
+	refused := p.rewriteRequest(out, from, t.conn)
+	if refused != nil {
+		out.RemoveHeader("Content-Type") // the caller's own SDP never reaches the callee
+		out.SetBody(nil)
 	}
 	p.prepare(out, t, p.newBranch(out), false, from)
 	_ = t.conn.Send(out)
+	if refused != nil {
+		p.refuseAckAnswer(out.CallID().Value(), refused)
+	}
+}
+
+// refuseAckAnswer ends a dialog whose ACK carried an answer (to a 2xx late
+// offer, RFC 3264 §4) that Media could not translate. The ACK went on
+// without it, so that the callee's INVITE transaction completes; but the
+// session cannot be set up, and an ACK cannot be refused, so switchboard
+// sends BYE to both ends (RFC 3261 §15; RFC 3264 §6 has the offerer end a
+// session whose answer it cannot accept).
+func (p *Proxy) refuseAckAnswer(callID string, err error) {
+	p.log.Warn("dialog ended: the ACK's SDP cannot be translated", "call_id", callID, "error", err)
+	p.metrics.ackRefused()
+	p.Hangup(callID, "SDP refused")
 }
 
 // HandleStrayResponse drops a response with no transaction: the RFC 6026

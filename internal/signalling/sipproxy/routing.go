@@ -120,9 +120,13 @@ type hops struct {
 // §16.4, and reads the flow tokens they carry.
 func (p *Proxy) popRoutes(req *sip.Request) hops {
 	var h hops
+	callID := ""
+	if c := req.CallID(); c != nil {
+		callID = c.Value()
+	}
 	for r := req.Route(); r != nil && p.net.IsLocal(r.Address.Host, r.Address.Port); r = req.Route() {
 		h.ours = true
-		if id, ok := p.tokens.decode(r.Address.User); ok {
+		if id, ok := p.tokens.decode(r.Address.User, callID); ok {
 			h.dest, h.verified = id, true
 			h.outbound = r.Address.UriParams.Has("ob")
 		} else if r.Address.User != "" {
@@ -135,8 +139,9 @@ func (p *Proxy) popRoutes(req *sip.Request) hops {
 
 // check refuses an in-dialog request that did not come through switchboard
 // as its route set says. Every dialog switchboard is in was record-routed
-// with flow tokens, so such a request carries at least one that verifies.
-// A token that does not verify was tampered with: 403 (RFC 5626 §5.3). No
+// with flow tokens bound to its Call-ID, so such a request carries at least
+// one that verifies. A token that does not verify was tampered with, or
+// taken from another dialog: 403 (RFC 5626 §5.3). No
 // token at all (no Route of ours, or one without a user part, such as a
 // pre-loaded outbound proxy) names no dialog through switchboard: 481
 // (RFC 3261 §12.2.2), and the Request-URI is never followed instead, which
@@ -230,6 +235,7 @@ func isWebSocketFlow(flowID string) bool {
 func (p *Proxy) prepare(out *sip.Request, t target, branch string, recordRoute bool, from siptransport.Conn) {
 	out.Recipient = t.uri
 	p.applyHeaderPolicy(out, t, from)
+	p.consumeCredentials(out)
 	mf := sip.MaxForwardsHeader(70)
 	if old := out.MaxForwards(); old != nil {
 		mf = *old - 1
@@ -240,8 +246,9 @@ func (p *Proxy) prepare(out *sip.Request, t target, branch string, recordRoute b
 	if recordRoute {
 		// RFC 5658 double Record-Route: the entry facing the sender first,
 		// then, on top, the entry facing the next hop.
-		out.PrependHeader(p.recordRoute(from, hasOb(out)))
-		out.PrependHeader(p.recordRoute(t.conn, t.outbound))
+		callID := out.CallID().Value()
+		out.PrependHeader(p.recordRoute(from, callID, hasOb(out)))
+		out.PrependHeader(p.recordRoute(t.conn, callID, t.outbound))
 	}
 	for i := len(t.path) - 1; i >= 0; i-- {
 		out.PrependHeader(&sip.RouteHeader{Address: t.path[i]})
@@ -260,9 +267,10 @@ func (p *Proxy) via(c siptransport.Conn, branch string) *sip.ViaHeader {
 		Host: ep.Host, Port: ep.Port, Params: params}
 }
 
-// recordRoute is the Record-Route entry facing c, carrying c's flow token.
-func (p *Proxy) recordRoute(c siptransport.Conn, ob bool) *sip.RecordRouteHeader {
-	return &sip.RecordRouteHeader{Address: p.flowURI(c, p.tokens.encode(c.FlowID()), true, ob)}
+// recordRoute is the Record-Route entry facing c, carrying c's flow token
+// for the dialog of callID.
+func (p *Proxy) recordRoute(c siptransport.Conn, callID string, ob bool) *sip.RecordRouteHeader {
+	return &sip.RecordRouteHeader{Address: p.flowURI(c, p.tokens.encode(c.FlowID(), callID), true, ob)}
 }
 
 // flowURI is a URI of switchboard's on c's transport with user as user part.

@@ -96,13 +96,25 @@ func TestLoopHashIsFNVOfFields(t *testing.T) {
 
 func TestFlowTokenRejectsForgery(t *testing.T) {
 	tokens := newFlowTokens()
-	tok := tokens.encode("ws-1")
-	if id, ok := tokens.decode(tok); !ok || id != "ws-1" {
+	tok := tokens.encode("ws-1", "call-1")
+	if id, ok := tokens.decode(tok, "call-1"); !ok || id != "ws-1" {
 		t.Fatalf("decode(encode(ws-1)): got %q, %v", id, ok)
 	}
-	forged := newFlowTokens().encode("ws-1")
-	if _, ok := tokens.decode(forged); ok {
-		t.Error("a token made with another key was accepted")
+	tests := []struct {
+		name, token, callID string
+	}{
+		{name: "another key", token: newFlowTokens().encode("ws-1", "call-1"), callID: "call-1"},
+		{name: "another dialog's Call-ID", token: tok, callID: "call-2"},
+		{name: "no Call-ID", token: tok, callID: ""},
+		{name: "a Path token", token: tokens.encodePath("ws-1"), callID: "call-1"},
+		{name: "a Path token, no Call-ID", token: tokens.encodePath("ws-1"), callID: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if id, ok := tokens.decode(tt.token, tt.callID); ok {
+				t.Errorf("decode: got %q, true; want false", id)
+			}
+		})
 	}
 }
 

@@ -90,6 +90,9 @@ type Authenticator interface {
 	// Challenge returns the 407 answering req, with stale=true in its
 	// challenges when stale is set.
 	Challenge(req *sip.Request, stale bool) *sip.Response
+	// Realm is the realm its challenges name: Proxy-Authorization for it
+	// is switchboard's own, and is not forwarded.
+	Realm() string
 }
 
 // Media rewrites the session descriptions of calls whose media switchboard

@@ -37,6 +37,7 @@ var (
 	errWrongCredentials = status(sip.StatusForbidden, "Forbidden (bad credentials)")
 	errBadCredentials   = status(sip.StatusBadRequest, "Bad Request (malformed Proxy-Authorization)")
 	errUntrusted        = status(sip.StatusForbidden, "Forbidden (not a trusted peer)")
+	errRegisterFirst    = status(sip.StatusForbidden, "Forbidden (register first)")
 )
 
 // statusCoder is an error from another component that knows the SIP

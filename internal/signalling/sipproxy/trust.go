@@ -55,6 +55,8 @@ const (
 	authRefused   = "refused"           // wrong credentials: 403
 	authMismatch  = "identity_mismatch" // From names someone else than the authenticated user: 403
 	authUntrusted = "untrusted"         // upstream mode: a request for a browser from an untrusted peer: 403
+	authPBX       = "pbx_registered"    // upstream mode: a request for a service on a flow the PBX accepted a REGISTER on
+	authNotYet    = "unregistered"      // upstream mode: a request for a service on any other flow, from an untrusted peer: 403
 )
 
 // admit decides whether an out-of-dialog request may go on towards a user,
@@ -114,8 +116,14 @@ func (p *Proxy) authenticate(req *sip.Request, c siptransport.Conn) error {
 // requests to browsers in upstream mode: the PBX authenticated the
 // browsers, and a browser must not hear from anyone it did not vouch for.
 // Requests from browsers to the PBX go on unchecked: the PBX challenges
-// them itself.
+// them itself. Requests for a built-in service, which the PBX never sees,
+// need a trusted peer or a connection on which the PBX accepted a
+// REGISTER: switchboard cannot check the PBX's passwords, but it saw the
+// PBX's 2xx (a UDP source can be forged, so never over UDP).
 func (p *Proxy) admitUpstream(tx *siptx.ServerTx) error {
+	if p.isService(tx.Request.Recipient) {
+		return p.admitUpstreamService(tx.Conn)
+	}
 	if !p.isTokenURI(tx.Request.Recipient) {
 		return nil
 	}
@@ -127,16 +135,33 @@ func (p *Proxy) admitUpstream(tx *siptx.ServerTx) error {
 	return errUntrusted
 }
 
+// admitUpstreamService admits a request for a built-in service that
+// arrived on c, in upstream mode.
+func (p *Proxy) admitUpstreamService(c siptransport.Conn) error {
+	switch {
+	case p.cfg.Trusted.trusts(c):
+		p.metrics.auth(authTrusted)
+		return nil
+	case c.Transport() != siptransport.UDP && p.up.registered(c.FlowID()):
+		p.metrics.auth(authPBX)
+		return nil
+	}
+	p.metrics.auth(authNotYet)
+	return errRegisterFirst
+}
+
+// isService reports whether uri names one of the built-in services, as
+// serviceTarget routes them.
+func (p *Proxy) isService(uri sip.Uri) bool {
+	_, ok := p.cfg.Services[uri.User]
+	return ok && uri.User != ""
+}
+
 // isTokenURI reports whether uri is a Contact switchboard gave the PBX for
-// a browser, or is shaped like one: a token at switchboard's own address.
+// a browser, live or not: a token that verifies, at switchboard's own
+// address.
 func (p *Proxy) isTokenURI(uri sip.Uri) bool {
-	if !p.net.IsLocal(uri.Host, uri.Port) {
-		return false
-	}
-	if _, ok := p.up.lookup(uri.User); ok {
-		return true
-	}
-	return isToken(uri.User)
+	return p.net.IsLocal(uri.Host, uri.Port) && p.up.isToken(uri.User)
 }
 
 // fromUser is the user part of req's From URI.

@@ -24,6 +24,8 @@ type upstream struct {
 	mu      sync.Mutex
 	byToken map[string]*upBinding
 	byFlow  map[string]map[string]struct{} // flow ID → tokens
+	// accepted are the flows on which the PBX accepted a REGISTER (2xx).
+	accepted map[string]struct{}
 }
 
 // upBinding is one browser contact the PBX knows under a token.
@@ -35,7 +37,8 @@ type upBinding struct {
 }
 
 func newUpstream(uri sip.Uri, path bool) *upstream {
-	u := &upstream{uri: uri, path: path, byToken: map[string]*upBinding{}, byFlow: map[string]map[string]struct{}{}}
+	u := &upstream{uri: uri, path: path, byToken: map[string]*upBinding{}, byFlow: map[string]map[string]struct{}{},
+		accepted: map[string]struct{}{}}
 	_, _ = rand.Read(u.key[:])
 	return u
 }
@@ -52,9 +55,7 @@ func (u *upstream) bind(flowID, aor string, ch *sip.ContactHeader) string {
 	if outbound {
 		prefix, seed = "o", aor+"|"+instance+"|"+regID
 	}
-	m := hmac.New(sha256.New, u.key[:])
-	m.Write([]byte(seed))
-	token := prefix + b64.EncodeToString(m.Sum(nil)[:15])
+	token := u.token(prefix, u.mac("seed|" + seed)[:tokenIDLen])
 
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -69,14 +70,38 @@ func (u *upstream) bind(flowID, aor string, ch *sip.ContactHeader) string {
 	return token
 }
 
-// isToken reports whether s is shaped like a token bind makes: "o" or "f"
-// and 15 bytes in base64.
-func isToken(s string) bool {
-	if len(s) != 21 || (s[0] != 'o' && s[0] != 'f') {
+// A token is "o" (outbound) or "f" (flow), then in base64 an ID derived
+// from what it stands for and a MAC of prefix and ID: 28 characters after
+// the prefix. The MAC makes a token switchboard gave out recognisable
+// after its binding is gone, and a user name that merely looks like one
+// (any name of 29 characters starting with o or f) not a token.
+const (
+	tokenIDLen  = 12
+	tokenMACLen = 9
+)
+
+// token returns the token of prefix and id.
+func (u *upstream) token(prefix string, id []byte) string {
+	return prefix + b64.EncodeToString(append(id[:tokenIDLen:tokenIDLen], u.mac("token|" + prefix + string(id))[:tokenMACLen]...))
+}
+
+// isToken reports whether s is a token switchboard made, live or not.
+func (u *upstream) isToken(s string) bool {
+	if s == "" || (s[0] != 'o' && s[0] != 'f') {
 		return false
 	}
 	b, err := b64.DecodeString(s[1:])
-	return err == nil && len(b) == 15
+	if err != nil || len(b) != tokenIDLen+tokenMACLen {
+		return false
+	}
+	id := b[:tokenIDLen]
+	return hmac.Equal(b[tokenIDLen:], u.mac("token|" + s[:1] + string(id))[:tokenMACLen])
+}
+
+func (u *upstream) mac(s string) []byte {
+	m := hmac.New(sha256.New, u.key[:])
+	m.Write([]byte(s))
+	return m.Sum(nil)
 }
 
 func (u *upstream) lookup(token string) (*upBinding, bool) {
@@ -96,6 +121,22 @@ func (u *upstream) dropFlow(flowID string) {
 		}
 	}
 	delete(u.byFlow, flowID)
+	delete(u.accepted, flowID)
+}
+
+// accept records that the PBX accepted a REGISTER relayed from flowID.
+func (u *upstream) accept(flowID string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.accepted[flowID] = struct{}{}
+}
+
+// registered reports whether the PBX accepted a REGISTER from flowID.
+func (u *upstream) registered(flowID string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	_, ok := u.accepted[flowID]
+	return ok
 }
 
 // restoreContacts puts the browsers' own Contacts back into a REGISTER
@@ -129,16 +170,25 @@ func (p *Proxy) relayRegister(tx *siptx.ServerTx, out *sip.Request, loop string)
 			UriParams: sip.HeaderParams{{K: "transport", V: lower(transport)}}}
 	}
 	if p.up.path {
-		pathURI := sip.Uri{Scheme: "sip", User: p.tokens.encode(tx.Conn.FlowID()), Host: ep.Host, Port: ep.Port,
+		pathURI := sip.Uri{Scheme: "sip", User: p.tokens.encodePath(tx.Conn.FlowID()), Host: ep.Host, Port: ep.Port,
 			UriParams: sip.HeaderParams{{K: "transport", V: lower(transport)}, {K: "lr"}, {K: "ob"}}}
 		out.PrependHeader(sip.NewHeader("Path", "<"+pathURI.String()+">"))
 	}
 	t := p.upstreamTarget(out.Recipient)
-	return p.forward(tx, out, []target{t}, forwardOpts{rewrite: p.up.restoreContacts, loop: loop})
+	flowID := tx.Conn.FlowID()
+	rewrite := func(res *sip.Response) {
+		if res.IsSuccess() {
+			p.up.accept(flowID) // the PBX authenticated the user on this flow
+		}
+		p.up.restoreContacts(res)
+	}
+	return p.forward(tx, out, []target{t}, forwardOpts{rewrite: rewrite, loop: loop})
 }
 
 // upstreamTargets sends a browser's request to the PBX, and the PBX's
-// request for a token to the browser's flow.
+// request for a token to the browser's flow. A token switchboard gave out
+// whose binding is gone is answered at once; any other user name, at
+// switchboard's host or not, is the PBX's to know.
 func (p *Proxy) upstreamTargets(tx *siptx.ServerTx, out *sip.Request) ([]target, error) {
 	if b, ok := p.up.lookup(out.Recipient.User); ok {
 		c, live := p.net.Lookup(b.flowID)
@@ -151,8 +201,7 @@ func (p *Proxy) upstreamTargets(tx *siptx.ServerTx, out *sip.Request) ([]target,
 			return nil, errFlowGone
 		}
 	}
-	if len(out.Recipient.User) > 0 && (out.Recipient.User[0] == 'o' || out.Recipient.User[0] == 'f') &&
-		p.net.IsLocal(out.Recipient.Host, out.Recipient.Port) {
+	if p.up.isToken(out.Recipient.User) && p.net.IsLocal(out.Recipient.Host, out.Recipient.Port) {
 		if out.Recipient.User[0] == 'o' {
 			return nil, errFlowFailed // RFC 5626 §5.3: the flow is gone
 		}
