@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -55,6 +56,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.serving.Store(true)
 	g.log.Info("switchboard started", g.cfg.Summary()...)
 	g.log.Info("listening", g.Addrs().attrs()...)
+	if u := g.softphoneURL(); u != "" {
+		g.log.Info("softphone: open "+u+" in a browser, register any name, then call echo or tone", "url", u)
+	}
 	var err error
 	select {
 	case <-ctx.Done():
@@ -175,4 +179,30 @@ func (g *Gateway) sweep() {
 			}
 		}
 	}
+}
+
+// softphoneURL is where the softphone page is served, "" when it is off:
+// the https listener's if there is one (browsers allow the microphone only
+// on HTTPS pages or localhost), else the http one's. A wildcard address is
+// shown as sip.advertise_host.
+func (g *Gateway) softphoneURL() string {
+	if !g.cfg.Softphone.Enabled {
+		return ""
+	}
+	a := g.Addrs()
+	scheme, addr := "https", a.HTTPS
+	if !addr.IsValid() {
+		scheme, addr = "http", a.HTTP
+	}
+	if !addr.IsValid() {
+		return ""
+	}
+	host := addr.Addr().String()
+	switch {
+	case addr.Addr().IsUnspecified() && g.cfg.SIP.AdvertiseHost != "":
+		host = g.cfg.SIP.AdvertiseHost
+	case addr.Addr().Is6():
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host + ":" + strconv.Itoa(int(addr.Port())) + "/"
 }

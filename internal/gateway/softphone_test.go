@@ -61,3 +61,16 @@ func TestSoftphonePage(t *testing.T) {
 		})
 	}
 }
+
+// The start-up log names the URL to open: the page on the https listener
+// when there is one, else on the http one; nothing when the page is off.
+func TestSoftphoneURL(t *testing.T) {
+	on := startGateway(t, nil)
+	if got, want := on.softphoneURL(), "http://"+on.Addrs().HTTP.String()+"/"; got != want {
+		t.Errorf("softphone URL: got %q, want %q", got, want)
+	}
+	off := startGateway(t, func(c *config.Config) { c.Softphone.Enabled = false })
+	if got := off.softphoneURL(); got != "" {
+		t.Errorf("softphone URL with the page off: got %q, want none", got)
+	}
+}
