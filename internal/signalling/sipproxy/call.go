@@ -22,6 +22,9 @@ type forwardOpts struct {
 	rewrite func(*sip.Response)
 	// loop is the request's loop hash from validate, for its branches.
 	loop string
+	// lease counts the call against its user's limits until it fails or
+	// the dialog it creates ends; nil when no limit applies.
+	lease *lease
 }
 
 // call is the response context of one proxied request, RFC 3261 §16.7: its
@@ -251,6 +254,7 @@ func (c *call) settleLocked(b *branch, received bool) {
 		if c.invite && c.initial {
 			c.p.endMedia(c.tx.Request.CallID().Value(), "call failed")
 		}
+		c.opts.lease.release()
 	}
 }
 
