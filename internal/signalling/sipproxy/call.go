@@ -250,11 +250,11 @@ func (c *call) settleLocked(b *branch, received bool) {
 		if best.StatusCode == sip.StatusServiceUnavailable && received {
 			best.StatusCode, best.Reason = sip.StatusInternalServerError, "Server Internal Error (next hop unavailable)"
 		}
+		c.opts.lease.release() // before the caller hears, and may call again
 		c.relayLocked(b, best)
 		if c.invite && c.initial {
 			c.p.endMedia(c.tx.Request.CallID().Value(), "call failed")
 		}
-		c.opts.lease.release()
 	}
 }
 
