@@ -8,8 +8,8 @@
 // nor default them again; the only defaults are those of [Default].
 //
 // A duration's zero means one thing everywhere: "off" for the keys that can
-// be off (websocket.ping_interval, limits.idle_timeout, media.timeout,
-// shutdown.drain_timeout);
+// be off (websocket.ping_interval, limits.idle_timeout,
+// limits.max_call_duration, media.timeout, shutdown.drain_timeout);
 // for every other duration key, zero is a validation error.
 //
 // A config file starts from [Default] and overrides what it names; with no
@@ -222,6 +222,18 @@ type Limits struct {
 	// reachable until it refreshes; 0 keeps silent connections open.
 	// (WebSocket has websocket.idle_timeout.)
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// CallsPerUser is the most calls one authenticated user may have at
+	// once, being set up or established; the next is refused 403. Trusted
+	// peers are not limited per user. The default is 10; 0 is no limit.
+	CallsPerUser int `yaml:"calls_per_user"`
+	// CallRatePerUser is the sustained rate of new calls one authenticated
+	// user may start, per second; the burst is twice this, and calls beyond
+	// it are refused 403. The default is 2; 0 disables the limit.
+	CallRatePerUser float64 `yaml:"call_rate_per_user"`
+	// MaxCallDuration ends a call switchboard routed with BYE to both ends
+	// this long after it was answered. The default is 4h; 0 turns it off.
+	// (The built-in services have services.max_duration.)
+	MaxCallDuration time.Duration `yaml:"max_call_duration"`
 }
 
 // Security says which peers switchboard trusts — the PBXs and trunks whose
@@ -280,6 +292,10 @@ type Registrar struct {
 	// JsSIP, SIP.js and sipp answer only the first challenge and only with
 	// MD5: deployments with those clients put MD5 first.
 	DigestAlgorithms []string `yaml:"digest_algorithms"`
+	// MaxContacts is the most contacts one user may have registered at
+	// once; a REGISTER that would exceed it is answered 403. The default is
+	// 10; range 1 to 1000.
+	MaxContacts int `yaml:"max_contacts"`
 	// Lockout refuses, for a while, the users and addresses that fail
 	// digest authentication too often, on REGISTER and on calls alike.
 	Lockout Lockout `yaml:"lockout"`
@@ -334,11 +350,13 @@ type Upstream struct {
 	Path bool `yaml:"path"`
 }
 
-// Route sends calls whose Request-URI user part starts with Prefix to a
-// trunk.
+// Route sends calls whose number starts with Prefix to a trunk. The number
+// is the Request-URI user part of a call no registered user or service
+// answers, %XX escapes decoded and visual separators ("-", ".", "(", ")")
+// removed; one that is not then an optional "+" and digits is refused.
 type Route struct {
-	// Prefix is matched against the start of the Request-URI user part;
-	// "" matches every call. The default is "".
+	// Prefix is matched against the start of the number: an optional "+"
+	// and digits; "" matches every number. The default is "".
 	Prefix string `yaml:"prefix"`
 	// Strip is the number of leading characters removed from the user part
 	// before the call is relayed. The default is 0.
@@ -346,6 +364,14 @@ type Route struct {
 	// URI is the trunk as a sip: or sips: URI with an optional
 	// ;transport=udp|tcp|tls. Required: the zero sip.Uri is an error.
 	URI sip.Uri `yaml:"uri"`
+	// Allow, when not empty, lists the only numbers the route takes; Deny
+	// lists numbers it never takes, whatever Allow says. Each entry is a
+	// number ("+15551234") or a prefix of one ending in "*" ("+1900*"),
+	// compared with the number the trunk would receive: normalised, after
+	// Strip. A number the route does not take goes on to the next route.
+	// The default is none.
+	Allow []string `yaml:"allow"`
+	Deny  []string `yaml:"deny"`
 }
 
 // Shutdown configures graceful shutdown.
@@ -461,6 +487,9 @@ func Default() *Config {
 			RequestsPerSecondPerIP: 2000,
 			FirstMessageTimeout:    5 * time.Second,
 			IdleTimeout:            2 * time.Hour,
+			CallsPerUser:           10,
+			CallRatePerUser:        2,
+			MaxCallDuration:        4 * time.Hour,
 		},
 		Registrar: Registrar{
 			Auth:             true,
@@ -469,6 +498,7 @@ func Default() *Config {
 			MinExpires:       60 * time.Second,
 			MaxExpires:       time.Hour,
 			DefaultExpires:   10 * time.Minute,
+			MaxContacts:      10,
 			DigestAlgorithms: []string{"SHA-256", "MD5"},
 			Lockout: Lockout{
 				UserIPFailures: 5, UserFailures: 30, IPFailures: 20,

@@ -161,6 +161,7 @@ func TestLoadFull(t *testing.T) {
 			MaxMessageSize: 32768, MaxHeaders: 64, MaxVia: 8,
 			MaxConnections: 5000, MaxConnectionsPerIP: 50, RequestsPerSecondPerIP: 100.5,
 			FirstMessageTimeout: 3 * time.Second, IdleTimeout: 30 * time.Minute,
+			CallsPerUser: 3, CallRatePerUser: 0.5, MaxCallDuration: 2 * time.Hour,
 		},
 		Security: Security{
 			TrustedNetworks: []netip.Prefix{
@@ -179,13 +180,15 @@ func TestLoadFull(t *testing.T) {
 			MinExpires:       30 * time.Second,
 			MaxExpires:       2 * time.Hour,
 			DefaultExpires:   15 * time.Minute,
+			MaxContacts:      4,
 			DigestAlgorithms: []string{"MD5", "SHA-256"},
 			Lockout:          Lockout{UserIPFailures: 3, IPFailures: 50, Window: 2 * time.Minute, Duration: time.Hour},
 		},
 		Upstream: Upstream{URI: uri(t, "sip:pbx.example.com:5070;transport=tcp"), Path: true},
 		Routes: []Route{
 			{Prefix: "00", Strip: 2, URI: uri(t, "sip:intl.trunk.example.net;transport=tls")},
-			{Prefix: "9", Strip: 1, URI: uri(t, "sip:198.51.100.7:5060;transport=udp")},
+			{Prefix: "9", Strip: 1, URI: uri(t, "sip:198.51.100.7:5060;transport=udp"),
+				Allow: []string{"+44*", "+3531234567"}, Deny: []string{"+449*"}},
 			{URI: uri(t, "sips:trunk.example.net")},
 		},
 		Media: Media{
@@ -319,6 +322,33 @@ func TestLoad(t *testing.T) {
 				`switchboard.yaml:5: routes[0].uri: "sip:" is not a sip: or sips: URI`,
 				`switchboard.yaml:6: routes[1].uri: port 70000 in "sip:c.example.com:70000;transport=ws" is not from 0 to 65535`,
 				`switchboard.yaml:6: routes[1].uri: transport "ws" in "sip:c.example.com:70000;transport=ws" is not udp, tcp or tls`,
+			},
+		},
+		{
+			name: "bad route numbers",
+			yaml: "registrar: {auth: false}\nroutes:\n  - prefix: \"9a\"\n    uri: sip:192.0.2.1\n    allow: [\"+1*\", \"+1-900\"]\n    deny:\n      - \"*44\"\n      - \"\"\n",
+			wantErr: []string{
+				`switchboard.yaml:3: routes[0].prefix: "9a" is not the start of a number: an optional "+" and digits, like "+44" or "9"`,
+				`switchboard.yaml:5: routes[0].allow[1]: "+1-900" is not a number like "+15551234" or a prefix like "+1900*"`,
+				`switchboard.yaml:7: routes[0].deny[0]: "*44" is not a number like "+15551234" or a prefix like "+1900*"`,
+				`switchboard.yaml:8: routes[0].deny[1]: "" is not a number like "+15551234" or a prefix like "+1900*"`,
+			},
+		},
+		{
+			name: "per-user limits",
+			yaml: "registrar: {auth: false, max_contacts: 0}\nlimits:\n  calls_per_user: -1\n  call_rate_per_user: -0.5\n  max_call_duration: -1s\n",
+			wantErr: []string{
+				`switchboard.yaml:1: registrar.max_contacts: must be from 1 to 1000, got 0`,
+				`switchboard.yaml:3: limits.calls_per_user: must be 0 (no limit) or a positive number, got -1`,
+				`switchboard.yaml:4: limits.call_rate_per_user: must be 0 (off) or a positive number, got -0.5`,
+				`switchboard.yaml:5: limits.max_call_duration: must not be negative, got -1s`,
+			},
+		},
+		{
+			name: "limits off",
+			yaml: "registrar: {auth: false}\nlimits: {calls_per_user: 0, call_rate_per_user: 0, max_call_duration: 0s}\n",
+			check: func(c *Config) (any, any) {
+				return [3]any{c.Limits.CallsPerUser, c.Limits.CallRatePerUser, c.Limits.MaxCallDuration}, [3]any{0, 0.0, time.Duration(0)}
 			},
 		},
 		{
@@ -616,6 +646,13 @@ func TestValidate(t *testing.T) {
 			`routes[1].prefix: "91" is never used: routes[0] (prefix "9") comes first and matches it`,
 			"routes[2].uri: is required",
 		}},
+		{"a route with allow or deny shadows nothing", func(c *Config) {
+			c.Routes = []Route{
+				{Prefix: "9", Allow: []string{"91*"}, URI: uri(t, "sip:a.example.com")},
+				{Prefix: "9", Deny: []string{"+1900*"}, URI: uri(t, "sip:b.example.com")},
+				{Prefix: "+", URI: uri(t, "sip:c.example.com")},
+			}
+		}, nil},
 		{"media", func(c *Config) {
 			c.Media.WebRTCListen = addr("0.0.0.0:10000")
 			c.Media.RTPIP = netip.Addr{}

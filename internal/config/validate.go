@@ -244,6 +244,13 @@ func (l *errorList) checkLimits(m *Limits) {
 	}
 	l.positive("limits.first_message_timeout", m.FirstMessageTimeout)
 	l.nonNegative("limits.idle_timeout", m.IdleTimeout)
+	if m.CallsPerUser < 0 {
+		l.addf("limits.calls_per_user", "must be 0 (no limit) or a positive number, got %d", m.CallsPerUser)
+	}
+	if r := m.CallRatePerUser; !(r >= 0) || math.IsInf(r, 0) {
+		l.addf("limits.call_rate_per_user", "must be 0 (off) or a positive number, got %v", r)
+	}
+	l.nonNegative("limits.max_call_duration", m.MaxCallDuration)
 }
 
 // neededHeaders are the headers the proxy reads or writes on every
@@ -291,6 +298,7 @@ func (l *errorList) checkRegistrar(c *Config) {
 	}
 	l.checkUsers(r.Users)
 	l.positive("registrar.nonce_ttl", r.NonceTTL)
+	l.intRange("registrar.max_contacts", r.MaxContacts, 1, 1000)
 	l.checkExpires(r)
 	l.checkAlgorithms(r.DigestAlgorithms)
 	l.checkLockout(&r.Lockout)
@@ -398,13 +406,42 @@ func (l *errorList) checkRoutes(routes []Route) {
 		if !isSet(r.URI) {
 			l.addf(key+".uri", "is required")
 		}
+		if !isNumberPattern(r.Prefix, false) {
+			l.addf(key+".prefix", "%q is not the start of a number: an optional \"+\" and digits, like \"+44\" or \"9\"", r.Prefix)
+		}
+		l.checkPatterns(key+".allow", r.Allow)
+		l.checkPatterns(key+".deny", r.Deny)
 		for j, earlier := range routes[:i] {
-			if strings.HasPrefix(r.Prefix, earlier.Prefix) {
+			if len(earlier.Allow) == 0 && len(earlier.Deny) == 0 && strings.HasPrefix(r.Prefix, earlier.Prefix) {
 				l.addf(key+".prefix", "%q is never used: routes[%d] (prefix %q) comes first and matches it", r.Prefix, j, earlier.Prefix)
 				break
 			}
 		}
 	}
+}
+
+// checkPatterns checks the allow or deny list of a route: numbers, or
+// prefixes of numbers ending in "*".
+func (l *errorList) checkPatterns(key string, patterns []string) {
+	for i, p := range patterns {
+		if !isNumberPattern(p, true) {
+			l.addf(fmt.Sprintf("%s[%d]", key, i), "%q is not a number like \"+15551234\" or a prefix like \"+1900*\"", p)
+		}
+	}
+}
+
+// isNumberPattern reports whether s is an optional "+" and digits, as the
+// proxy normalises numbers; a pattern may end in "*" and must not be empty.
+func isNumberPattern(s string, pattern bool) bool {
+	if pattern {
+		var star bool
+		s, star = strings.CutSuffix(s, "*")
+		if s == "" && !star {
+			return false
+		}
+	}
+	s = strings.TrimPrefix(s, "+")
+	return strings.Trim(s, "0123456789") == ""
 }
 
 func (l *errorList) checkSecurity(s *Security) {

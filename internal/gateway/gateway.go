@@ -214,7 +214,7 @@ func registrarConfig(cfg *config.Config) registrar.Config {
 		Realm: cfg.Registrar.Realm, Domain: cfg.SIP.Domain, Auth: cfg.Registrar.Auth, Users: users,
 		NonceTTL: cfg.Registrar.NonceTTL, MinExpires: cfg.Registrar.MinExpires,
 		MaxExpires: cfg.Registrar.MaxExpires, DefaultExpires: cfg.Registrar.DefaultExpires,
-		DigestAlgorithms: cfg.Registrar.DigestAlgorithms,
+		MaxContacts: cfg.Registrar.MaxContacts, DigestAlgorithms: cfg.Registrar.DigestAlgorithms,
 	}
 }
 
@@ -222,7 +222,11 @@ func (g *Gateway) proxyConfig() sipproxy.Config {
 	cfg := g.cfg
 	pc := sipproxy.Config{Mode: sipproxy.ModeRegistrar, Auth: cfg.Registrar.Auth, UserAgent: cfg.SIP.UserAgent,
 		UpstreamPath: cfg.Upstream.Path, Trusted: g.trusted(), StripHeaders: cfg.Security.StripHeaders,
-		Domain: cfg.SIP.Domain}
+		Domain: cfg.SIP.Domain, Limits: sipproxy.Limits{
+			CallsPerUser: cfg.Limits.CallsPerUser, CallRatePerUser: cfg.Limits.CallRatePerUser,
+			MaxCallDuration: cfg.Limits.MaxCallDuration,
+			AckTimeout:      64 * cfg.SIP.T1, // RFC 3261 §13.3.1.4: how long a UAS waits for the ACK
+		}}
 	if g.services != nil {
 		pc.Services = g.services.Targets()
 	}
@@ -231,7 +235,7 @@ func (g *Gateway) proxyConfig() sipproxy.Config {
 		pc.Upstream = cfg.Upstream.URI
 	}
 	for _, r := range cfg.Routes {
-		pc.Routes = append(pc.Routes, sipproxy.Route{Prefix: r.Prefix, Strip: r.Strip, URI: r.URI})
+		pc.Routes = append(pc.Routes, sipproxy.Route{Prefix: r.Prefix, Strip: r.Strip, URI: r.URI, Allow: r.Allow, Deny: r.Deny})
 	}
 	return pc
 }

@@ -21,10 +21,10 @@ func TestLoopDetected(t *testing.T) {
 	port := freeUDPPort(t)
 	g := startGateway(t, func(c *config.Config) {
 		c.Listen.UDP = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
-		c.Routes = []config.Route{{Prefix: "loop", URI: sipURI(t, "sip:127.0.0.1:"+strconv.Itoa(port)+";transport=udp")}}
+		c.Routes = []config.Route{{Prefix: "55", URI: sipURI(t, "sip:127.0.0.1:"+strconv.Itoa(port)+";transport=udp")}}
 	})
 	alice := browser(t, g, "alice")
-	res, err := alice.Do(ctx(t), alice.NewRequest(sip.OPTIONS, userURI(g, "loop1")))
+	res, err := alice.Do(ctx(t), alice.NewRequest(sip.OPTIONS, userURI(g, "551")))
 	if err != nil || res.StatusCode != 482 {
 		t.Fatalf("request routed back to the gateway itself: got %v, %v; want 482", res, err)
 	}

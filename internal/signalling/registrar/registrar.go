@@ -25,7 +25,7 @@ import (
 )
 
 // DefaultMaxContacts is the most bindings of one address-of-record when
-// Config.MaxContacts is zero. It is not in the config file.
+// Config.MaxContacts is zero (registrar.max_contacts has its own default).
 const DefaultMaxContacts = 10
 
 // dateFormat is the SIP-date of the Date header (RFC 3261 §20.17, RFC 1123).
@@ -63,8 +63,8 @@ type Config struct {
 	// nor an Expires header. Required, from MinExpires to MaxExpires.
 	DefaultExpires time.Duration
 	// MaxContacts is the most bindings one address-of-record may hold; a
-	// REGISTER that would exceed it is answered 403. It is not in the
-	// config file: zero means DefaultMaxContacts.
+	// REGISTER that would exceed it is answered 403. It is
+	// registrar.max_contacts; zero means DefaultMaxContacts.
 	MaxContacts int
 	// DigestAlgorithms lists the challenges offered, most preferred first
 	// (RFC 8760 §2.4). Required when Auth is on. JsSIP and SIP.js answer

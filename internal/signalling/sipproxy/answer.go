@@ -51,7 +51,7 @@ func (c *call) relayAnswerLocked(b *branch, res *sip.Response) bool {
 	}
 	b.answers[sipmsg.ToTag(res)] = a
 	if !c.answered && c.initial {
-		c.p.dialogs.confirmed(c.tx.Request, c.tx.Conn, b.t.conn, res)
+		c.p.dialogConfirmed(c.tx.Request, c.tx.Conn, b.t.conn, res, c.opts.lease)
 	}
 	c.answered = true
 	_ = c.tx.Respond(res)

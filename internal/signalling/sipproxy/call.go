@@ -22,6 +22,9 @@ type forwardOpts struct {
 	rewrite func(*sip.Response)
 	// loop is the request's loop hash from validate, for its branches.
 	loop string
+	// lease counts the call against its user's limits until it fails or
+	// the dialog it creates ends; nil when no limit applies.
+	lease *lease
 }
 
 // call is the response context of one proxied request, RFC 3261 §16.7: its
@@ -247,6 +250,7 @@ func (c *call) settleLocked(b *branch, received bool) {
 		if best.StatusCode == sip.StatusServiceUnavailable && received {
 			best.StatusCode, best.Reason = sip.StatusInternalServerError, "Server Internal Error (next hop unavailable)"
 		}
+		c.opts.lease.release() // before the caller hears, and may call again
 		c.relayLocked(b, best)
 		if c.invite && c.initial {
 			c.p.endMedia(c.tx.Request.CallID().Value(), failureReason(best.StatusCode))

@@ -154,10 +154,10 @@ func TestRequestValidation(t *testing.T) {
 // first return is a spiral (the trunk rule rewrote the Request-URI), the
 // second a loop.
 func TestLoopDetected(t *testing.T) {
-	cfg := sipproxy.Config{Routes: []sipproxy.Route{{Prefix: "loop", URI: mustParseURI(t, "sip:"+sbHost+":5060;transport=udp")}}}
+	cfg := sipproxy.Config{Routes: []sipproxy.Route{{Prefix: "55", URI: mustParseURI(t, "sip:"+sbHost+":5060;transport=udp")}}}
 	run(t, cfg, func(h *harness) {
 		alice := h.browser("alice")
-		alice.send(alice.request(sip.OPTIONS, sbURI("loop1"), ""))
+		alice.send(alice.request(sip.OPTIONS, sbURI("551"), ""))
 		self := h.phone("self", sbHost+":5060") // the path from switchboard to itself
 		for pass := 1; pass <= 2; pass++ {
 			self.send(self.last(sip.OPTIONS))

@@ -20,6 +20,7 @@ type dialogs struct {
 type dialog struct {
 	callID         string
 	caller, callee dialogEnd
+	life           dialogLife // guarded by dialogs.mu
 }
 
 // dialogEnd is one end of a dialog as seen from switchboard.
@@ -32,11 +33,12 @@ type dialogEnd struct {
 
 func newDialogs() *dialogs { return &dialogs{byCallID: map[string]*dialog{}} }
 
-// confirmed records the dialog a 2xx to an initial INVITE created.
-func (ds *dialogs) confirmed(inv *sip.Request, callerConn, calleeConn siptransport.Conn, res *sip.Response) {
+// newDialog is the dialog a 2xx to an initial INVITE created, or nil when
+// switchboard lacks what it needs to end it.
+func newDialog(inv *sip.Request, callerConn, calleeConn siptransport.Conn, res *sip.Response) *dialog {
 	callerContact, calleeContact := inv.Contact(), res.Contact()
 	if callerContact == nil || calleeContact == nil || calleeConn == nil {
-		return
+		return nil
 	}
 	to := res.To().AsFrom()
 	d := &dialog{
@@ -44,9 +46,7 @@ func (ds *dialogs) confirmed(inv *sip.Request, callerConn, calleeConn siptranspo
 		caller: dialogEnd{conn: callerConn, target: *callerContact.Address.Clone(), self: *inv.From(), cseq: inv.CSeq().SeqNo},
 		callee: dialogEnd{conn: calleeConn, target: *calleeContact.Address.Clone(), self: to},
 	}
-	ds.mu.Lock()
-	ds.byCallID[d.callID] = d
-	ds.mu.Unlock()
+	return d
 }
 
 // sawRequest keeps each end's CSeq current as in-dialog requests pass.
@@ -71,6 +71,9 @@ func (ds *dialogs) take(callID string) *dialog {
 	defer ds.mu.Unlock()
 	d := ds.byCallID[callID]
 	delete(ds.byCallID, callID)
+	if d != nil {
+		d.stopLocked()
+	}
 	return d
 }
 

@@ -21,6 +21,9 @@ type Metrics struct {
 	asserted  prometheus.Counter
 	refused   *prometheus.CounterVec
 	ackSDP    prometheus.Counter
+	limited   *prometheus.CounterVec
+	ended     *prometheus.CounterVec
+	numbers   *prometheus.CounterVec
 }
 
 // NewMetrics registers the proxy metrics with reg.
@@ -67,7 +70,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Namespace: "switchboard", Subsystem: "proxy", Name: "acks_sdp_refused_total",
 		Help: "ACKs whose SDP (the answer to a late offer) Media could not translate: forwarded without it, and the dialog ended with BYE to both ends.",
 	})
-	reg.MustRegister(requests, rejects, registers, auths, inDialog, strays, removed, asserted, refused, ackSDP)
+	limited, ended, numbers := policyMetrics()
+	reg.MustRegister(requests, rejects, registers, auths, inDialog, strays, removed, asserted, refused, ackSDP, limited, ended, numbers)
 	return &Metrics{
 		requests: promchild.Cache[sip.RequestMethod, prometheus.Counter]{Make: func(m sip.RequestMethod) prometheus.Counter {
 			return requests.WithLabelValues(string(m))
@@ -83,6 +87,58 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		asserted: asserted,
 		refused:  refused,
 		ackSDP:   ackSDP,
+		limited:  limited,
+		ended:    ended,
+		numbers:  numbers,
+	}
+}
+
+// policyMetrics are the counters of the per-user limits, the dialogs
+// switchboard ends on its own, and the dial plan, each label present from
+// the start.
+func policyMetrics() (limited, ended, numbers *prometheus.CounterVec) {
+	limited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "user_limited_total",
+		Help: "INVITEs of authenticated users refused 403 for their limits, by limit: calls_per_user, call_rate_per_user.",
+	}, []string{"reason"})
+	ended = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "dialogs_ended_total",
+		Help: "Dialogs switchboard ended itself with BYE to both ends, by reason: max_call_duration, no_ack.",
+	}, []string{"reason"})
+	numbers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "proxy", Name: "numbers_refused_total",
+		Help: "Calls towards trunks refused by the dial plan, by reason: invalid (404), phone_context (484), incomplete (484), not_allowed (403).",
+	}, []string{"reason"})
+	for _, l := range []string{limitCalls, limitRate} {
+		limited.WithLabelValues(l)
+	}
+	for _, l := range []string{endMaxDuration, endNoAck} {
+		ended.WithLabelValues(l)
+	}
+	for _, l := range []string{numberInvalid, numberPhoneContext, numberIncomplete, numberNotAllowed} {
+		numbers.WithLabelValues(l)
+	}
+	return limited, ended, numbers
+}
+
+// userLimited counts an INVITE refused for its user's limit.
+func (m *Metrics) userLimited(limit string) {
+	if m != nil {
+		m.limited.WithLabelValues(limit).Inc()
+	}
+}
+
+// dialogEnded counts a dialog switchboard ended itself.
+func (m *Metrics) dialogEnded(reason string) {
+	if m != nil {
+		m.ended.WithLabelValues(reason).Inc()
+	}
+}
+
+// numberRefused counts a number the dial plan refused.
+func (m *Metrics) numberRefused(reason string) {
+	if m != nil {
+		m.numbers.WithLabelValues(reason).Inc()
 	}
 }
 

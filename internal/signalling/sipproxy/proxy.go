@@ -86,11 +86,18 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptx"
 )
 
-// Route sends requests whose Request-URI user starts with Prefix to a trunk.
+// Route sends calls to numbers that start with Prefix to a trunk: the
+// Request-URI user, normalised as a number (dialplan.go), less its first
+// Strip characters, unless Deny or Allow refuse it.
 type Route struct {
 	Prefix string
 	Strip  int
 	URI    sip.Uri
+	// Allow, when not empty, are the only numbers the route takes; Deny
+	// are numbers it never takes, whatever Allow says. Each is a number
+	// ("+15551234") or a prefix of one ending in "*" ("+1900*"), matched
+	// against the number the trunk would receive, after Strip.
+	Allow, Deny []string
 }
 
 // Mode says whom the proxy fronts: switchboard's own registrar or a PBX.
@@ -142,6 +149,9 @@ type Config struct {
 	// asserts for authenticated users; "" uses its own host on the
 	// outgoing transport.
 	Domain string
+	// Limits bound each authenticated user's calls and every dialog's
+	// duration; the zero value limits nothing.
+	Limits Limits
 }
 
 // Proxy is the transaction user of a siptx.Layer.
@@ -159,6 +169,7 @@ type Proxy struct {
 	media   Media
 	dialogs *dialogs
 	policy  *headerPolicy
+	limits  *userLimits
 	branch  atomic.Uint64
 
 	draining atomic.Bool
@@ -208,7 +219,7 @@ func New(cfg Config, deps Deps) (*Proxy, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Proxy{cfg: cfg, net: deps.Network, regs: deps.Registrations, loc: deps.Locator, auth: deps.Authenticator, layer: deps.Layer, media: deps.Media,
-		log: log, metrics: deps.Metrics, tokens: newFlowTokens(), dialogs: newDialogs(), policy: newHeaderPolicy(cfg), ctx: ctx, stop: stop}
+		log: log, metrics: deps.Metrics, tokens: newFlowTokens(), dialogs: newDialogs(), policy: newHeaderPolicy(cfg), limits: newUserLimits(cfg.Limits), ctx: ctx, stop: stop}
 	if cfg.Mode == ModeUpstream {
 		p.up = newUpstream(cfg.Upstream, cfg.UpstreamPath)
 	}
@@ -273,6 +284,7 @@ func (p *Proxy) HandleAck(req *sip.Request, from siptransport.Conn) {
 		p.metrics.inDialogRefused(err) // an ACK not record-routed through us has nowhere to go
 		return
 	}
+	p.acked(req.CallID().Value())
 	t, err := p.dialogTarget(out, hops)
 	if err != nil || t.conn == nil {
 		return

@@ -63,11 +63,18 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 	if err := p.admit(tx); err != nil {
 		return err
 	}
-	targets, err := p.targets(tx, out)
+	lease, err := p.limitCall(tx)
 	if err != nil {
 		return err
 	}
-	return p.forward(tx, out, targets, forwardOpts{recordRoute: createsDialog(req.Method), loop: loop})
+	targets, err := p.targets(tx, out)
+	if err == nil {
+		err = p.forward(tx, out, targets, forwardOpts{recordRoute: createsDialog(req.Method), loop: loop, lease: lease})
+	}
+	if err != nil {
+		lease.release()
+	}
+	return err
 }
 
 // targets finds where an out-of-dialog request goes, RFC 3261 §16.5.
@@ -81,7 +88,10 @@ func (p *Proxy) targets(tx *siptx.ServerTx, out *sip.Request) ([]target, error) 
 	if ts := p.bindingTargets(out); len(ts) > 0 {
 		return ts, nil
 	}
-	if t, ok := p.trunk(out); ok {
+	switch t, ok, err := p.trunk(out); {
+	case err != nil:
+		return nil, err
+	case ok:
 		return []target{t}, nil
 	}
 	if p.net.IsLocal(out.Recipient.Host, out.Recipient.Port) {
@@ -122,25 +132,6 @@ func (p *Proxy) bindingTargets(out *sip.Request) []target {
 		ts = append(ts, t)
 	}
 	return ts
-}
-
-// trunk applies the first route whose prefix matches the Request-URI user.
-func (p *Proxy) trunk(out *sip.Request) (target, bool) {
-	user := out.Recipient.User
-	for _, r := range p.cfg.Routes {
-		if len(user) < len(r.Prefix) || user[:len(r.Prefix)] != r.Prefix {
-			continue
-		}
-		uri := *out.Recipient.Clone()
-		uri.User = user[min(r.Strip, len(user)):]
-		uri.Host, uri.Port, uri.UriParams = r.URI.Host, r.URI.Port, r.URI.UriParams.Clone()
-		t := target{uri: uri, transport: transportOf(&r.URI), host: r.URI.Host, port: r.URI.Port}
-		if t.port == 0 {
-			t.port = 5060
-		}
-		return t, true
-	}
-	return target{}, false
 }
 
 // register hands a REGISTER to the registrar, RFC 3261 §10.3.

@@ -127,7 +127,7 @@ func TestTargets(t *testing.T) {
 	routes := []sipproxy.Route{
 		{Prefix: "9", Strip: 1, URI: mustParseURI(t, "sip:192.0.2.30:5070;transport=udp")},
 		{Prefix: "00", URI: mustParseURI(t, "sip:192.0.2.32;transport=tls")},
-		{Prefix: "e", URI: mustParseURI(t, "sip:192.0.2.31")},
+		{Prefix: "7", URI: mustParseURI(t, "sip:192.0.2.31")},
 	}
 	tests := []struct {
 		name string
@@ -142,7 +142,7 @@ func TestTargets(t *testing.T) {
 		{name: "service beats registration and trunk", ruri: sbURI("echo"), flow: "udp:127.0.0.1:40000", wantRURI: sbURI("echo")},
 		{name: "trunk by prefix, stripped", ruri: sbURI("95551234"), flow: "udp:192.0.2.30:5070",
 			wantRURI: "sip:5551234@192.0.2.30:5070;transport=udp"},
-		{name: "trunk by prefix, not stripped", ruri: sbURI("e123"), flow: "udp:192.0.2.31:5060", wantRURI: "sip:e123@192.0.2.31"},
+		{name: "trunk by prefix, not stripped", ruri: sbURI("7123"), flow: "udp:192.0.2.31:5060", wantRURI: "sip:7123@192.0.2.31"},
 		{name: "unknown user of switchboard", ruri: sbURI("carol"), code: 480, reason: "Temporarily Unavailable (not registered)"},
 		{name: "unknown user elsewhere", ruri: "sip:carol@example.com", code: 404, reason: "Not Found (no route)"},
 		{name: "trunk over a transport not enabled", ruri: sbURI("00123"), code: 503, reason: "Service Unavailable (transport not enabled)"},

@@ -38,6 +38,20 @@ var (
 	errBadCredentials   = status(sip.StatusBadRequest, "Bad Request (malformed Proxy-Authorization)")
 	errUntrusted        = status(sip.StatusForbidden, "Forbidden (not a trusted peer)")
 	errRegisterFirst    = status(sip.StatusForbidden, "Forbidden (register first)")
+
+	// The per-user limits (limits.go): RFC 3261 §21.4.4, the server
+	// refuses this user's request, and retrying it at once will not help;
+	// not 503, which says the server is overloaded for everyone and sends
+	// clients to another, nor 486, which says the callee is busy.
+	errTooManyCalls = status(sip.StatusForbidden, "Forbidden (too many calls)")
+	errCallRate     = status(sip.StatusForbidden, "Forbidden (call rate exceeded)")
+	errNoContact    = status(sip.StatusBadRequest, "Bad Request (missing Contact)")
+
+	// The dial plan (dialplan.go).
+	errNotANumber       = status(sip.StatusNotFound, "Not Found (not a valid number)")
+	errPhoneContext     = status(sip.StatusAddressIncomplete, "Address Incomplete (phone-context not supported)")
+	errIncomplete       = status(sip.StatusAddressIncomplete, "Address Incomplete")
+	errNumberNotAllowed = status(sip.StatusForbidden, "Forbidden (number not allowed)")
 )
 
 // statusCoder is an error from another component that knows the SIP
