@@ -33,6 +33,10 @@ test: web ## The whole suite, as CI runs it: web build, deps, vet, unit (-race -
 	scripts/fuzz-brief.sh
 	scripts/bench-smoke.sh
 
+.PHONY: soak
+soak: ## Churn thousands of connections, registrations and calls through the binary (~2 min); check it returns to its baseline.
+	SB_SOAK=full $(GO) test -count=1 -timeout 10m -run '^TestSoak$$' -v ./e2e/
+
 .PHONY: test-deps
 test-deps: ## Install the programs the tests drive (sipp, ...); needs root.
 	scripts/test-deps.sh

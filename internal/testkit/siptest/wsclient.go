@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,6 +65,15 @@ func WithoutSubprotocol() WSOption {
 // WithTLSConfig sets the TLS configuration for wss:// URLs.
 func WithTLSConfig(cfg *tls.Config) WSOption {
 	return func(c *wsConfig) { c.dialer.TLSClientConfig = cfg }
+}
+
+// WithLocalAddr connects from ip, such as another loopback address, so that
+// a test can play a peer with an address of its own.
+func WithLocalAddr(ip netip.Addr) WSOption {
+	return func(c *wsConfig) {
+		d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, 0))}
+		c.dialer.NetDialContext = d.DialContext
+	}
 }
 
 // DialWS connects to url, asking for the "sip" subprotocol, and starts

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,20 @@ func TestWSClientSendRawCountsParseErrors(t *testing.T) {
 	}
 	if got := c.ParseErrors(); got != 1 {
 		t.Errorf("ParseErrors = %d, want 1", got)
+	}
+}
+
+func TestDialWSFromLocalAddr(t *testing.T) {
+	checkNoLeaks(t)
+	from := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		from <- r.RemoteAddr
+		wsHandler(sipUpgrader, echo).ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c := dialTestWS(t, "ws"+strings.TrimPrefix(srv.URL, "http"), WithLocalAddr(netip.MustParseAddr("127.0.0.3")))
+	defer c.Close()
+	if got := <-from; !strings.HasPrefix(got, "127.0.0.3:") {
+		t.Errorf("the server saw the client at %s, want 127.0.0.3:*", got)
 	}
 }
