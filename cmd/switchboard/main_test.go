@@ -91,3 +91,30 @@ func TestReadmeCommands(t *testing.T) {
 		t.Error(".ci/run does not run the README's test command, make test")
 	}
 }
+
+// TestReadmeConfigs checks every YAML config the README shows with
+// -check-config, so its examples stay ones that run.
+func TestReadmeConfigs(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(readme), "```yaml\n")[1:]
+	if len(blocks) == 0 {
+		t.Fatal("README shows no YAML config")
+	}
+	for i, b := range blocks {
+		body, _, ok := strings.Cut(b, "```")
+		if !ok {
+			t.Fatalf("README's YAML block %d is not closed", i+1)
+		}
+		path := filepath.Join(t.TempDir(), "switchboard.yaml")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if code := run([]string{"-config", path, "-check-config"}, &out); code != 0 {
+			t.Errorf("README's YAML block %d: exit %d: %s", i+1, code, out.String())
+		}
+	}
+}
