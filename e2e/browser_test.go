@@ -204,6 +204,16 @@ func (b *Browser) Screenshot(path string) error {
 	return b.request(map[string]any{"id": id, "screenshot": path}, "screenshot "+path, 15*time.Second, nil)
 }
 
+// SetViewport resizes the page to width×height CSS pixels.
+func (b *Browser) SetViewport(width, height int) error {
+	b.mu.Lock()
+	b.nextID++
+	id := b.nextID
+	b.mu.Unlock()
+	size := map[string]int{"width": width, "height": height}
+	return b.request(map[string]any{"id": id, "viewport": size}, fmt.Sprintf("viewport %dx%d", width, height), 5*time.Second, nil)
+}
+
 // request sends one request to run.mjs and waits for its reply.
 func (b *Browser) request(r map[string]any, expr string, timeout time.Duration, out any) error {
 	id := r["id"].(int)

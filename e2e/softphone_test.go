@@ -215,9 +215,10 @@ const bothWays = "audio flowed both ways"
 // real binary, registers, calls the built-in echo user and hears its own
 // 1000 Hz back (WebAudio), while /calls says audio flowed both ways and
 // the page's media panel, which reads /calls/{call-id} on the page's own
-// origin, says so too, without a single address. It
-// takes a screenshot of the page in the call (docs/softphone.png with
-// UPDATE_SCREENSHOT=1).
+// origin, says so too, without a single address. In the call it checks
+// the page at desktop and phone widths (no horizontal overflow, the dial
+// box's placeholder fits) and screenshots it (docs/softphone.png and
+// docs/softphone-phone.png with SB_UPDATE_SCREENSHOTS=1).
 func TestSoftphoneCallsEcho(t *testing.T) {
 	bin := NeedSoftphone(t)
 	g := startGatewayBinary(t, bin, openRegistrar) // softphone.enabled defaults to true
@@ -244,31 +245,68 @@ func TestSoftphoneCallsEcho(t *testing.T) {
 	if strings.Contains(own, "127.0.0.1") || strings.Contains(own, "remote") || !strings.Contains(own, `"verdict":"`+bothWays+`"`) {
 		t.Errorf("the page's own call: got %s, want its verdict and no address", own)
 	}
-	screenshot(t, page)
+	screenshots(t, page)
 
 	page.MustEval(t, "softphone.hangup()", 5*time.Second, nil)
 	waitPage(t, page, `softphone.callState.startsWith("ended")`, 5*time.Second)
 }
 
-// screenshot saves the page to the test's temporary directory, and to
-// docs/softphone.png when UPDATE_SCREENSHOT=1.
-func screenshot(t testing.TB, page *Browser) {
+// screenSizes are the widths the page is checked and pictured at: a
+// laptop, and a phone held upright.
+var screenSizes = []struct {
+	name          string
+	width, height int
+}{
+	{"softphone.png", 1280, 800},
+	{"softphone-phone.png", 390, 844},
+}
+
+// screenshots checks the page at each of screenSizes — nothing wider than
+// the screen, the dial box's placeholder not cut off — and saves it to the
+// test's temporary directory, and to docs/ when SB_UPDATE_SCREENSHOTS=1.
+func screenshots(t testing.TB, page *Browser) {
 	t.Helper()
-	paths := []string{filepath.Join(t.TempDir(), "softphone.png")}
-	if os.Getenv("UPDATE_SCREENSHOT") == "1" {
-		paths = append(paths, filepath.Join("..", "docs", "softphone.png"))
-	}
-	for _, p := range paths {
-		if err := page.Screenshot(p); err != nil {
+	for _, size := range screenSizes {
+		if err := page.SetViewport(size.width, size.height); err != nil {
 			t.Fatal(err)
 		}
-		st, err := os.Stat(p)
-		if err != nil || st.Size() == 0 {
-			t.Fatalf("screenshot %s: %v", p, err)
+		page.MustEval(t, "new Promise((r) => requestAnimationFrame(() => r(true)))", 5*time.Second, new(bool))
+		var scrollWidth int
+		page.MustEval(t, "document.documentElement.scrollWidth", 5*time.Second, &scrollWidth)
+		if scrollWidth > size.width {
+			t.Errorf("at %dx%d: scrollWidth %d, want ≤ %d (no horizontal overflow)", size.width, size.height, scrollWidth, size.width)
 		}
-		t.Logf("screenshot: %s (%d bytes)", p, st.Size())
+		var fit struct{ Text, Room float64 }
+		page.MustEval(t, placeholderFit, 5*time.Second, &fit)
+		if fit.Text > fit.Room {
+			t.Errorf("at %dx%d: the dial placeholder is %.0f px wide in a %.0f px box", size.width, size.height, fit.Text, fit.Room)
+		}
+		paths := []string{filepath.Join(t.TempDir(), size.name)}
+		if os.Getenv("SB_UPDATE_SCREENSHOTS") == "1" {
+			paths = append(paths, filepath.Join("..", "docs", size.name))
+		}
+		for _, p := range paths {
+			if err := page.Screenshot(p); err != nil {
+				t.Fatal(err)
+			}
+			st, err := os.Stat(p)
+			if err != nil || st.Size() == 0 {
+				t.Fatalf("screenshot %s: %v", p, err)
+			}
+			t.Logf("screenshot at %dx%d: %s (%d bytes)", size.width, size.height, p, st.Size())
+		}
 	}
 }
+
+// placeholderFit measures the dial box's placeholder in the box's font
+// against the room inside the box.
+const placeholderFit = `(() => {
+	const i = document.getElementById("target"), cs = getComputedStyle(i);
+	const ctx = document.createElement("canvas").getContext("2d");
+	ctx.font = cs.font;
+	return {text: ctx.measureText(i.placeholder).width,
+		room: i.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight)};
+})()`
 
 // TestSoftphoneTwoTabsCallEachOther: zero-config calls. With the embedded
 // defaults (the harness sets only the listen addresses, logging and

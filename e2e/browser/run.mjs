@@ -8,7 +8,8 @@
 // reads one JSON request per line on stdin, {"id":1,"expr":"harness.call('echo')"},
 // evaluating expr in the page (awaiting a promise) and answering one JSON line
 // on stdout, {"id":1,"value":...} or {"id":1,"error":"..."}; a request
-// {"id":2,"screenshot":"/tmp/page.png"} saves a PNG of the page instead.
+// {"id":2,"screenshot":"/tmp/page.png"} saves a PNG of the page instead, and
+// {"id":3,"viewport":{"width":390,"height":844}} resizes the page.
 // --ready names the global the page defines once it can be driven (harness
 // on the SIP.js page, softphone on the gateway's own page); --bypass-csp
 // lets the evaluated expressions run under a page's Content-Security-Policy
@@ -92,6 +93,11 @@ lines.on("line", async (line) => {
   }
   let reply;
   try {
+    if (req.viewport) {
+      await page.setViewportSize(req.viewport);
+      process.stdout.write(JSON.stringify({ id: req.id, value: req.viewport }) + "\n");
+      return;
+    }
     if (req.screenshot) {
       await page.screenshot({ path: req.screenshot, fullPage: true });
       process.stdout.write(JSON.stringify({ id: req.id, value: req.screenshot }) + "\n");

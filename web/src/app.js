@@ -11,9 +11,10 @@ const DTMF_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 const PC_CONFIG = { iceServers: [], rtcpMuxPolicy: 'require', bundlePolicy: 'max-bundle' };
 
 const state = {
-  ua: null,
+  ua: null, // the current user agent: started by Register, stopped when it cannot register
   registered: false,
   connected: false,
+  everConnected: false, // whether this user agent's WebSocket ever opened
   session: null, // the current RTCSession, if any
   callState: 'idle',
   media: null, // this call's media state from /calls/{call-id}, once it appears
@@ -34,23 +35,38 @@ function loadAccount() {
   $('user').value = saved.user || '';
   $('password').value = saved.password || '';
   $('display').value = saved.display || '';
-  $('ws-url').value = saved.ws || defaultWebSocketURL();
+  // Empty means this page's own server: a saved default would pin an old port.
+  $('ws-url').value = saved.ws && saved.ws !== defaultWebSocketURL() ? saved.ws : '';
+  $('domain').value = saved.domain || '';
+  $('domain').placeholder = location.hostname || '127.0.0.1';
 }
 
 function saveAccount(acct) {
   localStorage.setItem(STORE, JSON.stringify(acct));
 }
 
-function showError(msg) {
-  const el = $('error');
-  el.textContent = msg || '';
-  el.hidden = !msg;
+// setRegStatus says how registering goes, under the Register button; kind
+// is 'ok', 'bad' or '' (in progress).
+function setRegStatus(text, kind = '') {
+  const el = $('reg-status');
+  el.textContent = text;
+  el.className = 'status ' + kind;
 }
 
 function setRegState(text, on) {
   const el = $('reg-state');
   el.textContent = text;
   el.className = 'pill ' + (on ? 'on' : 'off');
+}
+
+// regFailed stops the user agent, so that Register starts afresh with what
+// the form says then, shows why, and takes the user to the field to fix.
+function regFailed(text, field) {
+  stopUA();
+  setRegState('not registered', false);
+  setRegStatus(text, 'bad');
+  if (field === 'ws-url' || field === 'domain') $('connection').open = true;
+  if (field) $(field).focus();
 }
 
 function setCallState(text) {
@@ -63,9 +79,11 @@ function setCallState(text) {
 function render() {
   const s = state.session;
   const live = !!s && s.isEstablished();
-  $('register').disabled = !!state.ua;
+  $('register').disabled = state.registered;
   $('unregister').disabled = !state.ua;
-  $('call').disabled = !state.connected || !!s;
+  $('call').disabled = !state.registered || !!s;
+  $('call-need').hidden = state.registered;
+  $('call-try').hidden = !state.registered;
   $('hangup').disabled = !s;
   $('hold').disabled = !live;
   $('mute').disabled = !live;
@@ -75,16 +93,19 @@ function render() {
   $('incoming').hidden = !(s && s.direction === 'incoming' && !live && s.isInProgress());
 }
 
+// register starts a user agent for acct and registers it. A failed or
+// pending attempt is dropped first, so a retry needs no Unregister.
 function register(acct) {
-  if (state.ua) return;
-  showError('');
+  if (state.registered) return;
+  stopUA();
   saveAccount(acct);
-  const domain = location.hostname || '127.0.0.1';
+  const wsURL = acct.ws || defaultWebSocketURL();
+  const aor = `sip:${acct.user}@${acct.domain || location.hostname || '127.0.0.1'}`;
   let ua;
   try {
     ua = new JsSIP.UA({
-      sockets: [new JsSIP.WebSocketInterface(acct.ws)],
-      uri: `sip:${acct.user}@${domain}`,
+      sockets: [new JsSIP.WebSocketInterface(wsURL)],
+      uri: aor,
       authorization_user: acct.user,
       password: acct.password || undefined,
       display_name: acct.display || undefined,
@@ -92,34 +113,102 @@ function register(acct) {
       session_timers: false,
     });
   } catch (e) {
-    showError(`Cannot start: ${e.message}`);
+    if (/Invalid argument: /.test(e.message) && e.message.endsWith(wsURL)) {
+      regFailed(`The WebSocket URL “${wsURL}” is not valid: it looks like ${defaultWebSocketURL()}.`, 'ws-url');
+    } else {
+      regFailed(`Cannot start: ${e.message}`, /uri/i.test(e.message) ? 'user' : null);
+    }
     return;
   }
   state.ua = ua;
-  ua.on('connecting', () => setRegState('connecting…', false));
-  ua.on('connected', () => { state.connected = true; render(); });
-  ua.on('disconnected', () => { state.connected = false; setRegState('disconnected', false); render(); });
-  ua.on('registered', () => { state.registered = true; setRegState(`registered as ${acct.user}`, true); });
-  ua.on('unregistered', () => { state.registered = false; setRegState('unregistered', false); });
-  ua.on('registrationFailed', (e) => {
-    state.registered = false;
-    setRegState('registration failed', false);
-    showError(`Registration failed: ${e.cause}`);
+  state.everConnected = false;
+  // Events of a user agent that has since been replaced are ignored.
+  const on = (name, fn) => ua.on(name, (e) => { if (state.ua === ua) fn(e); });
+  on('connecting', () => {
+    setRegState('connecting…', false);
+    setRegStatus(`Connecting to ${wsURL}…`);
   });
-  ua.on('newRTCSession', (e) => onSession(e.session, e.originator));
+  on('connected', () => {
+    state.connected = true;
+    state.everConnected = true;
+    setRegStatus(`Registering as ${aor}…`);
+    render();
+  });
+  on('disconnected', () => {
+    state.connected = false;
+    if (!state.everConnected) {
+      regFailed(`Cannot connect to the WebSocket ${wsURL}. ${wsAdvice(wsURL)}`, 'ws-url');
+      return;
+    }
+    setRegState('disconnected', false);
+    setRegStatus(`Lost the connection to ${wsURL}; reconnecting…`, 'bad');
+    render();
+  });
+  on('registered', () => {
+    state.registered = true;
+    setRegState(`registered as ${acct.user}`, true);
+    setRegStatus(`Registered as ${aor}.`, 'ok');
+    render();
+  });
+  on('unregistered', () => {
+    state.registered = false;
+    setRegState('unregistered', false);
+    render();
+  });
+  on('registrationFailed', (e) => {
+    const r = e.response;
+    const why = r ? `${r.status_code} ${r.reason_phrase}` : e.cause;
+    if (state.session) { // keep the call; Register tries again
+      state.registered = false;
+      setRegState('not registered', false);
+      setRegStatus(`Registration failed: ${why}`, 'bad');
+      render();
+      return;
+    }
+    regFailed(`Registration failed: ${why}`, fieldFor(r));
+  });
+  on('newRTCSession', (e) => onSession(e.session, e.originator));
   ua.start();
+  render();
+}
+
+// wsAdvice says what to check when the WebSocket did not open.
+function wsAdvice(wsURL) {
+  let host = '';
+  try { host = new URL(wsURL).host; } catch { /* JsSIP accepted it */ }
+  if (host && host !== location.host) {
+    return `This page may only connect to its own server, ${location.host}: leave the WebSocket empty.`;
+  }
+  return `Check the WebSocket under Connection settings (empty: ${defaultWebSocketURL()}).`;
+}
+
+// fieldFor is the form field a rejected REGISTER most likely needs fixed.
+function fieldFor(response) {
+  if (!response) return null;
+  switch (response.status_code) {
+    case 401: case 403: case 407: return 'password';
+    case 404: return 'domain';
+    default: return 'user';
+  }
+}
+
+// stopUA stops the user agent, ending its call, if there is one.
+function stopUA() {
+  const ua = state.ua;
+  if (!ua) return;
+  state.ua = null;
+  if (state.session) state.session.terminate();
+  ua.stop();
+  state.connected = false;
+  state.registered = false;
   render();
 }
 
 function unregister() {
   if (!state.ua) return;
-  if (state.session) state.session.terminate();
-  state.ua.stop();
-  state.ua = null;
-  state.connected = false;
-  state.registered = false;
+  stopUA();
   setRegState('unregistered', false);
-  render();
+  setRegStatus('');
 }
 
 // audioConstraints follows the "voice processing" box: on, the browser's
@@ -132,8 +221,7 @@ function audioConstraints() {
 }
 
 function call(target) {
-  if (!state.ua || state.session) return null;
-  showError('');
+  if (!state.registered || state.session) return null;
   return state.ua.call(target, {
     mediaConstraints: audioConstraints(),
     pcConfig: PC_CONFIG,
@@ -158,7 +246,7 @@ function onSession(session, originator) {
     return;
   }
   state.session = session;
-  state.media = null;
+  resetMedia(originator === 'remote' ? 'Incoming call: no media yet.' : 'Calling: no media yet.');
   if (originator === 'remote') {
     const from = session.remote_identity;
     $('incoming-from').textContent = from.display_name || from.uri.user;
@@ -175,14 +263,27 @@ function onSession(session, originator) {
   session.on('unhold', () => setCallState('in call'));
   session.on('muted', render);
   session.on('unmuted', render);
-  session.on('ended', (e) => endSession(`ended (${e.cause})`));
-  session.on('failed', (e) => endSession(`failed (${e.cause})`));
+  session.on('ended', (e) => endSession(`ended (${why(e)})`, true));
+  session.on('failed', (e) => endSession(`failed (${why(e)})`, false));
 }
 
-function endSession(text) {
+// why is a call's end as the far side put it (a SIP status) or JsSIP's cause.
+function why(e) {
+  const m = e.message;
+  return m && m.status_code ? `${m.status_code} ${m.reason_phrase}` : e.cause;
+}
+
+// endSession forgets the call; the media panel keeps an answered call's
+// last state, marked as such.
+function endSession(text, answered) {
   state.session = null;
   stopPolling();
   $('remote-audio').srcObject = null;
+  if (!answered || !state.media) {
+    resetMedia(answered ? 'The call has ended.' : 'No media: the call did not connect.');
+  } else {
+    $('verdict').textContent = `Last call: ${state.media.verdict}`;
+  }
   setCallState(text);
 }
 
@@ -259,9 +360,7 @@ function renderMedia(entry, direction, err) {
   const v = $('verdict');
   const set = (id, text) => { $(id).textContent = text; };
   if (!entry) {
-    v.textContent = err || 'This call is not anchored by switchboard’s media bridge.';
-    v.className = 'verdict';
-    for (const id of ['ice', 'dtls', 'pkts-in', 'pkts-out', 'codec']) set(id, '–');
+    resetMedia(err || 'This call is not anchored by switchboard’s media bridge.');
     return;
   }
   v.textContent = entry.verdict;
@@ -274,6 +373,22 @@ function renderMedia(entry, direction, err) {
   set('dtls', m.dtls.state + (m.dtls.srtp_profile ? ` (${m.dtls.srtp_profile})` : ''));
   set('pkts-in', String(m.browser.rtp_in.packets));
   set('pkts-out', String(m.browser.rtp_out.packets));
+}
+
+// resetMedia empties the media panel, so that nothing of a previous call
+// shows, and says why.
+function resetMedia(text) {
+  state.media = null;
+  $('verdict').textContent = text;
+  $('verdict').className = 'verdict';
+  for (const id of ['ice', 'dtls', 'pkts-in', 'pkts-out', 'codec']) $(id).textContent = '–';
+}
+
+// quickDial calls a built-in service from the hint, or says to register.
+function quickDial(target) {
+  $('target').value = target;
+  if (state.registered) call(target);
+  else $('user').focus();
 }
 
 function buildKeypad() {
@@ -294,7 +409,7 @@ function init() {
     e.preventDefault();
     register({
       user: $('user').value.trim(), password: $('password').value,
-      display: $('display').value.trim(), ws: $('ws-url').value.trim() || defaultWebSocketURL(),
+      display: $('display').value.trim(), ws: $('ws-url').value.trim(), domain: $('domain').value.trim(),
     });
   });
   $('unregister').addEventListener('click', unregister);
@@ -302,6 +417,9 @@ function init() {
     e.preventDefault();
     call($('target').value.trim());
   });
+  for (const b of document.querySelectorAll('[data-dial]')) {
+    b.addEventListener('click', () => quickDial(b.dataset.dial));
+  }
   $('answer').addEventListener('click', answer);
   $('reject').addEventListener('click', () => state.session && state.session.terminate({ status_code: 486 }));
   $('hangup').addEventListener('click', hangup);
