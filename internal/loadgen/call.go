@@ -73,6 +73,7 @@ func (r *runner) placeGateway(ctx context.Context, i int) (session, time.Duratio
 		c.hangup(ctx)
 		return nil, 0, err
 	}
+	c.st.keyedAt = r.clock.now()
 	return c, time.Since(start), nil
 }
 
@@ -86,6 +87,7 @@ func (c *gatewayCall) setup(ctx context.Context, r *runner, i int) error {
 	if c.dialog, err = ua.Invite(ctx, target, offer); err != nil {
 		return &setupError{cause: sipCause(ctx, err), err: err}
 	}
+	c.st.answeredAt = r.clock.now()
 	a, err := parseAnswer(c.dialog.Response.Body())
 	if err != nil {
 		return &setupError{cause: "sdp", err: err}

@@ -122,6 +122,10 @@ func TestRunReportsFirstAudioAndJitter(t *testing.T) {
 	if rep.Up != 3 || rep.Received == 0 {
 		t.Fatalf("got %d calls up, %d packets back; want 3, some", rep.Up, rep.Received)
 	}
+	if rep.DTLSAfterAnswer.Max <= 0 || rep.DTLSAfterAnswer.Max > rep.Setup.Max || rep.FirstAudioAfterAnswer.P50 < rep.DTLSAfterAnswer.P50 {
+		t.Errorf("got DTLS after 200 %+v, first audio after 200 %+v, setup %+v; want 0 < DTLS ≤ setup ≤ first audio",
+			rep.DTLSAfterAnswer, rep.FirstAudioAfterAnswer, rep.Setup)
+	}
 	if rep.FirstAudio.P50 < rep.Setup.P50 || rep.FirstAudio.P99 <= 0 {
 		t.Errorf("got first audio %+v, setup %+v; want first audio ≥ setup", rep.FirstAudio, rep.Setup)
 	}

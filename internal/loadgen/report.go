@@ -26,6 +26,11 @@ type Report struct {
 	// FirstAudio is INVITE sent to the first echoed packet back, in ms,
 	// over the calls that got one; zero in a baseline.
 	FirstAudio Quantiles `json:"first_audio_ms"`
+	// DTLSAfterAnswer is the 200 OK received to the SRTP keys (ICE and
+	// DTLS done), and FirstAudioAfterAnswer the 200 OK to the first echoed
+	// packet back, in ms; zero in a baseline.
+	DTLSAfterAnswer       Quantiles `json:"dtls_after_200_ms"`
+	FirstAudioAfterAnswer Quantiles `json:"first_audio_after_200_ms"`
 	// Jitter is the RFC 3550 interarrival jitter of each call's echoed
 	// stream over the window, in ms: the mean and the worst over calls.
 	Jitter    float64 `json:"jitter_ms"`
@@ -90,13 +95,19 @@ func (r *runner) report(w0, w1 window) *Report {
 		GatewayCPU:         (w1.gwCPU - w0.gwCPU).Seconds() / secs,
 		PacerLagMaxMillis:  r.pacer.lagMax.Load(),
 	}
-	var rtts, setups, firsts []int64
+	var rtts, setups, firsts, dtlsAfter, firstsAfter []int64
 	var jitterSum float64
 	var jitterCalls int
 	for _, s := range r.sessions {
 		st := s.media()
 		if st.firstRx > 0 {
 			firsts = append(firsts, st.firstRx-st.inviteAt)
+		}
+		if st.answeredAt > 0 {
+			dtlsAfter = append(dtlsAfter, st.keyedAt-st.answeredAt)
+			if st.firstRx > 0 {
+				firstsAfter = append(firstsAfter, st.firstRx-st.answeredAt)
+			}
 		}
 		if st.jitterN > 1 {
 			jitterSum += st.jitter
@@ -127,6 +138,8 @@ func (r *runner) report(w0, w1 window) *Report {
 	if r.mode == "gateway" {
 		rep.Setup = quantiles(setups, time.Millisecond)
 		rep.FirstAudio = quantiles(firsts, time.Millisecond)
+		rep.DTLSAfterAnswer = quantiles(dtlsAfter, time.Millisecond)
+		rep.FirstAudioAfterAnswer = quantiles(firstsAfter, time.Millisecond)
 	}
 	if rep.GatewayCPU > 0 {
 		rep.PacketsPerGatewayCore = rep.DeliveredPerSecond / rep.GatewayCPU
@@ -160,6 +173,8 @@ func (rep *Report) WriteText(w io.Writer) {
 	if rep.Mode == "gateway" {
 		fmt.Fprintf(w, "  setup (INVITE → SRTP)  p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", rep.Setup.P50, rep.Setup.P99, rep.Setup.Max)
 		fmt.Fprintf(w, "  first audio (INVITE → first echo)  p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", rep.FirstAudio.P50, rep.FirstAudio.P99, rep.FirstAudio.Max)
+		fmt.Fprintf(w, "  DTLS done (200 OK → SRTP)  p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", rep.DTLSAfterAnswer.P50, rep.DTLSAfterAnswer.P99, rep.DTLSAfterAnswer.Max)
+		fmt.Fprintf(w, "  first audio (200 OK → first echo)  p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", rep.FirstAudioAfterAnswer.P50, rep.FirstAudioAfterAnswer.P99, rep.FirstAudioAfterAnswer.Max)
 	}
 	fmt.Fprintf(w, "  SRTP: %s\n", counts(rep.SRTPProfiles))
 	fmt.Fprintf(w, "  window %.1f s: sent %d received %d loss %.3f%% (worst call %.2f%%, %d calls lost any) bad %d send errors %d\n",

@@ -73,9 +73,10 @@ type stream struct {
 	recv  [phases]int64
 	rtts  []int64 // steady phase, ns
 	bad   int64   // failed to decrypt or not ours
-	// inviteAt is when the call's INVITE was sent, firstRx when its first
-	// packet came back (0: none), in clock ns.
-	inviteAt, firstRx int64
+	// inviteAt is when the call's INVITE was sent, answeredAt when its 200
+	// OK came (0 in a baseline), keyedAt when DTLS gave the SRTP keys, and
+	// firstRx when its first packet came back (0: none), in clock ns.
+	inviteAt, answeredAt, keyedAt, firstRx int64
 	// jitter is the RFC 3550 §6.4.1 interarrival jitter of the steady
 	// phase's echoed packets, in ns; transit the last packet's transit time.
 	jitter, transit float64

@@ -75,6 +75,18 @@ type Bridge struct {
 	directOff   bool
 	directTo    atomic.Pointer[netip.AddrPort]
 
+	// checkedAddrs are the browser addresses that passed an ICE check,
+	// newest last, at most maxChecked; guarded by the engine's directMu.
+	// checked is closed at the first check. lastChecked is the newest of
+	// them and dtlsFrom the one the browser's latest DTLS record came
+	// from: until ICE selects a pair, DTLS and media go there (early.go).
+	checkedAddrs []netip.AddrPort
+	checked      chan struct{}
+	checkedOnce  sync.Once
+	lastChecked  atomic.Pointer[netip.AddrPort]
+	dtlsFrom     atomic.Pointer[netip.AddrPort]
+	restarted    atomic.Bool // ICE restarted: no early address any more
+
 	// restartMu orders ICE restarts; taken before mu.
 	restartMu sync.Mutex
 
@@ -112,6 +124,7 @@ func (e *Engine) NewBridge(id string, onEnd func(reason string)) (*Bridge, error
 		rtpConn:  rtpConn,
 		rtcpConn: rtcpConn,
 		dtlsIn:   packetio.NewBuffer(),
+		checked:  make(chan struct{}),
 	}
 	b.lifecycle.init(e.log.With("call_id", id), onEnd)
 	b.dtlsIn.SetLimitSize(dtlsQueueBytes)
@@ -181,6 +194,7 @@ func (b *Bridge) newAgent() error {
 		ice.WithIncludeLoopback(),
 		ice.WithMulticastDNSMode(ice.MulticastDNSModeDisabled),
 		ice.WithLoggerFactory(b.e.pion),
+		ice.WithBindingRequestHandler(b.onCheck),
 	}
 	if rule, ok := b.e.rewriteRule(); ok {
 		opts = append(opts, ice.WithAddressRewriteRules(rule))

@@ -16,11 +16,15 @@ import (
 // (see newAgent).
 
 // relayDirect relays p inline if it is RTP or RTCP from a mapped remote
-// address (src is unmapped already, as sock.Poller gives it), and reports
-// whether it did. Only the shared socket's poller
-// calls it; sc is its scratch.
+// address (src is unmapped already, as sock.Poller gives it), or hands it
+// to its bridge if it is DTLS from a checked address (early.go), and
+// reports whether it did. Only the shared socket's poller calls it; sc is
+// its scratch.
 func (e *Engine) relayDirect(p []byte, src netip.AddrPort, sc *scratch) bool {
 	k := classify(p)
+	if k == kindDTLS {
+		return e.relayDTLS(p, src)
+	}
 	if k != kindRTP && k != kindRTCP {
 		return false
 	}
@@ -63,6 +67,7 @@ func (e *Engine) clearDirect(b *Bridge) {
 	e.directMu.Lock()
 	defer e.directMu.Unlock()
 	b.directOff = true
+	e.clearCheckedLocked(b)
 	if b.directAddr.IsValid() && e.direct[b.directAddr] == b {
 		delete(e.direct, b.directAddr)
 	}
@@ -95,8 +100,9 @@ func (b *Bridge) toBrowser(s *session, p []byte, out sock.Tally, now int64, sc *
 }
 
 // updateDirect maps the ICE selected pair's remote address to b once b has
-// its SRTP session, or unmaps b when there is no selected pair (after an
-// ICE restart).
+// its SRTP session; before ICE first selects a pair, the address the DTLS
+// handshake ran with (early.go). It unmaps b when there is no selected pair
+// after an ICE restart.
 func (b *Bridge) updateDirect() {
 	b.directUpdMu.Lock()
 	defer b.directUpdMu.Unlock()
@@ -106,6 +112,8 @@ func (b *Bridge) updateDirect() {
 	var addr netip.AddrPort
 	if pair, err := b.agent.GetSelectedCandidatePair(); err == nil && pair != nil {
 		addr = candidateAddr(pair.Remote)
+	} else if !b.restarted.Load() {
+		addr = b.earlyAddr()
 	}
 	b.e.setDirect(b, addr)
 }

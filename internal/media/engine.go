@@ -66,8 +66,13 @@ type Engine struct {
 
 	// direct maps a browser leg's remote address to its bridge once SRTP
 	// is up, for the mux reader's direct relay (direct.go).
+	// checked maps the addresses that passed a bridge's ICE check to it,
+	// for DTLS before ICE selects a pair (early.go). Only the shared
+	// socket's poller reads them, so directMu is never contended between
+	// pollers.
 	directMu sync.RWMutex
 	direct   map[netip.AddrPort]*Bridge // guarded by directMu
+	checked  map[netip.AddrPort]*Bridge // guarded by directMu
 
 	mu     sync.Mutex
 	closed bool                   // guarded by mu
@@ -125,6 +130,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		net:         ifaces,
 		live:        map[callMedia]struct{}{},
 		direct:      map[netip.AddrPort]*Bridge{},
+		checked:     map[netip.AddrPort]*Bridge{},
 	}
 	for range cfg.Workers {
 		p, err := newPoller()

@@ -50,6 +50,7 @@ func (b *Bridge) RestartICE(r WebRTCRemote, newLocal bool) (Local, error) {
 	if err := b.agent.Restart(ufrag, pwd); err != nil {
 		return Local{}, fmt.Errorf("media: ICE restart: %w", err)
 	}
+	b.restarted.Store(true)
 	b.updateDirect() // no selected pair until the browser's next check
 	if err := b.agent.SetRemoteCredentials(r.Ufrag, r.Pwd); err != nil {
 		return Local{}, fmt.Errorf("media: ICE restart: %w", err)

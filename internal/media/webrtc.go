@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -17,17 +18,17 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/media/dtlssrtp"
 )
 
-// dtlsHandshakeTimeout bounds the DTLS handshake once ICE is connected.
+// dtlsHandshakeTimeout bounds the DTLS handshake from StartWebRTC.
 const dtlsHandshakeTimeout = 30 * time.Second
 
 // replayWindow is the SRTP and SRTCP replay window (RFC 3711 §3.3.2).
 const replayWindow = 128
 
 // StartWebRTC starts the browser leg with the browser's parameters and
-// returns at once; ICE and then DTLS run in the background. DTLS runs over
-// the ice.Conn, so it only ever talks to a remote candidate that passed an
-// ICE check signed with our password (pion/ice drops other non-STUN
-// traffic) and it sends on the selected pair.
+// returns at once; ICE and DTLS run in the background. DTLS only ever
+// talks to an address that passed an ICE check signed with our password:
+// before ICE selects a pair, the one the browser's DTLS came from (early.go);
+// then the selected pair, over the ice.Conn.
 func (b *Bridge) StartWebRTC(r WebRTCRemote) error {
 	fp, err := parseFingerprint(r.Fingerprint)
 	if err != nil {
@@ -63,15 +64,21 @@ func (b *Bridge) StartWebRTC(r WebRTCRemote) error {
 	return nil
 }
 
-// runDTLS waits for ICE, runs the DTLS handshake, derives the SRTP
-// contexts, then keeps reading the DTLS conn so that alerts are processed
-// and close_notify noticed.
+// runDTLS runs the DTLS handshake, derives the SRTP contexts, then keeps
+// reading the DTLS conn so that alerts are processed and close_notify
+// noticed. As server it starts at once: it answers only what reaches
+// dtlsIn, which is DTLS from checked addresses. As client it first waits
+// for the browser's first valid check, which gives it an address to send
+// its ClientHello to.
 func (b *Bridge) runDTLS(ctx context.Context, conn *ice.Conn, fp remoteFingerprint, client bool) {
 	defer b.wg.Done()
-	if err := b.agent.AwaitConnect(ctx); err != nil {
-		return // closed; an ICE failure is reported by onICEState
+	if client {
+		select {
+		case <-b.checked:
+		case <-ctx.Done():
+			return // closed; an ICE failure is reported by onICEState
+		}
 	}
-	b.dtlsState.Store(dtlsConnecting)
 	dc, err := b.newDTLSConn(conn, fp, client)
 	if err != nil {
 		b.dtlsFailed(err)
@@ -114,7 +121,7 @@ func (b *Bridge) dtlsFailed(err error) {
 // self-signed certificate is checked against its SDP fingerprint only
 // (RFC 8827 §6.5); as server we require one (RFC 5763 §5).
 func (b *Bridge) newDTLSConn(conn *ice.Conn, fp remoteFingerprint, client bool) (*dtls.Conn, error) {
-	pc := &dtlsPacketConn{in: b.dtlsIn, out: conn, local: conn.LocalAddr(), remote: conn.RemoteAddr()}
+	pc := &dtlsPacketConn{b: b, in: b.dtlsIn, out: conn, local: conn.LocalAddr(), remote: conn.RemoteAddr()}
 	return dtlssrtp.NewConn(pc, pc.remote, client,
 		dtls.WithCertificates(b.e.cert),
 		dtls.WithExtendedMasterSecret(dtls.RequestExtendedMasterSecret),
@@ -204,9 +211,11 @@ func newSession(k srtp.SessionKeys, profile srtp.ProtectionProfile, out io.Write
 }
 
 // dtlsPacketConn is the net.PacketConn the DTLS conn runs over: it reads
-// the DTLS records the browser reader demultiplexed (RFC 7983) and writes
-// on the ice.Conn.
+// the DTLS records the shared socket's poller and the browser reader
+// demultiplexed (RFC 7983) and writes on the ice.Conn, or before ICE
+// selects a pair to the browser's early address (early.go).
 type dtlsPacketConn struct {
+	b             *Bridge
 	in            *packetio.Buffer
 	out           io.Writer
 	local, remote net.Addr
@@ -217,9 +226,29 @@ func (c *dtlsPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	return n, c.remote, err
 }
 
-func (c *dtlsPacketConn) WriteTo(p []byte, _ net.Addr) (int, error) { return c.out.Write(p) }
-func (c *dtlsPacketConn) Close() error                              { return c.in.Close() }
-func (c *dtlsPacketConn) LocalAddr() net.Addr                       { return c.local }
-func (c *dtlsPacketConn) SetDeadline(t time.Time) error             { return c.in.SetReadDeadline(t) }
-func (c *dtlsPacketConn) SetReadDeadline(t time.Time) error         { return c.in.SetReadDeadline(t) }
-func (c *dtlsPacketConn) SetWriteDeadline(time.Time) error          { return nil }
+func (c *dtlsPacketConn) WriteTo(p []byte, _ net.Addr) (int, error) {
+	if to, ok := c.b.earlyDest(); ok {
+		return c.b.e.sock.WriteToAddrPort(p, to)
+	}
+	return c.out.Write(p)
+}
+
+// earlyDest is where DTLS goes while ICE has selected no pair (never after
+// an ICE restart); false once a pair is selected, or when no address passed
+// a check.
+func (b *Bridge) earlyDest() (netip.AddrPort, bool) {
+	if b.restarted.Load() {
+		return netip.AddrPort{}, false
+	}
+	if pair, err := b.agent.GetSelectedCandidatePair(); err == nil && pair != nil {
+		return netip.AddrPort{}, false
+	}
+	a := b.earlyAddr()
+	return a, a.IsValid()
+}
+
+func (c *dtlsPacketConn) Close() error                      { return c.in.Close() }
+func (c *dtlsPacketConn) LocalAddr() net.Addr               { return c.local }
+func (c *dtlsPacketConn) SetDeadline(t time.Time) error     { return c.in.SetReadDeadline(t) }
+func (c *dtlsPacketConn) SetReadDeadline(t time.Time) error { return c.in.SetReadDeadline(t) }
+func (c *dtlsPacketConn) SetWriteDeadline(time.Time) error  { return nil }

@@ -27,6 +27,11 @@ type Browser struct {
 	events   atomic.Int64
 	ssrc     atomic.Uint32
 
+	// connectedAt and firstRTPAt are unix ns of the peer connection's first
+	// "connected" (ICE and DTLS done) and of the first RTP received.
+	connectedAt atomic.Int64
+	firstRTPAt  atomic.Int64
+
 	// mu guards heard: the payloads of the last packets received.
 	mu    sync.Mutex
 	heard [][]byte
@@ -70,6 +75,11 @@ func NewBrowser() (*Browser, error) {
 	}
 	b := &Browser{pc: pc, track: track, stop: make(chan struct{})}
 	pc.OnTrack(b.onTrack)
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			b.connectedAt.CompareAndSwap(0, time.Now().UnixNano())
+		}
+	})
 	return b, nil
 }
 
@@ -83,7 +93,9 @@ func (b *Browser) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			if err != nil {
 				return
 			}
-			b.received.Add(1)
+			if b.received.Add(1) == 1 {
+				b.firstRTPAt.CompareAndSwap(0, time.Now().UnixNano())
+			}
 			if pkt.PayloadType == TelephoneEvent {
 				b.events.Add(1)
 				continue
@@ -213,6 +225,19 @@ func (b *Browser) WaitConnected(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ConnectedAt is when ICE and DTLS first completed, zero before.
+func (b *Browser) ConnectedAt() time.Time { return unixNano(b.connectedAt.Load()) }
+
+// FirstRTPAt is when the first RTP packet arrived, zero before.
+func (b *Browser) FirstRTPAt() time.Time { return unixNano(b.firstRTPAt.Load()) }
+
+func unixNano(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 // Received counts the RTP packets that arrived, and those carrying Payload.

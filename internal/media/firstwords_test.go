@@ -1,0 +1,171 @@
+package media
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/stun/v4"
+
+	"github.com/switchboard-gw/switchboard/internal/media/dtlssrtp"
+)
+
+// checkingBrowser stands in for Chrome answering switchboard's ICE-lite
+// offer: it sends a connectivity check without USE-CANDIDATE and, as soon as
+// the check succeeds, starts DTLS as client, nominating the pair only later
+// (Chrome nominates with a later check).
+type checkingBrowser struct {
+	conn        *net.UDPConn
+	ufrag, pwd  string
+	fingerprint string
+	cert        dtls.Option
+}
+
+func newCheckingBrowser(t *testing.T) *checkingBrowser {
+	t.Helper()
+	cert, err := newCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &checkingBrowser{
+		conn:        listenUDP(t),
+		ufrag:       "brws",
+		pwd:         "browserbrowserbrowserpw",
+		fingerprint: fingerprint(cert.Certificate[0]),
+		cert:        dtls.WithCertificates(cert),
+	}
+}
+
+func (c *checkingBrowser) remote() WebRTCRemote {
+	return WebRTCRemote{Ufrag: c.ufrag, Pwd: c.pwd, Fingerprint: c.fingerprint}
+}
+
+// check sends one binding request to l's candidate (nominating it when
+// nominate is set) and waits for the success response.
+func (c *checkingBrowser) check(t *testing.T, l Local, nominate bool) {
+	t.Helper()
+	setters := []stun.Setter{
+		stun.TransactionID, stun.BindingRequest,
+		stun.NewUsername(l.Ufrag + ":" + c.ufrag),
+		stun.RawAttribute{Type: stun.AttrICEControlling, Value: make([]byte, 8)},
+		stun.RawAttribute{Type: stun.AttrPriority, Value: []byte{0x6e, 0, 0x1e, 0xff}},
+	}
+	if nominate {
+		setters = append(setters, stun.RawAttribute{Type: stun.AttrUseCandidate})
+	}
+	setters = append(setters, stun.NewShortTermIntegrity(l.Pwd), stun.Fingerprint)
+	req := stun.MustBuild(setters...)
+	to := net.UDPAddrFromAddrPort(l.Candidates[0])
+	buf := make([]byte, 1500)
+	for range 20 {
+		if _, err := c.conn.WriteTo(req.Raw, to); err != nil {
+			t.Fatal(err)
+		}
+		c.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		for {
+			n, _, err := c.conn.ReadFrom(buf)
+			if err != nil {
+				break
+			}
+			var res stun.Message
+			res.Raw = buf[:n]
+			if res.Decode() == nil && res.TransactionID == req.TransactionID && res.Type == stun.BindingSuccess {
+				c.conn.SetReadDeadline(time.Time{})
+				return
+			}
+		}
+	}
+	t.Fatal("no answer to the ICE check")
+}
+
+// handshake runs DTLS as client towards to over conn and returns how long it
+// took, or fails the test after limit.
+func (c *checkingBrowser) handshake(t *testing.T, to netip.AddrPort, limit time.Duration) (*dtls.Conn, time.Duration, error) {
+	t.Helper()
+	dc, err := dtlssrtp.NewConn(c.conn, net.UDPAddrFromAddrPort(to), true, c.cert, dtls.WithInsecureSkipVerify(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	start := time.Now()
+	err = dc.HandshakeContext(ctx)
+	return dc, time.Since(start), err
+}
+
+// TestDTLSAnsweredOnceChecked: the browser's ClientHello from an address that
+// passed an ICE check is answered at once, before any nomination, and media
+// flows towards the browser from then on.
+func TestDTLSAnsweredOnceChecked(t *testing.T) {
+	e := newTestEngine(t, 2, nil)
+	b, err := e.NewBridge("firstwords", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	br := newCheckingBrowser(t)
+	if err := b.StartWebRTC(br.remote()); err != nil {
+		t.Fatal(err)
+	}
+	l := b.Local()
+	br.check(t, l, false)
+	dc, took, err := br.handshake(t, l.Candidates[0], 2*time.Second)
+	if err != nil {
+		t.Fatalf("DTLS before nomination: %v after %v", err, took)
+	}
+	defer dc.Close()
+	t.Logf("DTLS took %v after the first check", took)
+	if took > 300*time.Millisecond {
+		t.Errorf("DTLS took %v, want under 300ms", took)
+	}
+	waitFor(t, "SRTP up", func() bool { return b.Stats().DTLS.State == "connected" })
+
+	// The phone's audio reaches the browser, still without a nomination.
+	pbx := newPBXSocket(t)
+	b.SetPlainRemote(pbx.addr(), netip.AddrPort{})
+	stop := every(func(i int) {
+		pkt := rtpPacket(0x1234, uint16(i), payload("pbx"))
+		pbx.conn.WriteTo(pkt, net.UDPAddrFromAddrPort(l.RTP))
+	})
+	defer stop()
+	buf := make([]byte, 1500)
+	br.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for {
+		n, _, err := br.conn.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no SRTP towards the browser before nomination: %v", err)
+		}
+		if classify(buf[:n]) == kindRTP {
+			break
+		}
+	}
+}
+
+// TestDTLSRefusedUnchecked: DTLS from an address that never passed an ICE
+// check gets no answer.
+func TestDTLSRefusedUnchecked(t *testing.T) {
+	e := newTestEngine(t, 2, nil)
+	b, err := e.NewBridge("unchecked", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	br := newCheckingBrowser(t)
+	if err := b.StartWebRTC(br.remote()); err != nil {
+		t.Fatal(err)
+	}
+	l := b.Local()
+	br.check(t, l, true)           // checked and nominated: ICE connected
+	other := newCheckingBrowser(t) // same credentials, never checked
+	dc, _, err := other.handshake(t, l.Candidates[0], 600*time.Millisecond)
+	if err == nil {
+		dc.Close()
+		t.Fatal("DTLS from an unchecked address completed")
+	}
+	if got := b.Stats().DTLS.State; got == "connected" {
+		t.Fatalf("DTLS state %q, want not connected", got)
+	}
+}
