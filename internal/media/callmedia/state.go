@@ -88,7 +88,7 @@ func bridgeVerdict(st media.Stats) (verdictClass, string) {
 	case fromBrowser == 0:
 		return oneWay, "one-way audio: nothing from the browser (muted, or SRTP failing: see srtp_auth_failures)"
 	case fromPlain == 0:
-		return oneWay, "one-way audio: nothing from the phone (is its SDP address reachable, or behind NAT?)"
+		return oneWay, "one-way audio: nothing from the phone (can it reach switchboard's RTP address, media.rtp_ip, or is it not sending?)"
 	case st.Plain.RTPOut.Packets == 0:
 		return oneWay, "one-way audio: the phone's address is unknown, so its leg gets nothing"
 	}

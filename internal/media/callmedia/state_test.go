@@ -41,7 +41,7 @@ func TestVerdicts(t *testing.T) {
 		{"bridge: muted browser", func() (verdictClass, string) { return bridgeVerdict(up(0, 9, 9, 0)) }, oneWay,
 			"one-way audio: nothing from the browser (muted, or SRTP failing: see srtp_auth_failures)"},
 		{"bridge: silent phone", func() (verdictClass, string) { return bridgeVerdict(up(9, 0, 0, 9)) }, oneWay,
-			"one-way audio: nothing from the phone (is its SDP address reachable, or behind NAT?)"},
+			"one-way audio: nothing from the phone (can it reach switchboard's RTP address, media.rtp_ip, or is it not sending?)"},
 		{"bridge: both ways", func() (verdictClass, string) { return bridgeVerdict(up(9, 9, 9, 9)) }, bothWays, flowed},
 		{"bridges: callee's ICE failed", func() (verdictClass, string) { return bridgesVerdict(up(9, 9, 9, 9), failedICE) }, noAudio,
 			"no audio: ICE with the callee's browser is failed (are switchboard's candidates reachable from the browser?)"},
