@@ -25,6 +25,9 @@ type forwardOpts struct {
 	// lease counts the call against its user's limits until it fails or
 	// the dialog it creates ends; nil when no limit applies.
 	lease *lease
+	// user is the user admit authenticated the request as, "" when none:
+	// the identity switchboard asserts towards trusted peers.
+	user string
 }
 
 // call is the response context of one proxied request, RFC 3261 §16.7: its
@@ -146,7 +149,7 @@ func (b *branch) send(i int) {
 	if i > 0 {
 		branch = c.p.branchFor(c.opts.loop)
 	}
-	c.p.prepare(b.req, b.t, branch, c.opts.recordRoute, c.tx.Conn)
+	c.p.prepare(b.req, b.t, branch, c.opts.recordRoute, c.tx.Conn, c.opts.user)
 	if _, err := c.p.layer.Request(b.req, b.t.conn, b); err != nil {
 		c.fail(b, flowError(b.t.conn, err))
 	}

@@ -167,11 +167,16 @@ func (hp *headerPolicy) apply(out *sip.Request, in policyInput, m *Metrics) {
 }
 
 // applyHeaderPolicy is the header policy's one call site: prepare calls it
-// for every request switchboard forwards, on the copy it sends to t.
-func (p *Proxy) applyHeaderPolicy(out *sip.Request, t target, from siptransport.Conn) {
-	in := policyInput{fromTrusted: p.trustedPeer(from), toTrusted: p.trustedPeer(t.conn)}
-	if user, ok := p.authFlows.Load(from.FlowID()); ok {
-		in.user = user.(string)
+// for every request switchboard forwards, on the copy it sends to t. user
+// is who admit authenticated the request as (by its connection or by its
+// digest credentials); without one, the user a REGISTER authenticated on
+// the request's connection (an in-dialog request, an ACK).
+func (p *Proxy) applyHeaderPolicy(out *sip.Request, t target, from siptransport.Conn, user string) {
+	in := policyInput{fromTrusted: p.trustedPeer(from), toTrusted: p.trustedPeer(t.conn), user: user}
+	if in.user == "" {
+		if flowUser, ok := p.authFlows.Load(from.FlowID()); ok {
+			in.user = flowUser.(string)
+		}
 	}
 	if ep, ok := p.net.Endpoint(t.conn.Transport()); ok {
 		in.host = ep.Host

@@ -145,29 +145,32 @@ func TestHeaderPolicyKeepsFromTrusted(t *testing.T) {
 	}
 }
 
-// Towards a trusted peer switchboard asserts the identity of the user
-// authenticated on the caller's flow (RFC 3325 §5), in place of whatever
-// the caller claimed; towards anyone else, and for a caller it did not
-// authenticate, it asserts nothing.
+// Towards a trusted peer switchboard asserts the identity of the user it
+// authenticated, on the caller's flow or by the request's digest
+// credentials (RFC 3325 §5), in place of whatever the caller claimed;
+// towards anyone else, and for a caller it did not authenticate (a trusted
+// peer's own identity headers pass as they are), it asserts nothing.
 func TestHeaderPolicyAssertsIdentity(t *testing.T) {
 	tests := []struct {
 		name          string
 		domain        string
 		authenticated bool
+		open          bool // registrar.auth off: no one is authenticated
 		ruri          string
 		want          string
 	}{
 		{name: "to the trunk", authenticated: true, ruri: "95551234", want: "<sip:alice@" + sbHost + ">"},
 		{name: "to the trunk, sip.domain set", domain: "example.com", authenticated: true, ruri: "95551234", want: "<sip:alice@example.com>"},
-		{name: "to the trunk, not authenticated", ruri: "95551234"},
+		{name: "to the trunk, digest credentials only", ruri: "95551234", want: "<sip:alice@" + sbHost + ">"},
 		{name: "to a registered phone", authenticated: true, ruri: "bob"},
+		{name: "to the trunk, auth off", open: true, ruri: "95551234"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := trunkCfg(t, true)
+			cfg := trunkCfg(t, !tt.open)
 			cfg.Domain = tt.domain
 			run(t, cfg, func(h *harness) {
-				h.auth.set(sipproxy.AuthOK) // Proxy-Authorization accepted, but names no one
+				h.auth.set(sipproxy.AuthOK) // Proxy-Authorization accepted, for the From user
 				h.reg.regUser = "alice"
 				alice := h.browser("alice")
 				bob := h.phone("bob", "192.0.2.20:5060")

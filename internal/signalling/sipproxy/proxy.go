@@ -61,8 +61,9 @@
 // signed: the verifier checks it) and everything else.
 //
 // From a trusted peer (Config.Trusted) these headers pass unchanged. Towards a
-// trusted peer switchboard asserts, for the user authenticated on the
-// caller's flow, P-Asserted-Identity: <sip:USER@DOMAIN> (RFC 3325 §5;
+// trusted peer switchboard asserts, for the user it authenticated (on the
+// caller's connection, or by the request's digest credentials),
+// P-Asserted-Identity: <sip:USER@DOMAIN> (RFC 3325 §5;
 // DOMAIN is Config.Domain or switchboard's own host), and nothing when no
 // user was authenticated. A Route left on an out-of-dialog request from an
 // untrusted peer once switchboard's own entries are popped (a preloaded
@@ -294,7 +295,7 @@ func (p *Proxy) HandleAck(req *sip.Request, from siptransport.Conn) {
 		out.RemoveHeader("Content-Type") // the caller's own SDP never reaches the callee
 		out.SetBody(nil)
 	}
-	p.prepare(out, t, p.newBranch(out), false, from)
+	p.prepare(out, t, p.newBranch(out), false, from, "")
 	_ = t.conn.Send(out)
 	if refused != nil {
 		p.refuseAckAnswer(out.CallID().Value(), refused)

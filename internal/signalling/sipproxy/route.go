@@ -60,7 +60,8 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 	case req.Method == sip.OPTIONS && req.Recipient.User == "" && p.net.IsLocal(req.Recipient.Host, req.Recipient.Port):
 		return p.options(tx)
 	}
-	if err := p.admit(tx); err != nil {
+	user, err := p.admit(tx)
+	if err != nil {
 		return err
 	}
 	lease, err := p.limitCall(tx)
@@ -69,7 +70,7 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 	}
 	targets, err := p.targets(tx, out)
 	if err == nil {
-		err = p.forward(tx, out, targets, forwardOpts{recordRoute: createsDialog(req.Method), loop: loop, lease: lease})
+		err = p.forward(tx, out, targets, forwardOpts{recordRoute: createsDialog(req.Method), loop: loop, lease: lease, user: user})
 	}
 	if err != nil {
 		lease.release()

@@ -231,10 +231,11 @@ func isWebSocketFlow(flowID string) bool {
 }
 
 // prepare turns out, a clone of the received request, into the request for
-// one branch, RFC 3261 §16.6 steps 2 to 8.
-func (p *Proxy) prepare(out *sip.Request, t target, branch string, recordRoute bool, from siptransport.Conn) {
+// one branch, RFC 3261 §16.6 steps 2 to 8. user is who admit authenticated
+// the request as, "" when it did not.
+func (p *Proxy) prepare(out *sip.Request, t target, branch string, recordRoute bool, from siptransport.Conn, user string) {
 	out.Recipient = t.uri
-	p.applyHeaderPolicy(out, t, from)
+	p.applyHeaderPolicy(out, t, from, user)
 	p.consumeCredentials(out)
 	mf := sip.MaxForwardsHeader(70)
 	if old := out.MaxForwards(); old != nil {

@@ -62,17 +62,19 @@ const (
 // admit decides whether an out-of-dialog request may go on towards a user,
 // a built-in service, a trunk or, in upstream mode, a browser. It runs
 // before any of them is looked up, so that nothing about them is revealed
-// to a peer that is refused.
-func (p *Proxy) admit(tx *siptx.ServerTx) error {
+// to a peer that is refused. It returns the user it authenticated, ""
+// when it authenticated none (a trusted peer, an open registrar, upstream
+// mode), for the identity switchboard asserts towards trusted peers.
+func (p *Proxy) admit(tx *siptx.ServerTx) (string, error) {
 	if p.cfg.Mode == ModeUpstream {
-		return p.admitUpstream(tx)
+		return "", p.admitUpstream(tx)
 	}
 	if !p.cfg.Auth {
-		return nil // an open registrar: the development mode
+		return "", nil // an open registrar: the development mode
 	}
 	if p.cfg.Trusted.trusts(tx.Conn) {
 		p.metrics.auth(authTrusted)
-		return nil
+		return "", nil
 	}
 	return p.authenticate(tx.Request, tx.Conn)
 }
@@ -83,33 +85,33 @@ func (p *Proxy) admit(tx *siptx.ServerTx) error {
 // credentials on the connection req arrived on (RFC 5626 §5.1: a UDP
 // source can be forged, so never over UDP), or whose Proxy-Authorization
 // the Authenticator accepts.
-func (p *Proxy) authenticate(req *sip.Request, c siptransport.Conn) error {
+func (p *Proxy) authenticate(req *sip.Request, c siptransport.Conn) (string, error) {
 	from := fromUser(req)
 	flowUser, onFlow := p.authFlows.Load(c.FlowID())
 	if onFlow && flowUser == from {
 		p.metrics.auth(authFlow)
-		return nil
+		return from, nil
 	}
 	user, res := p.auth.Verify(req)
 	switch {
 	case res == AuthOK && user == from:
 		p.metrics.auth(authDigest)
-		return nil
+		return from, nil
 	case res == AuthOK, res == AuthMissing && onFlow:
 		p.metrics.auth(authMismatch)
-		return errIdentityMismatch
+		return "", errIdentityMismatch
 	case res == AuthMissing:
 		p.metrics.auth(authChallenge)
-		return &challenge{}
+		return "", &challenge{}
 	case res == AuthStale:
 		p.metrics.auth(authChallenge)
-		return &challenge{stale: true}
+		return "", &challenge{stale: true}
 	case res == AuthMalformed:
 		p.metrics.auth(authMalformed)
-		return errBadCredentials
+		return "", errBadCredentials
 	}
 	p.metrics.auth(authRefused)
-	return errWrongCredentials
+	return "", errWrongCredentials
 }
 
 // admitUpstream lets only trusted peers, the PBX first of all, send
