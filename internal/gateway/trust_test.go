@@ -139,3 +139,55 @@ func TestNoOpenRelay(t *testing.T) {
 		t.Errorf("the victim got %v, %v; want nothing", m, err)
 	}
 }
+
+// A flow token opens only the dialog it was issued for: a caller who took
+// part in a call holds the tokens of its route set, and with them sends a
+// request that claims another dialog (another Call-ID) towards the callee's
+// flow. switchboard refuses it 403 itself (a forwarded request would have
+// had alice's answer) and counts it; the call's own dialog still works with
+// the same tokens.
+func TestFlowTokenOpensOnlyItsDialog(t *testing.T) {
+	leakcheck.Check(t)
+	g := authGateway(t)
+	alice := browser(t, g, "alice")
+	alice.Password = "alice-pw"
+	register(t, alice)
+	_, carol := phone(t, g, "carol")
+	carol.Password = "carol-pw"
+
+	answered := make(chan error, 1)
+	go func() {
+		d, err := alice.AnswerNext(ctx(t), siptest.WebRTCAnswer("127.0.0.1", 4000))
+		if err == nil {
+			_, err = d.Await(ctx(t), sip.BYE)
+		}
+		answered <- err
+	}()
+	d, err := carol.Invite(ctx(t), sip.Uri{Scheme: "sip", User: "alice", Host: alice.Domain}, siptest.AudioSDP("127.0.0.1", 5000))
+	if err != nil {
+		t.Fatalf("carol → alice: %v", err)
+	}
+	if len(d.RouteSet) == 0 {
+		t.Fatal("the dialog has no route set through switchboard")
+	}
+
+	// The same route set, on a request of a dialog that does not exist.
+	forged := carol.NewRequest(sip.MESSAGE, d.RemoteTarget())
+	forged.To().Params.Add("tag", "not-a-dialog")
+	for _, r := range d.RouteSet {
+		forged.AppendHeader(&sip.RouteHeader{Address: *r.Clone()})
+	}
+	if res, err := carol.Do(ctx(t), forged); err != nil || res.StatusCode != sip.StatusForbidden {
+		t.Errorf("a request for another dialog on the call's tokens: got %v, %v; want 403", res, err)
+	}
+
+	if res, err := d.Bye(ctx(t)); err != nil || res.StatusCode != 200 {
+		t.Fatalf("carol's BYE on the call's own dialog: got %v, %v; want 200", res, err)
+	}
+	if err := <-answered; err != nil { // alice's dialog saw the BYE, and nothing before it
+		t.Fatalf("alice: %v", err)
+	}
+	if got := counterValue(t, g, "switchboard_proxy_in_dialog_refused_total", "reason", "bad_token"); got != 1 {
+		t.Errorf("in_dialog_refused_total{reason=bad_token}: got %v, want 1", got)
+	}
+}
