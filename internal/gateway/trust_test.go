@@ -72,8 +72,9 @@ func TestUntrustedPeersAuthenticate(t *testing.T) {
 	callAlice(t, alice, pbx.UA("pbx", g.Addrs().UDP)) // no password
 }
 
-// callAlice makes caller call alice, who answers; caller hangs up.
-func callAlice(t *testing.T, alice, caller *siptest.UA) {
+// callAlice makes caller call alice, who answers; caller hangs up, after
+// running each of during with the caller's side of the dialog.
+func callAlice(t *testing.T, alice, caller *siptest.UA, during ...func(*siptest.Dialog)) {
 	t.Helper()
 	answered := make(chan error, 1)
 	go func() {
@@ -86,6 +87,9 @@ func callAlice(t *testing.T, alice, caller *siptest.UA) {
 	d, err := caller.Invite(ctx(t), sip.Uri{Scheme: "sip", User: "alice", Host: alice.Domain}, siptest.AudioSDP("127.0.0.1", 5000))
 	if err != nil {
 		t.Fatalf("%s → alice: %v", caller.User, err)
+	}
+	for _, f := range during {
+		f(d)
 	}
 	if res, err := d.Bye(ctx(t)); err != nil || res.StatusCode != 200 {
 		t.Fatalf("%s's BYE: got %v, %v", caller.User, res, err)
@@ -155,38 +159,20 @@ func TestFlowTokenOpensOnlyItsDialog(t *testing.T) {
 	_, carol := phone(t, g, "carol")
 	carol.Password = "carol-pw"
 
-	answered := make(chan error, 1)
-	go func() {
-		d, err := alice.AnswerNext(ctx(t), siptest.WebRTCAnswer("127.0.0.1", 4000))
-		if err == nil {
-			_, err = d.Await(ctx(t), sip.BYE)
+	callAlice(t, alice, carol, func(d *siptest.Dialog) {
+		if len(d.RouteSet) == 0 {
+			t.Fatal("the dialog has no route set through switchboard")
 		}
-		answered <- err
-	}()
-	d, err := carol.Invite(ctx(t), sip.Uri{Scheme: "sip", User: "alice", Host: alice.Domain}, siptest.AudioSDP("127.0.0.1", 5000))
-	if err != nil {
-		t.Fatalf("carol → alice: %v", err)
-	}
-	if len(d.RouteSet) == 0 {
-		t.Fatal("the dialog has no route set through switchboard")
-	}
-
-	// The same route set, on a request of a dialog that does not exist.
-	forged := carol.NewRequest(sip.MESSAGE, d.RemoteTarget())
-	forged.To().Params.Add("tag", "not-a-dialog")
-	for _, r := range d.RouteSet {
-		forged.AppendHeader(&sip.RouteHeader{Address: *r.Clone()})
-	}
-	if res, err := carol.Do(ctx(t), forged); err != nil || res.StatusCode != sip.StatusForbidden {
-		t.Errorf("a request for another dialog on the call's tokens: got %v, %v; want 403", res, err)
-	}
-
-	if res, err := d.Bye(ctx(t)); err != nil || res.StatusCode != 200 {
-		t.Fatalf("carol's BYE on the call's own dialog: got %v, %v; want 200", res, err)
-	}
-	if err := <-answered; err != nil { // alice's dialog saw the BYE, and nothing before it
-		t.Fatalf("alice: %v", err)
-	}
+		// The same route set, on a request of a dialog that does not exist.
+		forged := carol.NewRequest(sip.MESSAGE, d.RemoteTarget())
+		forged.To().Params.Add("tag", "not-a-dialog")
+		for _, r := range d.RouteSet {
+			forged.AppendHeader(&sip.RouteHeader{Address: *r.Clone()})
+		}
+		if res, err := carol.Do(ctx(t), forged); err != nil || res.StatusCode != sip.StatusForbidden {
+			t.Errorf("a request for another dialog on the call's tokens: got %v, %v; want 403", res, err)
+		}
+	}) // then the BYE on the call's own dialog, with the same tokens, and alice sees it
 	if got := counterValue(t, g, "switchboard_proxy_in_dialog_refused_total", "reason", "bad_token"); got != 1 {
 		t.Errorf("in_dialog_refused_total{reason=bad_token}: got %v, want 1", got)
 	}
