@@ -20,6 +20,7 @@ package config
 import (
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -388,12 +389,14 @@ type Shutdown struct {
 type Media struct {
 	// WebRTCListen is the one UDP address every browser leg uses; legs are
 	// told apart by ICE username. It is written like a Listen address. The
-	// default is 127.0.0.1:10000; zero ("" in the file) turns the media
-	// bridge off (SDP then passes through untouched).
+	// default is 0.0.0.0:10000 (all IPv4 interfaces: a browser on this
+	// machine reaches it from whichever address it picks; nothing answers
+	// there without a call's ICE credentials); zero ("" in the file) turns
+	// the media bridge off (SDP then passes through untouched).
 	WebRTCListen netip.AddrPort `yaml:"webrtc_listen"`
-	// PublicIPs are the addresses offered to browsers as ICE candidates.
-	// The default is none, which means the WebRTCListen IP.
-	PublicIPs []netip.Addr `yaml:"public_ips"`
+	// PublicIPs are the addresses offered to browsers as ICE candidates:
+	// "auto" (the default) or a list of IPs.
+	PublicIPs PublicIPs `yaml:"public_ips"`
 	// RTPIP is the address plain RTP legs bind and advertise. The default
 	// is 127.0.0.1.
 	RTPIP netip.Addr `yaml:"rtp_ip"`
@@ -413,6 +416,31 @@ type Media struct {
 	// its share of the calls' sockets. The default, 0, is half the CPUs
 	// Go may use, at least one.
 	Workers int `yaml:"workers"`
+}
+
+// PublicIPs is media.public_ips: the word "auto" or a list of IP addresses.
+type PublicIPs struct {
+	// Auto offers WebRTCListen's IP when it is one address, and, when it is
+	// a wildcard, every address of that family on the machine's interfaces
+	// that are up (loopback included, link-local left out), read when the
+	// gateway starts.
+	Auto bool
+	// IPs are the addresses written in the file, in order, when not Auto.
+	// An empty list means WebRTCListen's IP, which must then not be a
+	// wildcard.
+	IPs []netip.Addr
+}
+
+// String is the value as the file would write it.
+func (p PublicIPs) String() string {
+	if p.Auto {
+		return "auto"
+	}
+	s := make([]string, len(p.IPs))
+	for i, ip := range p.IPs {
+		s[i] = ip.String()
+	}
+	return "[" + strings.Join(s, ", ") + "]"
 }
 
 // PortRange is an inclusive range of UDP ports. In the file it is two keys
@@ -455,8 +483,12 @@ type Log struct {
 	Format string `yaml:"format"`
 }
 
-// Default returns the configuration a config file starts from. It listens
-// on 127.0.0.1 only and has registrar authentication on.
+// Default returns the configuration a config file starts from. Its SIP,
+// HTTP and admin listeners are on 127.0.0.1 only; the media bridge's one
+// UDP port is on every IPv4 interface and offers all of their addresses,
+// so that a browser on this machine pairs with it whatever address it uses
+// (Firefox never pairs its own non-loopback address with a loopback
+// candidate). Registrar authentication is on.
 func Default() *Config {
 	return &Config{
 		Mode: ModeRegistrar,
@@ -506,7 +538,8 @@ func Default() *Config {
 			},
 		},
 		Media: Media{
-			WebRTCListen: netip.MustParseAddrPort("127.0.0.1:10000"),
+			WebRTCListen: netip.MustParseAddrPort("0.0.0.0:10000"),
+			PublicIPs:    PublicIPs{Auto: true},
 			RTPIP:        netip.MustParseAddr("127.0.0.1"),
 			RTPPorts:     PortRange{Min: 20000, Max: 29999},
 			Timeout:      60 * time.Second,

@@ -192,7 +192,7 @@ func TestLoadFull(t *testing.T) {
 			{URI: uri(t, "sips:trunk.example.net")},
 		},
 		Media: Media{
-			WebRTCListen: addr("0.0.0.0:10000"), PublicIPs: []netip.Addr{ip("203.0.113.5")}, RTPIP: ip("203.0.113.5"),
+			WebRTCListen: addr("0.0.0.0:10000"), PublicIPs: PublicIPs{IPs: []netip.Addr{ip("203.0.113.5")}}, RTPIP: ip("203.0.113.5"),
 			RTPPorts: PortRange{30000, 30999}, Timeout: 30 * time.Second, AnchorAll: true, Workers: 2,
 		},
 		Services:  Services{Enabled: false, MaxDuration: 5 * time.Minute},
@@ -292,6 +292,35 @@ func TestLoad(t *testing.T) {
 				`switchboard.yaml:5: media.rtp_ip: "10.0.0" is not an IP address`,
 				`switchboard.yaml:6: media.rtp_port_max: cannot parse "70000" as a port number (0 to 65535)`,
 			},
+		},
+		{
+			name: "public_ips auto",
+			yaml: "registrar: {auth: false}\nmedia:\n  webrtc_listen: 0.0.0.0:10001\n  public_ips: auto\n",
+			check: func(c *Config) (any, any) { return c.Media.PublicIPs, PublicIPs{Auto: true} },
+		},
+		{
+			name: "public_ips listed replace auto",
+			yaml: "registrar: {auth: false}\nmedia:\n  public_ips: [203.0.113.5]\n",
+			check: func(c *Config) (any, any) {
+				return c.Media.PublicIPs, PublicIPs{IPs: []netip.Addr{ip("203.0.113.5")}}
+			},
+		},
+		{
+			name: "explicit webrtc_listen keeps its one candidate",
+			yaml: "registrar: {auth: false}\nmedia:\n  webrtc_listen: 127.0.0.1:10000\n",
+			check: func(c *Config) (any, any) {
+				return []any{c.Media.WebRTCListen, c.Media.PublicIPs}, []any{addr("127.0.0.1:10000"), PublicIPs{Auto: true}}
+			},
+		},
+		{
+			name:    "public_ips neither auto nor a list",
+			yaml:    "registrar: {auth: false}\nmedia:\n  public_ips: automatic\n",
+			wantErr: []string{`switchboard.yaml:3: media.public_ips: expected "auto" or a list of IP addresses, got "automatic"`},
+		},
+		{
+			name:    "public_ips empty on a wildcard",
+			yaml:    "registrar: {auth: false}\nmedia:\n  webrtc_listen: 0.0.0.0:10000\n  public_ips: []\n",
+			wantErr: []string{`switchboard.yaml:4: media.webrtc_listen listens on all interfaces`},
 		},
 		{
 			name: "trusted networks",
@@ -655,6 +684,7 @@ func TestValidate(t *testing.T) {
 		}, nil},
 		{"media", func(c *Config) {
 			c.Media.WebRTCListen = addr("0.0.0.0:10000")
+			c.Media.PublicIPs = PublicIPs{}
 			c.Media.RTPIP = netip.Addr{}
 			c.Media.RTPPorts = PortRange{1000, 1002}
 		}, []string{
@@ -769,7 +799,7 @@ func configKeys() []docKey {
 			case name == ",inline":
 				walk(fv, f.Type, prefix)
 				continue
-			case f.Type.Kind() == reflect.Struct && !typed:
+			case f.Type.Kind() == reflect.Struct && !typed && f.Type != publicIPsType:
 				walk(fv, f.Type, path+".")
 				continue
 			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct && valueTypes[f.Type.Elem()].parse == nil:
@@ -795,6 +825,8 @@ func docDefaultOK(cell string, def reflect.Value) bool {
 	}
 	_, typed := valueTypes[def.Type()]
 	switch {
+	case def.Type() == publicIPsType:
+		return s == strconv.Quote(def.Interface().(PublicIPs).String())
 	case def.Type() == durationType:
 		d, err := time.ParseDuration(s)
 		return err == nil && d == time.Duration(def.Int())

@@ -184,6 +184,10 @@ func (w *walker) value(n *yaml.Node, v reflect.Value, key string) {
 		w.typed(n, v, key, vt.parse)
 		return
 	}
+	if v.Type() == publicIPsType {
+		w.publicIPs(n, v.Addr().Interface().(*PublicIPs), key)
+		return
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		w.mapping(n, v, key)
@@ -277,6 +281,22 @@ func (w *walker) sequence(n *yaml.Node, v reflect.Value, key string) {
 		w.value(e, list.Index(i), path)
 	}
 	v.Set(list)
+}
+
+var publicIPsType = reflect.TypeFor[PublicIPs]()
+
+// publicIPs decodes media.public_ips: "auto", or a list of IPs.
+func (w *walker) publicIPs(n *yaml.Node, p *PublicIPs, key string) {
+	if n.Kind == yaml.ScalarNode && n.Value == "auto" {
+		*p = PublicIPs{Auto: true}
+		return
+	}
+	if n.Kind != yaml.SequenceNode && !isNull(n) {
+		w.failf(n, key, `expected "auto" or a list of IP addresses, got %s`, describe(n))
+		return
+	}
+	p.Auto = false
+	w.sequence(n, reflect.ValueOf(&p.IPs).Elem(), key)
 }
 
 // scalar decodes a string, number, bool or duration into v.

@@ -513,8 +513,8 @@ func (l *errorList) checkMedia(c *Config) {
 	if !bridge {
 		return
 	}
-	if m.WebRTCListen.Addr().IsUnspecified() && len(m.PublicIPs) == 0 {
-		l.add("media.public_ips", "media.webrtc_listen listens on all interfaces: list the addresses browsers reach it on")
+	if m.WebRTCListen.Addr().IsUnspecified() && !m.PublicIPs.Auto && len(m.PublicIPs.IPs) == 0 {
+		l.add("media.public_ips", `media.webrtc_listen listens on all interfaces: list the addresses browsers reach it on, or write "auto"`)
 	}
 	if r := m.RTPPorts; r.Min < 1024 || int(r.Max)-int(r.Min) < 3 {
 		l.addf("media.rtp_port_min", "the range %d-%d must lie within 1024-65535 and hold two port pairs at least", r.Min, r.Max)

@@ -143,10 +143,19 @@ func (g *Gateway) buildMedia() error {
 	if !m.WebRTCListen.IsValid() {
 		return nil
 	}
+	mc := mediaConfig(m)
 	var err error
-	if g.engine, err = media.New(mediaConfig(m), media.Deps{Logger: g.log.With("component", "media")}); err != nil {
+	if mc.PublicAddrs, err = publicIPs(m, interfaceIPs); err != nil {
+		return err
+	}
+	if g.engine, err = media.New(mc, media.Deps{Logger: g.log.With("component", "media")}); err != nil {
 		return fmt.Errorf("media.webrtc_listen: %w", err)
 	}
+	candidates := mc.PublicAddrs
+	if len(candidates) == 0 {
+		candidates = []netip.Addr{g.engine.WebRTCAddr().Addr()}
+	}
+	g.log.Info("media bridge", "webrtc_listen", g.engine.WebRTCAddr().String(), "candidates", fmt.Sprint(candidates))
 	g.calls = callmedia.New(callmedia.Config{AnchorAll: m.AnchorAll}, callmedia.Deps{
 		Engine: g.engine, Logger: g.log, Metrics: callmedia.NewMetrics(g.metrics),
 		OnEnd: func(callID, reason string) {
@@ -180,7 +189,7 @@ func (g *Gateway) bindServices() error {
 
 func mediaConfig(m config.Media) media.Config {
 	return media.Config{
-		WebRTCAddr: m.WebRTCListen, PublicAddrs: m.PublicIPs, RTPAddr: m.RTPIP,
+		WebRTCAddr: m.WebRTCListen, PublicAddrs: m.PublicIPs.IPs, RTPAddr: m.RTPIP,
 		RTPPorts:     [2]int{int(m.RTPPorts.Min), int(m.RTPPorts.Max)},
 		MediaTimeout: m.Timeout, Workers: m.Workers,
 	}
