@@ -51,7 +51,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	log := newLogger(cfg.Log, stderr)
 	if cfg.DevMode {
-		log.Warn("DEVELOPMENT MODE: no config file, so the registrar is open and accepts any user without a password; listening on 127.0.0.1 only. Use -config for anything else.")
+		log.Warn("DEVELOPMENT MODE: no config file, so the registrar is open and accepts any user without a password; SIP, HTTP and admin listen on 127.0.0.1 only (the media port, UDP 10000 on every interface, answers only the ICE checks of a call set up here). Use -config for anything else.")
 	}
 	gw, err := gateway.New(cfg, log)
 	if err != nil {
