@@ -18,22 +18,49 @@ import (
 	"time"
 )
 
-// chromiumPath is the Debian chromium that scripts/test-deps.sh installs;
-// playwright-core drives it and never downloads a browser of its own.
-const chromiumPath = "/usr/bin/chromium"
+// browserKind names a browser the harness (e2e/browser/run.mjs) drives:
+// the stock Debian package, never a downloaded build.
+type browserKind string
+
+const (
+	// chromium is driven by playwright-core over CDP.
+	chromium browserKind = "chromium"
+	// firefox (firefox-esr) is driven by puppeteer-core over WebDriver BiDi.
+	firefox browserKind = "firefox"
+)
+
+// browsers are the browsers every browser test runs in, one subtest each.
+var browsers = []browserKind{chromium, firefox}
+
+// path is the browser's executable, which scripts/test-deps.sh installs.
+func (k browserKind) path() string {
+	if k == firefox {
+		return "/usr/bin/firefox-esr"
+	}
+	return "/usr/bin/chromium"
+}
+
+// eachBrowser runs test as a subtest per browser, named after it.
+func eachBrowser(t *testing.T, test func(t *testing.T, kind browserKind)) {
+	t.Helper()
+	for _, kind := range browsers {
+		t.Run(string(kind), func(t *testing.T) { test(t, kind) })
+	}
+}
 
 // browserDir is the Node project with the SIP.js page and its driver.
 const browserDir = "browser"
 
-// NeedChromium skips the test when chromium or node is missing in -short
-// mode, and fails it otherwise (scripts/test-deps.sh installs chromium; CI
-// machines have node and npm). It then makes sure e2e/browser is installed
-// (npm ci) and its page bundled (npm run build), once per test binary.
-func NeedChromium(t testing.TB) {
+// NeedBrowser skips the test when the browser or node is missing in
+// -short mode, and fails it otherwise (scripts/test-deps.sh installs
+// chromium and firefox-esr; CI machines have node and npm). It then makes
+// sure e2e/browser is installed (npm ci) and its page bundled (npm run
+// build), once per test binary.
+func NeedBrowser(t testing.TB, kind browserKind) {
 	t.Helper()
 	var missing []string
-	if _, err := os.Stat(chromiumPath); err != nil {
-		missing = append(missing, chromiumPath)
+	if _, err := os.Stat(kind.path()); err != nil {
+		missing = append(missing, kind.path())
 	}
 	for _, cmd := range []string{"node", "npm"} {
 		if _, err := exec.LookPath(cmd); err != nil {
@@ -42,7 +69,7 @@ func NeedChromium(t testing.TB) {
 	}
 	if len(missing) > 0 {
 		if testing.Short() {
-			t.Skipf("%s missing (scripts/test-deps.sh installs chromium)", strings.Join(missing, ", "))
+			t.Skipf("%s missing (scripts/test-deps.sh installs the browsers)", strings.Join(missing, ", "))
 		}
 		t.Fatalf("%s missing: run scripts/test-deps.sh (only -short runs may skip this test)", strings.Join(missing, ", "))
 	}
@@ -76,8 +103,9 @@ func npmSetup() error {
 func npm(args ...string) error {
 	cmd := exec.Command("npm", args...)
 	cmd.Dir = browserDir
-	// playwright-core downloads nothing at install; this makes sure of it.
-	cmd.Env = append(os.Environ(), "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
+	// playwright-core and puppeteer-core download nothing at install;
+	// this makes sure of it.
+	cmd.Env = append(os.Environ(), "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1", "PUPPETEER_SKIP_DOWNLOAD=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("npm %s in e2e/%s: %v\n%s", strings.Join(args, " "), browserDir, err, out)
@@ -85,9 +113,11 @@ func npm(args ...string) error {
 	return nil
 }
 
-// Browser is one headless Chromium with the SIP.js test page open, driven
-// by e2e/browser/run.mjs: Eval runs JavaScript in the page.
+// Browser is one headless browser with a page open, driven by
+// e2e/browser/run.mjs: Eval runs JavaScript in the page.
 type Browser struct {
+	Kind browserKind
+
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
 	replies chan browserReply
@@ -104,35 +134,45 @@ type browserReply struct {
 	Error string          `json:"error"`
 }
 
-// StartBrowser serves e2e/browser on 127.0.0.1, starts Chromium with wav (a
-// WAV file) as its microphone and opens sipjs.html for user on the
-// gateway g. It returns once window.harness exists. A t.Cleanup closes the
-// browser and, if the test failed, logs the page's console.
-func StartBrowser(t testing.TB, g *Gateway, user, wav string) *Browser {
+// StartBrowser serves e2e/browser on 127.0.0.1, starts the browser kind
+// with a microphone that plays a sine at hz, and opens sipjs.html for user
+// on the gateway g. It returns once window.harness exists. A t.Cleanup
+// closes the browser and, if the test failed, logs the page's console.
+func StartBrowser(t testing.TB, kind browserKind, g *Gateway, user string, hz float64) *Browser {
 	t.Helper()
-	NeedChromium(t)
+	NeedBrowser(t, kind)
 	srv := httptest.NewServer(http.FileServer(http.Dir(browserDir)))
 	t.Cleanup(srv.Close)
 	q := url.Values{"ws": {g.WSURL()}, "user": {user}, "domain": {g.Domain()}}
-	return startBrowserAt(t, user, srv.URL+"/sipjs.html?"+q.Encode(), wav)
+	return startBrowserAt(t, kind, user, srv.URL+"/sipjs.html?"+q.Encode(), hz)
 }
 
-// startBrowserAt starts Chromium with wav as its microphone on pageURL and
-// returns once the page's global ready ("harness" unless given) exists;
-// extra are more run.mjs flags. name labels the console in failure logs.
-func startBrowserAt(t testing.TB, name, pageURL, wav string, extra ...string) *Browser {
+// startBrowserAt starts the browser kind with a microphone playing hz on
+// pageURL and returns once the page's global ready ("harness" unless given)
+// exists; extra are more run.mjs flags. name labels the console in failure
+// logs. Chromium plays a WAV file of the tone (toneWAV); Firefox's fake
+// microphone is a sine whose frequency run.mjs sets.
+func startBrowserAt(t testing.TB, kind browserKind, name, pageURL string, hz float64, extra ...string) *Browser {
+	return startBrowserCmd(t, kind, nil, name, pageURL, hz, extra...)
+}
+
+// startBrowserCmd is startBrowserAt with run.mjs started under the command
+// prefix wrap (such as ip netns exec NAME), if any.
+func startBrowserCmd(t testing.TB, kind browserKind, wrap []string, name, pageURL string, hz float64, extra ...string) *Browser {
 	t.Helper()
-	NeedChromium(t)
+	NeedBrowser(t, kind)
 	user := name
-	wav, err := filepath.Abs(wav)
+	wav, err := filepath.Abs(toneWAV(t, hz))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &Browser{replies: make(chan browserReply, 1), done: make(chan struct{})}
-	args := append([]string{"run.mjs", "--url", pageURL, "--wav", wav, "--chromium", chromiumPath}, extra...)
-	b.cmd = exec.Command("node", args...)
+	b := &Browser{Kind: kind, replies: make(chan browserReply, 1), done: make(chan struct{})}
+	args := append(append([]string{}, wrap...), "node", "run.mjs", "--url", pageURL, "--browser", string(kind),
+		"--wav", wav, "--tone", fmt.Sprint(hz), "--executable", kind.path())
+	args = append(args, extra...)
+	b.cmd = exec.Command(args[0], args[1:]...)
 	b.cmd.Dir = browserDir
-	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so cleanup can kill Chromium too
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so cleanup can kill the browser too
 	b.cmd.Stderr = consoleWriter{b}
 	if b.stdin, err = b.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
@@ -148,16 +188,16 @@ func startBrowserAt(t testing.TB, name, pageURL, wav string, extra ...string) *B
 	t.Cleanup(func() {
 		b.close()
 		if t.Failed() {
-			t.Logf("browser %s console:\n%s", user, b.Console())
+			t.Logf("%s %s console:\n%s", kind, user, b.Console())
 		}
 	})
 	select {
 	case r, ok := <-b.replies:
 		if !ok || r.ID != 0 {
-			t.Fatalf("browser %s did not start:\n%s", user, b.Console())
+			t.Fatalf("%s %s did not start:\n%s", kind, user, b.Console())
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("browser %s not ready within 20s:\n%s", user, b.Console())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s %s not ready within 30s:\n%s", kind, user, b.Console())
 	}
 	return b
 }
@@ -295,7 +335,7 @@ func (b *Browser) logf(format string, args ...any) {
 	fmt.Fprintf(&b.console, format+"\n", args...)
 }
 
-// close closes run.mjs's stdin, which makes it close Chromium and exit, and
+// close closes run.mjs's stdin, which makes it close the browser and exit, and
 // kills the process group if that takes longer than 5 s.
 func (b *Browser) close() {
 	b.stdin.Close()

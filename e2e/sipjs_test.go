@@ -26,25 +26,15 @@ const (
 // bridge on (StartGateway adds its listen addresses).
 const openRegistrar = "registrar:\n  auth: false\n"
 
-// chromiumMicWAV writes the WAV Chromium plays as its microphone: the 8 kHz
-// mono 16-bit PCM that rtptest writes, which Chrome's fake capture
-// resamples; it loops the file, so a few seconds do.
-func chromiumMicWAV(t *testing.T) string {
-	t.Helper()
-	wav := filepath.Join(t.TempDir(), "browser-1000.wav")
-	if err := rtptest.WriteToneWAV(wav, browserToneHz, 5); err != nil {
-		t.Fatal(err)
-	}
-	return wav
-}
-
-// TestChromiumSIPjsEcho: a SIP.js page in Chromium registers with the real
+// TestSIPjsEcho: a SIP.js page in each browser registers with the real
 // binary, calls the built-in echo user through the media bridge (ICE-lite,
 // DTLS-SRTP), and hears its own 1000 Hz tone back, measured with WebAudio.
-func TestChromiumSIPjsEcho(t *testing.T) {
-	NeedChromium(t)
+func TestSIPjsEcho(t *testing.T) { eachBrowser(t, testSIPjsEcho) }
+
+func testSIPjsEcho(t *testing.T, kind browserKind) {
+	NeedBrowser(t, kind)
 	g := StartGateway(t, openRegistrar)
-	page := StartBrowser(t, g, "alice", chromiumMicWAV(t))
+	page := StartBrowser(t, kind, g, "alice", browserToneHz)
 	start := time.Now()
 	page.MustEval(t, "harness.register()", 10*time.Second, nil)
 	page.MustEval(t, "harness.call('echo')", 10*time.Second, nil)
@@ -60,13 +50,15 @@ func TestChromiumSIPjsEcho(t *testing.T) {
 	page.MustEval(t, "harness.hangup()", 5*time.Second, nil)
 }
 
-// TestChromiumSIPjsCallsBaresip: the page calls a plain SIP/RTP phone
-// (baresip, PCMU) through the bridge; each hears the other's tone.
-func TestChromiumSIPjsCallsBaresip(t *testing.T) {
-	NeedChromium(t)
+// TestSIPjsCallsBaresip: the page calls a plain SIP/RTP phone (baresip,
+// PCMU) through the bridge; each hears the other's tone.
+func TestSIPjsCallsBaresip(t *testing.T) { eachBrowser(t, testSIPjsCallsBaresip) }
+
+func testSIPjsCallsBaresip(t *testing.T, kind browserKind) {
+	NeedBrowser(t, kind)
 	g := StartGateway(t, openRegistrar)
 	bob := StartBaresip(t, BaresipOptions{User: "bob", Registrar: g.UDP.String(), Tone: farTone(t), AutoAnswer: true})
-	page := StartBrowser(t, g, "alice", chromiumMicWAV(t))
+	page := StartBrowser(t, kind, g, "alice", browserToneHz)
 	page.MustEval(t, "harness.register()", 10*time.Second, nil)
 	page.MustEval(t, "harness.call('bob')", 10*time.Second, nil)
 	checkTwoWayAudio(t, page, bob)
@@ -76,13 +68,15 @@ func TestChromiumSIPjsCallsBaresip(t *testing.T) {
 	}
 }
 
-// TestChromiumSIPjsAnswersBaresip: baresip calls the page, which answers;
-// each hears the other's tone.
-func TestChromiumSIPjsAnswersBaresip(t *testing.T) {
-	NeedChromium(t)
+// TestSIPjsAnswersBaresip: baresip calls the page, which answers; each
+// hears the other's tone.
+func TestSIPjsAnswersBaresip(t *testing.T) { eachBrowser(t, testSIPjsAnswersBaresip) }
+
+func testSIPjsAnswersBaresip(t *testing.T, kind browserKind) {
+	NeedBrowser(t, kind)
 	g := StartGateway(t, openRegistrar)
 	bob := StartBaresip(t, BaresipOptions{User: "bob", Registrar: g.UDP.String(), Tone: farTone(t)})
-	page := StartBrowser(t, g, "alice", chromiumMicWAV(t))
+	page := StartBrowser(t, kind, g, "alice", browserToneHz)
 	page.MustEval(t, "harness.register()", 10*time.Second, nil)
 	if err := bob.Dial("sip:alice@" + g.Domain()); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 )
 
 // The softphone as a first-time user meets it: what the page says before,
-// while and after things go wrong, checked in Chromium on the real binary.
+// while and after things go wrong, checked in each browser on the real binary.
 
 // authedDomain is a gateway with accounts and a SIP domain other than the
 // page's host name, as behind a PBX with its own realm.
@@ -22,10 +22,12 @@ const authedDomain = "registrar:\n  users:\n    - {username: alice, password: al
 // URL or the status and reason, just under the Register button, and take
 // the focus to the field to fix; pressing Register again after each works
 // without Unregister.
-func TestSoftphoneRegistrationErrors(t *testing.T) {
-	bin := NeedSoftphone(t)
+func TestSoftphoneRegistrationErrors(t *testing.T) { eachBrowser(t, testSoftphoneRegistrationErrors) }
+
+func testSoftphoneRegistrationErrors(t *testing.T, kind browserKind) {
+	bin := NeedSoftphone(t, kind)
 	g := startGatewayBinary(t, bin, authedDomain)
-	page := StartSoftphone(t, g, "alice", toneWAV(t, browserToneHz))
+	page := StartSoftphone(t, kind, g, "alice", browserToneHz)
 
 	if !pageBool(t, page, `document.getElementById("call").disabled`) {
 		t.Error("Call is enabled before registering")
@@ -69,10 +71,14 @@ func TestSoftphoneRegistrationErrors(t *testing.T) {
 // banner shows) or outgoing and failing, never shows that verdict or its
 // figures.
 func TestSoftphoneNewCallClearsMediaPanel(t *testing.T) {
-	bin := NeedSoftphone(t)
+	eachBrowser(t, testSoftphoneNewCallClearsMediaPanel)
+}
+
+func testSoftphoneNewCallClearsMediaPanel(t *testing.T, kind browserKind) {
+	bin := NeedSoftphone(t, kind)
 	g := startGatewayBinary(t, bin, openRegistrar)
-	alice := StartSoftphone(t, g, "alice", toneWAV(t, browserToneHz))
-	bob := StartSoftphone(t, g, "bob", toneWAV(t, farToneHz))
+	alice := StartSoftphone(t, kind, g, "alice", browserToneHz)
+	bob := StartSoftphone(t, kind, g, "bob", farToneHz)
 	softphoneRegister(t, alice, "alice")
 	softphoneRegister(t, bob, "bob")
 	softphoneDial(t, alice, "echo")

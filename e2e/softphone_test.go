@@ -29,14 +29,14 @@ var (
 	softphoneErr  error
 )
 
-// NeedSoftphone is NeedChromium for tests of the gateway's own page: it
+// NeedSoftphone is NeedBrowser for tests of the gateway's own page: it
 // builds web/dist (npm ci, npm run build, as `make web` does) when
 // web/dist/index.html is missing and, if TestMain's binary was built
 // without the page, builds a second binary that embeds it. It returns the
 // binary to run.
-func NeedSoftphone(t testing.TB) string {
+func NeedSoftphone(t testing.TB, kind browserKind) string {
 	t.Helper()
-	NeedChromium(t)
+	NeedBrowser(t, kind)
 	softphoneOnce.Do(func() { softphoneBin, softphoneErr = softphoneSetup() })
 	if softphoneErr != nil {
 		t.Fatal(softphoneErr)
@@ -75,18 +75,26 @@ func npmIn(dir string, args ...string) error {
 }
 
 // StartSoftphone opens the gateway's own page ("/", the JsSIP softphone)
-// in Chromium with wav as the microphone, and loads e2e/browser/tonetap.js
-// into it for measuring what it hears. The page's CSP forbids eval, so
-// run.mjs bypasses it (Page.setBypassCSP) for the test's expressions.
-func StartSoftphone(t testing.TB, g *Gateway, name, wav string) *Browser {
+// in the browser kind with a microphone playing hz, and loads
+// e2e/browser/tonetap.js into it for measuring what it hears. The page's
+// CSP forbids eval, so run.mjs bypasses it (Chromium: Page.setBypassCSP;
+// Firefox's BiDi evaluation is not subject to it) for the test's
+// expressions.
+func StartSoftphone(t testing.TB, kind browserKind, g *Gateway, name string, hz float64) *Browser {
 	t.Helper()
-	page := startBrowserAt(t, name, "http://"+g.HTTP.String()+"/", wav, "--ready", "softphone", "--bypass-csp")
+	page := startBrowserAt(t, kind, name, "http://"+g.HTTP.String()+"/", hz, "--ready", "softphone", "--bypass-csp")
+	loadToneTap(t, page)
+	return page
+}
+
+// loadToneTap evaluates e2e/browser/tonetap.js in page.
+func loadToneTap(t testing.TB, page *Browser) {
+	t.Helper()
 	tap, err := os.ReadFile(filepath.Join(browserDir, "tonetap.js"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	page.MustEval(t, string(tap), 5*time.Second, nil)
-	return page
 }
 
 // softphoneRegister fills in the account form as user and submits it, as
@@ -219,10 +227,12 @@ const bothWays = "audio flowed both ways"
 // the page at desktop and phone widths (no horizontal overflow, the dial
 // box's placeholder fits) and screenshots it (docs/softphone.png and
 // docs/softphone-phone.png with SB_UPDATE_SCREENSHOTS=1).
-func TestSoftphoneCallsEcho(t *testing.T) {
-	bin := NeedSoftphone(t)
+func TestSoftphoneCallsEcho(t *testing.T) { eachBrowser(t, testSoftphoneCallsEcho) }
+
+func testSoftphoneCallsEcho(t *testing.T, kind browserKind) {
+	bin := NeedSoftphone(t, kind)
 	g := startGatewayBinary(t, bin, openRegistrar) // softphone.enabled defaults to true
-	page := StartSoftphone(t, g, "alice", toneWAV(t, browserToneHz))
+	page := StartSoftphone(t, kind, g, "alice", browserToneHz)
 	start := time.Now()
 	softphoneRegister(t, page, "alice")
 	// The echo is the signal under test: with voice processing on, the
@@ -263,7 +273,8 @@ var screenSizes = []struct {
 
 // screenshots checks the page at each of screenSizes — nothing wider than
 // the screen, the dial box's placeholder not cut off — and saves it to the
-// test's temporary directory, and to docs/ when SB_UPDATE_SCREENSHOTS=1.
+// test's temporary directory, and, Chromium's, to docs/ when
+// SB_UPDATE_SCREENSHOTS=1.
 func screenshots(t testing.TB, page *Browser) {
 	t.Helper()
 	for _, size := range screenSizes {
@@ -282,7 +293,7 @@ func screenshots(t testing.TB, page *Browser) {
 			t.Errorf("at %dx%d: the dial placeholder is %.0f px wide in a %.0f px box", size.width, size.height, fit.Text, fit.Room)
 		}
 		paths := []string{filepath.Join(t.TempDir(), size.name)}
-		if os.Getenv("SB_UPDATE_SCREENSHOTS") == "1" {
+		if os.Getenv("SB_UPDATE_SCREENSHOTS") == "1" && page.Kind == chromium {
 			paths = append(paths, filepath.Join("..", "docs", size.name))
 		}
 		for _, p := range paths {
@@ -311,13 +322,17 @@ const placeholderFit = `(() => {
 // TestSoftphoneTwoTabsCallEachOther: zero-config calls. With the embedded
 // defaults (the harness sets only the listen addresses, logging and
 // registrar.auth: false, which a config file would otherwise turn on), two
-// Chromiums on the gateway's page register as alice and bob; alice calls
+// browsers of a kind on the gateway's page register as alice and bob; alice calls
 // bob, bob answers, and each hears the other's tone.
 func TestSoftphoneTwoTabsCallEachOther(t *testing.T) {
-	bin := NeedSoftphone(t)
+	eachBrowser(t, testSoftphoneTwoTabsCallEachOther)
+}
+
+func testSoftphoneTwoTabsCallEachOther(t *testing.T, kind browserKind) {
+	bin := NeedSoftphone(t, kind)
 	g := startGatewayBinary(t, bin, openRegistrar)
-	alice := StartSoftphone(t, g, "alice", toneWAV(t, browserToneHz))
-	bob := StartSoftphone(t, g, "bob", toneWAV(t, farToneHz))
+	alice := StartSoftphone(t, kind, g, "alice", browserToneHz)
+	bob := StartSoftphone(t, kind, g, "bob", farToneHz)
 	start := time.Now()
 	softphoneRegister(t, bob, "bob")
 	softphoneRegister(t, alice, "alice")
@@ -331,7 +346,7 @@ func TestSoftphoneTwoTabsCallEachOther(t *testing.T) {
 	softphoneHears(t, bob, "bob", browserToneHz, farToneHz)
 
 	// With the defaults (media.anchor_all off) a WebRTC ⇄ WebRTC call's SDP
-	// passes through: the two Chromiums send media to each other directly
+	// passes through: the two browsers send media to each other directly
 	// and the call is not in /calls.
 	if calls := getCalls(t, g); len(calls) != 0 {
 		t.Errorf("/calls lists %d calls, want none (not anchored by default): %v", len(calls), calls)

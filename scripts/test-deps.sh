@@ -19,6 +19,9 @@ DEPS=(
 	# chromium is the browser the e2e/browser harness drives through
 	# playwright-core (which never downloads its own browsers).
 	"chromium chromium"
+	# firefox-esr is the second browser of the e2e/browser harness, driven
+	# headless over WebDriver BiDi by puppeteer-core (Debian has no geckodriver).
+	"firefox-esr firefox-esr"
 	# "redis-server redis-server"
 )
 

@@ -1,7 +1,8 @@
 // tonetap.js is evaluated in the gateway's softphone page by
 // e2e/softphone_test.go (the page itself has no test code). It defines
 // window.toneTap: start(pc) feeds the peer connection's received audio
-// through a WebAudio AnalyserNode into an AudioWorklet tap that keeps the
+// through a WebAudio AnalyserNode into a tap (an AudioWorklet, or a
+// ScriptProcessorNode where the page's CSP refuses one) that keeps the
 // last second of samples; score(hz) runs a Goertzel filter over that second
 // and returns the share of its power at hz, 2·|X(f)|²/(N·Σx²) (the formula
 // of the SIP.js page's harness.toneScore and of internal/testkit/rtptest).
@@ -26,6 +27,32 @@
     for (let i = 0; i < filled; i++) out[i] = ring[(pos - filled + i + ring.length) % ring.length];
     return out;
   };
+  // tapNode returns a node that passes each block of samples it receives to
+  // push: an AudioWorklet, or where the page's CSP refuses its blob: module
+  // (script-src 'self'; Chromium's run.mjs bypasses the CSP, Firefox's
+  // WebDriver BiDi cannot) a ScriptProcessorNode, which needs no script
+  // and runs while connected to the destination through a muted gain.
+  let worklet = null; // whether the tonetap module loaded: null untried
+  const tapNode = async (push) => {
+    if (worklet === null) {
+      const code = `registerProcessor("tonetap", class extends AudioWorkletProcessor {
+        process(inputs) { const ch = inputs[0][0]; if (ch) this.port.postMessage(ch.slice()); return true; }
+      });`;
+      const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+      worklet = await ctx.audioWorklet.addModule(url).then(() => true, () => false);
+    }
+    if (worklet) {
+      const node = new AudioWorkletNode(ctx, "tonetap");
+      node.port.onmessage = ({ data }) => push(data);
+      return node;
+    }
+    const node = ctx.createScriptProcessor(2048, 1, 1);
+    node.onaudioprocess = (e) => push(e.inputBuffer.getChannelData(0));
+    const mute = ctx.createGain();
+    mute.gain.value = 0;
+    node.connect(mute).connect(ctx.destination);
+    return node;
+  };
   window.toneTap = {
     async start(pc) {
       const tracks = pc.getReceivers().map((r) => r.track).filter((t) => t && t.kind === "audio");
@@ -33,22 +60,17 @@
       const stream = new MediaStream(tracks);
       ctx ??= new AudioContext();
       await ctx.resume();
-      const code = `registerProcessor("tonetap", class extends AudioWorkletProcessor {
-        process(inputs) { const ch = inputs[0][0]; if (ch) this.port.postMessage(ch.slice()); return true; }
-      });`;
-      if (!tap) await ctx.audioWorklet.addModule(URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
-      const analyser = ctx.createAnalyser();
-      analyser.fftSize = 2048;
-      const node = new AudioWorkletNode(ctx, "tonetap");
       const t = { ring: new Float32Array(ctx.sampleRate), pos: 0, filled: 0, rate: ctx.sampleRate };
-      node.port.onmessage = ({ data }) => {
+      const push = (data) => {
         for (const x of data) {
           t.ring[t.pos] = x;
           t.pos = (t.pos + 1) % t.ring.length;
         }
         t.filled = Math.min(t.filled + data.length, t.ring.length);
       };
-      ctx.createMediaStreamSource(stream).connect(analyser).connect(node);
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = 2048;
+      ctx.createMediaStreamSource(stream).connect(analyser).connect(await tapNode(push));
       tap = t;
       return tracks.length;
     },
