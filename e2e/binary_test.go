@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -48,6 +49,9 @@ type Gateway struct {
 
 	// Admin is the admin listener: /metrics and /calls.
 	HTTP, UDP, TCP, Admin netip.AddrPort
+	// Candidates are the media bridge's ICE candidate addresses, as its
+	// start-up line "media bridge" lists them ("[127.0.0.1 10.0.0.2]").
+	Candidates string
 }
 
 // StartGateway writes config (YAML; the listen block, every listener on a
@@ -75,13 +79,21 @@ func startGatewayBinary(t testing.TB, bin, config string) *Gateway {
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g := &Gateway{log: filepath.Join(dir, "switchboard.log"), done: make(chan error, 1)}
+	return startGatewayCmd(t, exec.Command(bin, "-config", path))
+}
+
+// startGatewayCmd starts cmd, a switchboard (perhaps behind a command such
+// as ip netns exec that execs it), logging to the test's temporary
+// directory, and returns once it logged its bound addresses. A t.Cleanup
+// sends SIGTERM and checks a clean exit.
+func startGatewayCmd(t testing.TB, cmd *exec.Cmd) *Gateway {
+	t.Helper()
+	g := &Gateway{cmd: cmd, log: filepath.Join(t.TempDir(), "switchboard.log"), done: make(chan error, 1)}
 	logFile, err := os.Create(g.log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pr, pw := io.Pipe()
-	g.cmd = exec.Command(bin, "-config", path)
 	g.cmd.Stderr = io.MultiWriter(logFile, pw)
 	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -100,14 +112,17 @@ func startGatewayBinary(t testing.TB, bin, config string) *Gateway {
 	return g
 }
 
-// readAddrs reads the log until the "listening" line.
+// readAddrs reads the log, JSON or text, until the "listening" line.
 func (g *Gateway) readAddrs(r io.Reader) error {
 	found := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
-			var line map[string]string
-			if json.Unmarshal(sc.Bytes(), &line) != nil || line["msg"] != "listening" {
+			line := logFields(sc.Text())
+			if line["msg"] == "media bridge" {
+				g.Candidates = line["candidates"]
+			}
+			if line["msg"] != "listening" {
 				continue
 			}
 			g.HTTP, _ = netip.ParseAddrPort(line["http"])
@@ -125,6 +140,39 @@ func (g *Gateway) readAddrs(r io.Reader) error {
 	case <-time.After(10 * time.Second):
 		return fmt.Errorf("no listening line within 10s")
 	}
+}
+
+// logFields returns the string fields of one log line, written by slog's
+// JSON handler or its text handler (key=value, values quoted when they
+// hold spaces); it ignores nested groups and other lines.
+func logFields(line string) map[string]string {
+	fields := map[string]string{}
+	if strings.HasPrefix(line, "{") {
+		var raw map[string]any
+		_ = json.Unmarshal([]byte(line), &raw)
+		for k, v := range raw {
+			if s, ok := v.(string); ok {
+				fields[k] = s
+			}
+		}
+		return fields
+	}
+	for line != "" {
+		key, rest, ok := strings.Cut(line, "=")
+		if !ok {
+			break
+		}
+		value := rest
+		if q, err := strconv.QuotedPrefix(rest); err == nil {
+			value, _ = strconv.Unquote(q)
+			rest = rest[len(q):]
+		} else {
+			value, rest, _ = strings.Cut(rest, " ")
+		}
+		fields[key] = value
+		line = strings.TrimLeft(rest, " ")
+	}
+	return fields
 }
 
 // WSURL is the gateway's SIP WebSocket URL.
