@@ -64,6 +64,7 @@ var goldenCases = []struct {
 	{"chrome-av-offer", fromBrowserOffer(testPlain), false},
 	{"chrome-audio-offer", fromBrowserOffer(testPlain), false},
 	{"firefox-av-offer", fromBrowserOffer(testPlain), false},
+	{"firefox-audio-offer", fromBrowserOffer(testPlain), false},
 	{"safari-audio-offer", fromBrowserOffer(testPlain), false},
 	{"jssip-chrome-offer", fromBrowserOffer(testPlain), false},
 	{"sipjs-legacy-offer", fromBrowserOffer(testMux), false},
@@ -81,6 +82,7 @@ var goldenCases = []struct {
 	{"chrome-answer", fromBrowserAnswer, false},
 	{"chrome-av-answer", fromBrowserAnswer, false},
 	{"chrome-hold-answer", fromBrowserAnswer, false},
+	{"firefox-answer", fromBrowserAnswer, false},
 	{"asterisk-av-relay", fromPlainRelay, false},
 	{"freeswitch-relay-answer", fromPlainRelay, false},
 }
