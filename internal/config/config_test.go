@@ -294,8 +294,8 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
-			name: "public_ips auto",
-			yaml: "registrar: {auth: false}\nmedia:\n  webrtc_listen: 0.0.0.0:10001\n  public_ips: auto\n",
+			name:  "public_ips auto",
+			yaml:  "registrar: {auth: false}\nmedia:\n  webrtc_listen: 0.0.0.0:10001\n  public_ips: auto\n",
 			check: func(c *Config) (any, any) { return c.Media.PublicIPs, PublicIPs{Auto: true} },
 		},
 		{
