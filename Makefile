@@ -38,7 +38,7 @@ soak: ## Churn thousands of connections, registrations and calls through the bin
 	SB_SOAK=full $(GO) test -count=1 -timeout 10m -run '^TestSoak$$' -v ./e2e/
 
 .PHONY: test-deps
-test-deps: ## Install the programs the tests drive (sipp, ...); needs root.
+test-deps: ## Install the programs the tests drive (sipp, baresip, chromium, firefox-esr); needs root.
 	scripts/test-deps.sh
 
 .PHONY: fuzz
