@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -92,7 +94,8 @@ const selectedPair = `(async () => {
 // failed or not.
 func newNetns(t *testing.T) string {
 	t.Helper()
-	ns := fmt.Sprintf("sbquick%d", os.Getpid())
+	removeStaleNetns()
+	ns := fmt.Sprintf("%s%d", netnsPrefix, os.Getpid())
 	ip := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
@@ -112,4 +115,25 @@ func newNetns(t *testing.T) string {
 		ip("-n", ns, "link", "set", end.dev, "up")
 	}
 	return ns
+}
+
+// netnsPrefix starts the names of the namespaces newNetns creates; the
+// test binary's process ID follows.
+const netnsPrefix = "sbquick"
+
+// removeStaleNetns deletes the namespaces of test binaries that were killed
+// before their cleanup ran: those whose process is gone.
+func removeStaleNetns() {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		name, _, _ := strings.Cut(line, " ")
+		pid, err := strconv.Atoi(strings.TrimPrefix(name, netnsPrefix))
+		if !strings.HasPrefix(name, netnsPrefix) || err != nil || syscall.Kill(pid, 0) != syscall.ESRCH {
+			continue
+		}
+		_ = exec.Command("ip", "netns", "delete", name).Run()
+	}
 }
