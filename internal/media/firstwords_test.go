@@ -142,6 +142,24 @@ func TestDTLSAnsweredOnceChecked(t *testing.T) {
 			break
 		}
 	}
+
+	// The stamps /calls reads the call's timing from are in order.
+	st := b.Stats()
+	for name, at := range map[string]time.Time{
+		"DTLS first record": st.DTLS.FirstRecord, "DTLS connected": st.DTLS.Connected,
+		"first RTP from the phone": st.Plain.FirstRTPIn, "first RTP to the browser": st.Browser.FirstRTPOut,
+	} {
+		if at.IsZero() {
+			t.Errorf("%s: not stamped", name)
+		}
+	}
+	if st.DTLS.Connected.Before(st.DTLS.FirstRecord) || st.Browser.FirstRTPOut.Before(st.DTLS.Connected) {
+		t.Errorf("stamps out of order: DTLS first record %v, connected %v, first RTP to the browser %v",
+			st.DTLS.FirstRecord, st.DTLS.Connected, st.Browser.FirstRTPOut)
+	}
+	if !st.Plain.FirstRTPOut.IsZero() || !st.Browser.FirstRTPIn.IsZero() {
+		t.Errorf("nothing went to the phone, yet first RTP stamped: %v, %v", st.Plain.FirstRTPOut, st.Browser.FirstRTPIn)
+	}
 }
 
 // TestDTLSRefusedUnchecked: DTLS from an address that never passed an ICE
