@@ -93,6 +93,13 @@ func waitTiming(t *testing.T, g *Gateway) map[string]float64 {
 					}
 				}
 				if len(got) == len(timingKeys) {
+					// Packets either leg could not relay: before the
+					// keys, mostly, so audio lost after the answer.
+					if m, ok := seen[0]["media"].([]any); ok && len(m) == 1 {
+						leg := m[0].(map[string]any)
+						got["dropped_from_browser"], _ = leg["browser"].(map[string]any)["dropped"].(float64)
+						got["dropped_from_phone"], _ = leg["plain"].(map[string]any)["dropped"].(float64)
+					}
 					return got
 				}
 			}
@@ -133,7 +140,7 @@ func (ts timings) add(t *testing.T, got map[string]float64) {
 
 // report logs p50 and max of each step, in ms after the answer.
 func (ts timings) report(t *testing.T, what string) {
-	for _, k := range append(timingKeys, "phone_after_dtls_ms", "browser_after_dtls_ms") {
+	for _, k := range append(timingKeys, "phone_after_dtls_ms", "browser_after_dtls_ms", "dropped_from_browser", "dropped_from_phone") {
 		v := slices.Clone(ts[k])
 		slices.Sort(v)
 		t.Logf("%s: %-20s p50 %7.1f ms  max %7.1f ms  (%d calls)", what, k, v[len(v)/2], v[len(v)-1], len(v))

@@ -56,6 +56,10 @@ type Bridge struct {
 
 	rtpLatch, rtcpLatch latch
 
+	// held is the phone's RTP that came before the keys (hold.go); only
+	// the goroutine reading the plain RTP socket touches it.
+	held []heldPacket
+
 	// sess holds the SRTP contexts; nil until the DTLS handshake is done.
 	sess atomic.Pointer[session]
 

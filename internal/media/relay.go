@@ -200,8 +200,11 @@ func (b *Bridge) plainRTP(p []byte, src netip.AddrPort, sc *scratch) {
 	b.lastRTP.Store(now)
 	s := b.sess.Load()
 	if s == nil {
-		b.plain.dropped.Add(1)
+		b.hold(p, now)
 		return
+	}
+	if b.held != nil {
+		b.sendHeld(s, sc, now)
 	}
 	binary.BigEndian.PutUint32(p[8:12], b.local.SSRC)
 	out, err := s.encRTP.EncryptRTP(sc.browserBuf(), p, &sc.rtp)
