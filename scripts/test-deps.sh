@@ -19,6 +19,10 @@ DEPS=(
 	# chromium is the browser the e2e/browser harness drives through
 	# playwright-core (which never downloads its own browsers).
 	"chromium chromium"
+	# ip and iptables build the network namespaces, NAT and firewalls of
+	# internal/testkit/netns.
+	"ip iproute2"
+	"iptables iptables"
 	# "redis-server redis-server"
 )
 
