@@ -22,6 +22,10 @@ DEPS=(
 	# firefox-esr is the second browser of the e2e/browser harness, driven
 	# headless over WebDriver BiDi by puppeteer-core (Debian has no geckodriver).
 	"firefox-esr firefox-esr"
+	# ip and iptables build the network namespaces, NAT and firewalls of
+	# internal/testkit/netns.
+	"ip iproute2"
+	"iptables iptables"
 	# "redis-server redis-server"
 )
 

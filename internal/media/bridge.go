@@ -56,6 +56,10 @@ type Bridge struct {
 
 	rtpLatch, rtcpLatch latch
 
+	// held is the phone's RTP that came before the keys (hold.go); only
+	// the goroutine reading the plain RTP socket touches it.
+	held []heldPacket
+
 	// sess holds the SRTP contexts; nil until the DTLS handshake is done.
 	sess atomic.Pointer[session]
 
@@ -66,6 +70,8 @@ type Bridge struct {
 	iceState         atomic.Int32 // ice.ConnectionState
 	dtlsState        atomic.Int32
 	dtlsFailures     atomic.Uint64
+	dtlsFirst        stamp // the browser's first DTLS record
+	dtlsDone         stamp // SRTP keyed
 
 	// directUpdMu orders updateDirect calls; directAddr and directOff are
 	// guarded by the engine's directMu. directTo is directAddr for the
@@ -384,6 +390,8 @@ func (b *Bridge) Stats() Stats {
 			Role:        role,
 			SRTPProfile: profile,
 			Failures:    b.dtlsFailures.Load(),
+			FirstRecord: b.dtlsFirst.time(),
+			Connected:   b.dtlsDone.time(),
 		},
 		Browser: BrowserStats{
 			LegStats:         b.browser.snapshot(),

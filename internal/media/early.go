@@ -2,6 +2,7 @@ package media
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/stun/v4"
@@ -50,6 +51,7 @@ func (b *Bridge) onCheck(_ *stun.Message, _, remote ice.Candidate, _ *ice.Candid
 // browserDTLS queues a DTLS record from src, an address that passed a
 // check, for the handshake, and remembers src as where to answer.
 func (b *Bridge) browserDTLS(p []byte, src netip.AddrPort) {
+	b.dtlsFirst.once(time.Now().UnixNano())
 	if cur := b.dtlsFrom.Load(); cur == nil || *cur != src {
 		b.setDTLSFrom(src)
 	}

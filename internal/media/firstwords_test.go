@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"testing"
@@ -142,6 +143,24 @@ func TestDTLSAnsweredOnceChecked(t *testing.T) {
 			break
 		}
 	}
+
+	// The stamps /calls reads the call's timing from are in order.
+	st := b.Stats()
+	for name, at := range map[string]time.Time{
+		"DTLS first record": st.DTLS.FirstRecord, "DTLS connected": st.DTLS.Connected,
+		"first RTP from the phone": st.Plain.FirstRTPIn, "first RTP to the browser": st.Browser.FirstRTPOut,
+	} {
+		if at.IsZero() {
+			t.Errorf("%s: not stamped", name)
+		}
+	}
+	if st.DTLS.Connected.Before(st.DTLS.FirstRecord) || st.Browser.FirstRTPOut.Before(st.DTLS.Connected) {
+		t.Errorf("stamps out of order: DTLS first record %v, connected %v, first RTP to the browser %v",
+			st.DTLS.FirstRecord, st.DTLS.Connected, st.Browser.FirstRTPOut)
+	}
+	if !st.Plain.FirstRTPOut.IsZero() || !st.Browser.FirstRTPIn.IsZero() {
+		t.Errorf("nothing went to the phone, yet first RTP stamped: %v, %v", st.Plain.FirstRTPOut, st.Browser.FirstRTPIn)
+	}
 }
 
 // TestDTLSRefusedUnchecked: DTLS from an address that never passed an ICE
@@ -167,5 +186,105 @@ func TestDTLSRefusedUnchecked(t *testing.T) {
 	}
 	if got := b.Stats().DTLS.State; got == "connected" {
 		t.Fatalf("DTLS state %q, want not connected", got)
+	}
+}
+
+// TestPhoneAudioHeldUntilKeys: what the phone sends after the answer but
+// before DTLS has keyed SRTP reaches the browser once it has, first and in
+// order, rather than being dropped.
+func TestPhoneAudioHeldUntilKeys(t *testing.T) {
+	e := newTestEngine(t, 2, nil)
+	b, err := e.NewBridge("held", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	pbx := newPBXSocket(t)
+	b.SetPlainRemote(pbx.addr(), netip.AddrPort{})
+	br := newCheckingBrowser(t)
+	if err := b.StartWebRTC(br.remote()); err != nil {
+		t.Fatal(err)
+	}
+	l := b.Local()
+	br.check(t, l, false)
+
+	const early = 5 // the first words: sent before the handshake starts
+	for i := range early {
+		pbx.conn.WriteTo(rtpPacket(0x1234, uint16(i), payload("early")), net.UDPAddrFromAddrPort(l.RTP))
+	}
+	waitFor(t, "the early packets held", func() bool { return b.Stats().Plain.RTPIn.Packets == early })
+	// The DTLS conn reads the browser's socket from its handshake on: the
+	// tap hands it everything but RTP, which the test reads.
+	tap := &rtpTap{UDPConn: br.conn, rtp: make(chan uint16, 64)}
+	dc, err := dtlssrtp.NewConn(tap, net.UDPAddrFromAddrPort(l.Candidates[0]), true, br.cert, dtls.WithInsecureSkipVerify(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := dc.HandshakeContext(ctx); err != nil {
+		t.Fatalf("DTLS: %v", err)
+	}
+	waitFor(t, "SRTP up", func() bool { return b.Stats().DTLS.State == "connected" })
+	stop := every(func(i int) {
+		pbx.conn.WriteTo(rtpPacket(0x1234, uint16(early+i), payload("pbx")), net.UDPAddrFromAddrPort(l.RTP))
+	})
+	defer stop()
+
+	var got []uint16
+	timeout := time.After(2 * time.Second)
+	for len(got) < early+2 {
+		select {
+		case seq := <-tap.rtp:
+			got = append(got, seq)
+		case <-timeout:
+			t.Fatalf("SRTP towards the browser: got sequence numbers %v after 2s", got)
+		}
+	}
+	for i, seq := range got {
+		if seq != uint16(i) {
+			t.Fatalf("sequence numbers towards the browser %v, want 0, 1, 2, … from the first held packet", got)
+		}
+	}
+	if d := b.Stats().Plain.Dropped; d != 0 {
+		t.Errorf("plain leg dropped %d packets, want none", d)
+	}
+}
+
+// TestHoldIsBounded: a phone that sends long before the keys has only its
+// newest holdPackets kept, the older ones counted as dropped.
+func TestHoldIsBounded(t *testing.T) {
+	b := &Bridge{}
+	now := time.Now().UnixNano()
+	for i := range holdPackets + 3 {
+		b.hold(rtpPacket(1, uint16(i), payload("x")), now)
+	}
+	if len(b.held) != holdPackets || b.plain.dropped.Load() != 3 {
+		t.Fatalf("held %d, dropped %d; want %d and 3", len(b.held), b.plain.dropped.Load(), holdPackets)
+	}
+	if first := binary.BigEndian.Uint16(b.held[0].data[2:4]); first != 3 {
+		t.Errorf("oldest held sequence number %d, want 3", first)
+	}
+}
+
+// rtpTap is a browser's socket read by a DTLS conn: it passes on what is
+// not RTP and sends the sequence number of each RTP packet (in the clear
+// in SRTP, RFC 3711 §3.1) to rtp instead.
+type rtpTap struct {
+	*net.UDPConn
+	rtp chan uint16
+}
+
+func (c *rtpTap) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		n, from, err := c.UDPConn.ReadFrom(p)
+		if err != nil || classify(p[:n]) != kindRTP {
+			return n, from, err
+		}
+		select {
+		case c.rtp <- binary.BigEndian.Uint16(p[2:4]):
+		default:
+		}
 	}
 }

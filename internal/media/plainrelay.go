@@ -108,10 +108,11 @@ func (r *PlainRelay) relay(i int, p []byte, src netip.AddrPort, rtcpPort bool) {
 			return
 		}
 		now := time.Now().UnixNano()
-		from.counters.rtpIn.add(len(p))
-		from.counters.lastIn.Store(now)
+		from.counters.heardRTP(len(p), now)
 		r.lastRTP.Store(now)
-		if !to.send(p, to.rtpLatch.destination(), to.rtpConn, &to.counters.rtpOut, now) {
+		if to.send(p, to.rtpLatch.destination(), to.rtpConn, &to.counters.rtpOut, now) {
+			to.counters.firstRTPOut.once(now)
+		} else {
 			from.counters.dropped.Add(1)
 		}
 	case kind == kindRTCP:

@@ -71,6 +71,7 @@ func (b *Bridge) readBrowser(conn *ice.Conn) {
 func (b *Bridge) fromBrowser(p []byte, sc *scratch) {
 	switch classify(p) {
 	case kindDTLS:
+		b.dtlsFirst.once(time.Now().UnixNano())
 		if _, err := b.dtlsIn.Write(p); err != nil {
 			b.browser.dropped.Add(1)
 		}
@@ -89,10 +90,11 @@ func (b *Bridge) browserRTP(p []byte, sc *scratch) {
 		return
 	}
 	now := time.Now().UnixNano()
-	b.browser.rtpIn.add(len(p))
-	b.browser.lastIn.Store(now)
+	b.browser.heardRTP(len(p), now)
 	b.lastRTP.Store(now)
-	b.toPlain(b.rtpConn, out, b.rtpLatch.destination(), &b.plain.rtpOut, now)
+	if b.toPlain(b.rtpConn, out, b.rtpLatch.destination(), &b.plain.rtpOut, now) {
+		b.plain.firstRTPOut.once(now)
+	}
 }
 
 func (b *Bridge) browserRTCP(p []byte, sc *scratch) {
@@ -141,18 +143,20 @@ func (b *Bridge) decrypt(p []byte, sc *scratch, rtcp bool) ([]byte, bool) {
 	return out, true
 }
 
-// toPlain sends a decrypted packet to the plain side and counts it in sent.
-func (b *Bridge) toPlain(conn *sock.UDP, out []byte, dest netip.AddrPort, sent *counter, now int64) {
+// toPlain sends a decrypted packet to the plain side and counts it in
+// sent; it reports whether the packet left.
+func (b *Bridge) toPlain(conn *sock.UDP, out []byte, dest netip.AddrPort, sent *counter, now int64) bool {
 	if !dest.IsValid() {
 		b.browser.dropped.Add(1)
-		return
+		return false
 	}
 	if err := conn.SendTo(out, dest); err != nil {
 		b.plain.dropped.Add(1)
-		return
+		return false
 	}
 	sent.add(len(out))
 	b.plain.lastOut.Store(now)
+	return true
 }
 
 // srtpFailed counts a packet SRTP rejected. Authentication failures are
@@ -192,13 +196,15 @@ func (b *Bridge) plainRTP(p []byte, src netip.AddrPort, sc *scratch) {
 		return
 	}
 	now := time.Now().UnixNano()
-	b.plain.rtpIn.add(len(p))
-	b.plain.lastIn.Store(now)
+	b.plain.heardRTP(len(p), now)
 	b.lastRTP.Store(now)
 	s := b.sess.Load()
 	if s == nil {
-		b.plain.dropped.Add(1)
+		b.hold(p, now)
 		return
+	}
+	if b.held != nil {
+		b.sendHeld(s, sc, now)
 	}
 	binary.BigEndian.PutUint32(p[8:12], b.local.SSRC)
 	out, err := s.encRTP.EncryptRTP(sc.browserBuf(), p, &sc.rtp)

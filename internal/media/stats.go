@@ -28,6 +28,11 @@ type DTLSStats struct {
 	Role        string `json:"role,omitempty"`         // client or server: switchboard's role
 	SRTPProfile string `json:"srtp_profile,omitempty"` // e.g. SRTP_AEAD_AES_128_GCM
 	Failures    uint64 `json:"failures"`               // failed handshakes
+	// FirstRecord is when the browser's first DTLS record arrived (its
+	// ClientHello, or its answer to ours); Connected when the SRTP keys
+	// were in place.
+	FirstRecord time.Time `json:"first_record,omitzero"`
+	Connected   time.Time `json:"connected,omitzero"`
 }
 
 // Counter counts packets and their bytes.
@@ -44,6 +49,10 @@ type LegStats struct {
 	RTCPOut Counter   `json:"rtcp_out"`
 	LastIn  time.Time `json:"last_in,omitzero"`
 	LastOut time.Time `json:"last_out,omitzero"`
+	// FirstRTPIn and FirstRTPOut are when the leg's first RTP packet came
+	// in and went out: the start of audio each way.
+	FirstRTPIn  time.Time `json:"first_rtp_in,omitzero"`
+	FirstRTPOut time.Time `json:"first_rtp_out,omitzero"`
 }
 
 // BrowserStats is the browser leg. Dropped counts packets that could not be
@@ -83,8 +92,29 @@ func (c *counter) snapshot() Counter {
 type legCounters struct {
 	rtpIn, rtpOut, rtcpIn, rtcpOut counter
 	lastIn, lastOut                atomic.Int64 // unix nanoseconds
+	firstRTPIn, firstRTPOut        stamp
 	dropped                        atomic.Uint64
 }
+
+// heardRTP counts an RTP packet of n bytes that came in at now.
+func (l *legCounters) heardRTP(n int, now int64) {
+	l.rtpIn.add(n)
+	l.lastIn.Store(now)
+	l.firstRTPIn.once(now)
+}
+
+// stamp is a time set once, in unix nanoseconds; zero is unset.
+type stamp struct{ atomic.Int64 }
+
+// once sets the stamp to now unless it is set: after the first packet it
+// costs a load of a line the caller is writing anyway.
+func (s *stamp) once(now int64) {
+	if s.Load() == 0 {
+		s.CompareAndSwap(0, now)
+	}
+}
+
+func (s *stamp) time() time.Time { return unixTime(s.Load()) }
 
 // rtpSent and rtcpSent are a leg's counters as the sock.Tally of the RTP
 // or RTCP sent on it: a packet sent counts in rtpOut (rtcpOut) and moves
@@ -98,6 +128,7 @@ type (
 func (l *rtpSent) Sent(n int, now int64) {
 	l.rtpOut.add(n)
 	l.lastOut.Store(now)
+	l.firstRTPOut.once(now)
 }
 
 func (l *rtpSent) Dropped(int64) { l.dropped.Add(1) }
@@ -114,6 +145,7 @@ func (l *legCounters) snapshot() LegStats {
 		RTPIn: l.rtpIn.snapshot(), RTPOut: l.rtpOut.snapshot(),
 		RTCPIn: l.rtcpIn.snapshot(), RTCPOut: l.rtcpOut.snapshot(),
 		LastIn: unixTime(l.lastIn.Load()), LastOut: unixTime(l.lastOut.Load()),
+		FirstRTPIn: l.firstRTPIn.time(), FirstRTPOut: l.firstRTPOut.time(),
 	}
 }
 

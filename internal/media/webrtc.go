@@ -147,6 +147,7 @@ func (b *Bridge) startSRTP(dc *dtls.Conn, conn *ice.Conn, client bool) error {
 	b.mu.Unlock()
 	b.sess.Store(s)
 	b.updateDirect()
+	b.dtlsDone.once(time.Now().UnixNano())
 	b.dtlsState.Store(dtlsConnected)
 	b.log.Info("DTLS-SRTP up", "role", b.role, "srtp_profile", k.Name)
 	return nil

@@ -55,6 +55,7 @@ type call struct {
 	mu        sync.Mutex
 	offerFrom int  // the leg whose offer awaits its final answer, or noLeg
 	answered  bool // an answer was applied: the media was set up
+	settled   time.Time // when the first final answer (the 200's or ACK's SDP) was applied
 	codec     string
 }
 

@@ -306,6 +306,32 @@ func TestSnapshotVerdict(t *testing.T) {
 	}
 }
 
+// TestTiming: a call's timing starts with its final answer, not an early
+// one, and a step that has not happened is absent.
+func TestTiming(t *testing.T) {
+	m, _ := newTestManager(t, 2, Config{}, nil)
+	offer := browserToPlain(0, "a", sdpFile(t, "chrome-audio-offer"))
+	early := plainToBrowser(183, "b", sdpFile(t, "asterisk-answer"))
+	final := plainToBrowser(200, "b", sdpFile(t, "asterisk-answer"))
+	for i, msg := range []sipmsg.SDPMessage{offer, early, final} {
+		if _, err := m.Rewrite(msg); err != nil {
+			t.Fatal(err)
+		}
+		st := m.Snapshot()
+		if len(st) != 1 {
+			t.Fatalf("got %s, want one call", describe(st))
+		}
+		switch tm := st[0].Timing; {
+		case i < 2 && tm != nil:
+			t.Errorf("after %d SDPs: timing %+v before the final answer", i+1, *tm)
+		case i == 2 && tm == nil:
+			t.Errorf("after the 200: no timing")
+		case i == 2 && (tm.DTLS != nil || tm.FirstToPhone != nil || tm.FirstToBrowser != nil):
+			t.Errorf("after the 200, with no browser: timing %+v, want only absent steps", *tm)
+		}
+	}
+}
+
 // TestMetrics counts a call from its start to its end.
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()

@@ -21,6 +21,9 @@ type CallState struct {
 	Anchor  string `json:"anchor"`
 	Codec   string `json:"codec,omitempty"`
 	Verdict string `json:"verdict"`
+	// Timing is how long after the answer each step of a webrtc-plain
+	// call's media came: absent until the call is answered.
+	Timing *Timing `json:"timing,omitempty"`
 	// Media is the bridge of each WebRTC leg, the caller's first.
 	Media []media.Stats `json:"media,omitempty"`
 	// Relay is a plain-plain call's relay, the caller's leg first.
@@ -32,7 +35,7 @@ type CallState struct {
 // state reads the call's media. It takes c.mu.
 func (c *call) state() CallState {
 	c.mu.Lock()
-	codec, answered := c.codec, c.answered
+	codec, answered, settled := c.codec, c.answered, c.settled
 	c.mu.Unlock()
 	st := CallState{CallID: c.id, From: c.from, To: c.to, Started: c.created, Anchor: c.kind.String(), Codec: codec}
 	for _, i := range []int{c.caller, 1 - c.caller} {
@@ -54,6 +57,7 @@ func (c *call) state() CallState {
 		st.class, st.Verdict = notAnswered, "no media: the offer has had no answer"
 	case c.kind == webrtcPlain:
 		st.class, st.Verdict = bridgeVerdict(st.Media[0])
+		st.Timing = timing(settled, st.Media[0])
 	case c.kind == webrtcWebRTC:
 		st.class, st.Verdict = bridgesVerdict(st.Media[0], st.Media[1])
 	case c.kind == plainPlain:

@@ -1,6 +1,10 @@
 package callmedia
 
-import "github.com/switchboard-gw/switchboard/internal/media/sdprewrite"
+import (
+	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/media/sdprewrite"
+)
 
 // leg is switchboard's end of an anchored call towards one party. An SDP
 // goes through its sender's leg, in, which makes it a plain SDP addressed
@@ -39,5 +43,8 @@ func (c *call) translateLocked(from int, body []byte, settles bool) ([]byte, err
 		c.offerFrom = noLeg
 	}
 	c.answered = c.answered || answer
+	if answer && settles && c.settled.IsZero() {
+		c.settled = time.Now()
+	}
 	return out, nil
 }
