@@ -4,12 +4,13 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
 
-// TestChromiumFirstWords measures, over repeated calls between a SIP.js
-// page in Chromium and baresip through the bridge, how soon after the
+// TestFirstWords measures, over repeated calls between a SIP.js page in
+// each browser and baresip through the bridge, how soon after the
 // answer each party's audio leaves switchboard towards the other: the
 // `timing` of GET /calls. Both call directions: the browser calls (the
 // phone's 200 is the answer) and the browser answers (its 200 is).
@@ -18,15 +19,17 @@ import (
 //
 // It checks that every call has every step; the figures are reported, not
 // asserted, as a benchmark's would be.
-func TestChromiumFirstWords(t *testing.T) {
-	NeedChromium(t)
+func TestFirstWords(t *testing.T) { eachBrowser(t, testFirstWords) }
+
+func testFirstWords(t *testing.T, kind browserKind) {
+	NeedBrowser(t, kind)
 	calls := 3
 	if n, err := strconv.Atoi(os.Getenv("SB_FIRSTWORDS_CALLS")); err == nil && n > 0 {
 		calls = n
 	}
 	g := StartGateway(t, openRegistrar)
 	bob := StartBaresip(t, BaresipOptions{User: "bob", Registrar: g.UDP.String(), Tone: farTone(t), AutoAnswer: true})
-	page := StartBrowser(t, g, "alice", chromiumMicWAV(t))
+	page := StartBrowser(t, kind, g, "alice", browserToneHz)
 	page.MustEval(t, "harness.register()", 10*time.Second, nil)
 
 	browserCalls := newTimings()
@@ -39,20 +42,22 @@ func TestChromiumFirstWords(t *testing.T) {
 		}
 		waitNoCalls(t, g)
 	}
-	browserCalls.report(t, "browser calls baresip")
+	browserCalls.report(t, string(kind)+" calls baresip")
 }
 
-// TestChromiumFirstWordsAnswering is TestChromiumFirstWords with the
-// browser answering: baresip calls, the page answers.
-func TestChromiumFirstWordsAnswering(t *testing.T) {
-	NeedChromium(t)
+// TestFirstWordsAnswering is TestFirstWords with the browser answering:
+// baresip calls, the page answers.
+func TestFirstWordsAnswering(t *testing.T) { eachBrowser(t, testFirstWordsAnswering) }
+
+func testFirstWordsAnswering(t *testing.T, kind browserKind) {
+	NeedBrowser(t, kind)
 	calls := 3
 	if n, err := strconv.Atoi(os.Getenv("SB_FIRSTWORDS_CALLS")); err == nil && n > 0 {
 		calls = n
 	}
 	g := StartGateway(t, openRegistrar)
 	bob := StartBaresip(t, BaresipOptions{User: "bob", Registrar: g.UDP.String(), Tone: farTone(t)})
-	page := StartBrowser(t, g, "alice", chromiumMicWAV(t))
+	page := StartBrowser(t, kind, g, "alice", browserToneHz)
 	page.MustEval(t, "harness.register()", 10*time.Second, nil)
 
 	answered := newTimings()
@@ -70,7 +75,7 @@ func TestChromiumFirstWordsAnswering(t *testing.T) {
 		}
 		waitNoCalls(t, g)
 	}
-	answered.report(t, "browser answers baresip")
+	answered.report(t, string(kind)+" answers baresip")
 }
 
 // timingKeys are the steps of a call's timing in GET /calls.
@@ -143,6 +148,10 @@ func (ts timings) report(t *testing.T, what string) {
 	for _, k := range append(timingKeys, "phone_after_dtls_ms", "browser_after_dtls_ms", "dropped_from_browser", "dropped_from_phone") {
 		v := slices.Clone(ts[k])
 		slices.Sort(v)
-		t.Logf("%s: %-20s p50 %7.1f ms  max %7.1f ms  (%d calls)", what, k, v[len(v)/2], v[len(v)-1], len(v))
+		unit := "ms"
+		if strings.HasPrefix(k, "dropped") {
+			unit = "packets"
+		}
+		t.Logf("%s: %-21s p50 %7.1f  max %7.1f %s  (%d calls)", what, k, v[len(v)/2], v[len(v)-1], unit, len(v))
 	}
 }
