@@ -121,7 +121,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	e := &Engine{
 		cfg:         cfg,
 		log:         log,
-		pion:        pionLogs{log: log},
+		pion:        newPionLogs(log),
 		sock:        newMuxSocket(conn),
 		addr:        conn.LocalAddr(),
 		cert:        cert,

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/pion/logging"
 )
@@ -16,22 +18,85 @@ import (
 // concern one peer and never the process, Warn. The warning pion/ice writes
 // at every normal close ("Failed to read from candidate ...: io: read/write
 // on closed pipe") becomes Debug: it was a log line per call.
-type pionLogs struct{ log *slog.Logger }
-
-func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
-	return pionLogger{log: f.log.With("pion", scope)}
+//
+// The media port answers anyone, and pion logs what it cannot use (a STUN
+// request without our username, say): what pion logs at Info or above is
+// limited to pionBurst lines, then pionRate a second, and the lines left
+// out are counted in the next one that passes. Debug lines are not
+// limited: an operator who turns them on asked for everything.
+type pionLogs struct {
+	log   *slog.Logger
+	limit *lineLimit
 }
 
-type pionLogger struct{ log *slog.Logger }
+func newPionLogs(log *slog.Logger) pionLogs {
+	return pionLogs{log: log, limit: &lineLimit{tokens: pionBurst}}
+}
+
+func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
+	return pionLogger{log: f.log.With("pion", scope), limit: f.limit}
+}
+
+type pionLogger struct {
+	log   *slog.Logger
+	limit *lineLimit
+}
 
 func (l pionLogger) emit(level slog.Level, msg string) {
-	l.log.Log(context.Background(), level, msg)
+	if !l.log.Enabled(context.Background(), level) {
+		return
+	}
+	if level < slog.LevelInfo {
+		l.log.Log(context.Background(), level, msg)
+		return
+	}
+	ok, skipped := l.limit.allow(time.Now())
+	switch {
+	case !ok:
+	case skipped > 0:
+		l.log.Log(context.Background(), level, msg, "lines_skipped_before", skipped)
+	default:
+		l.log.Log(context.Background(), level, msg)
+	}
 }
 
 func (l pionLogger) emitf(level slog.Level, format string, args []any) {
 	if l.log.Enabled(context.Background(), level) {
-		l.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
+		l.emit(level, fmt.Sprintf(format, args...))
 	}
+}
+
+// pionBurst and pionRate bound pion's lines at Info and above.
+const (
+	pionBurst = 20
+	pionRate  = 2 // lines a second
+)
+
+// lineLimit is a token bucket of log lines, shared by every pion logger
+// of an engine; it is on the logging path, never the packet path.
+type lineLimit struct {
+	mu      sync.Mutex
+	tokens  float64   // guarded by mu
+	last    time.Time // guarded by mu
+	skipped int       // lines refused since the last one allowed; guarded by mu
+}
+
+// allow takes a token at now; when it does, it returns how many lines
+// were refused before.
+func (l *lineLimit) allow(now time.Time) (ok bool, skipped int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.last.IsZero() {
+		l.tokens = min(pionBurst, l.tokens+now.Sub(l.last).Seconds()*pionRate)
+	}
+	l.last = now
+	if l.tokens < 1 {
+		l.skipped++
+		return false, 0
+	}
+	l.tokens--
+	skipped, l.skipped = l.skipped, 0
+	return true, skipped
 }
 
 func (l pionLogger) Trace(msg string)                  { l.emit(slog.LevelDebug-4, msg) }

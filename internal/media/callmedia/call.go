@@ -53,8 +53,8 @@ type call struct {
 	// for one call are ordered by the proxy, but Snapshot reads
 	// concurrently.
 	mu        sync.Mutex
-	offerFrom int  // the leg whose offer awaits its final answer, or noLeg
-	answered  bool // an answer was applied: the media was set up
+	offerFrom int       // the leg whose offer awaits its final answer, or noLeg
+	answered  bool      // an answer was applied: the media was set up
 	settled   time.Time // when the first final answer (the 200's or ACK's SDP) was applied
 	codec     string
 }
