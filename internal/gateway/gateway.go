@@ -147,7 +147,7 @@ func (g *Gateway) buildMedia() error {
 	if g.engine, err = media.New(mediaConfig(m), media.Deps{Logger: g.log.With("component", "media")}); err != nil {
 		return fmt.Errorf("media.webrtc_listen: %w", err)
 	}
-	g.calls = callmedia.New(callmedia.Config{AnchorAll: m.AnchorAll}, callmedia.Deps{
+	g.calls = callmedia.New(callmedia.Config{AnchorAll: m.AnchorAll, MaxCalls: m.MaxCalls, RefuseOverload: m.RefuseOverload}, callmedia.Deps{
 		Engine: g.engine, Logger: g.log, Metrics: callmedia.NewMetrics(g.metrics),
 		OnEnd: func(callID, reason string) {
 			g.log.Info("ending call", "call_id", callID, "reason", reason)
