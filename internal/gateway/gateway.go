@@ -77,6 +77,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	if err := g.build(); err != nil {
 		g.closeListeners()
 		g.closeAdmin()
+		if g.calls != nil {
+			g.calls.Close()
+		}
 		if g.engine != nil {
 			_ = g.engine.Close()
 		}

@@ -41,6 +41,11 @@ type Manager struct {
 	mu    sync.Mutex
 	calls map[string]*call
 	ended packetCounts // the packets of the calls that ended
+
+	// stopGate stops the gate's sampler, gateDone says it stopped.
+	stopGate  chan struct{}
+	gateDone  chan struct{}
+	closeOnce sync.Once
 }
 
 // Config says which calls a Manager anchors.
@@ -78,8 +83,17 @@ func New(cfg Config, deps Deps) *Manager {
 		load = deps.Engine.Load
 	}
 	m := &Manager{engine: deps.Engine, log: deps.Logger, metrics: deps.Metrics, anchorAll: cfg.AnchorAll,
-		gate: newGate(cfg.MaxCalls, load), onEnd: deps.OnEnd, calls: map[string]*call{}}
+		gate: newGate(cfg.MaxCalls, load), onEnd: deps.OnEnd, calls: map[string]*call{},
+		stopGate: make(chan struct{}), gateDone: make(chan struct{})}
 	m.metrics.watch(m)
+	if load == nil {
+		close(m.gateDone)
+		return m
+	}
+	go func() {
+		defer close(m.gateDone)
+		m.gate.run(m.stopGate)
+	}()
 	return m
 }
 
@@ -201,8 +215,13 @@ func (m *Manager) mediaEnded(callID, reason string) {
 	}
 }
 
-// Close ends every call.
+// Close ends every call and stops the overload gate's sampler; calls
+// anchored after it are not counted.
 func (m *Manager) Close() {
+	m.closeOnce.Do(func() {
+		close(m.stopGate)
+		<-m.gateDone
+	})
 	m.mu.Lock()
 	ids := make([]string, 0, len(m.calls))
 	for id := range m.calls {

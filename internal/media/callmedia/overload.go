@@ -8,10 +8,13 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/media"
 )
 
-// loadWindow is how long one sign of saturation keeps new calls refused,
-// and how recent the previous reading of the drop counters must be for the
-// drops since it to count (twice this).
-const loadWindow = time.Second
+// loadWindow is how long one sign of saturation keeps new calls refused;
+// sampleEvery is how often the gate reads the load between set-ups, so
+// that drops are dated to within it.
+const (
+	loadWindow  = time.Second
+	sampleEvery = 100 * time.Millisecond
+)
 
 // gate decides whether a new call may be anchored: not beyond the ceiling
 // of concurrent anchored calls (media.max_calls), and not while the
@@ -19,12 +22,12 @@ const loadWindow = time.Second
 // Calls already anchored are never refused: they keep the capacity they
 // have, which is the point of refusing the next one.
 //
-// Saturation is read from media.Load when a call would be anchored, never
-// on the packet path: a queue at least half full, or packets dropped
-// (mux queue full, or the kernel's receive queue of the shared socket
-// full) since the previous reading, if that was within two windows. Either
-// keeps new calls refused for loadWindow. Every field is atomic: set-ups
-// on several cores never wait for each other here.
+// Saturation is read from media.Load every sampleEvery and when a call
+// would be anchored, never on the packet path: a queue at least half
+// full, or packets dropped (mux queue full, or the kernel's receive queue
+// of the shared socket full) since the previous reading. Either keeps new
+// calls refused for loadWindow. Every field is atomic: set-ups on several
+// cores never wait for each other here.
 type gate struct {
 	max  int64             // the ceiling; 0: none
 	load func() media.Load // nil: no load signal
@@ -54,7 +57,7 @@ func (g *gate) admit() error {
 		g.live.Add(-1)
 		return errMaxCalls
 	}
-	if g.load != nil && g.saturated() {
+	if g.load != nil && g.sample() {
 		g.live.Add(-1)
 		return errOverloaded
 	}
@@ -68,17 +71,33 @@ func (g *gate) count() { g.live.Add(1) }
 // release uncounts a call that admit or count counted.
 func (g *gate) release() { g.live.Add(-1) }
 
-// saturated reads the load and reports whether new calls are refused now.
-func (g *gate) saturated() bool {
+// sample reads the load and reports whether new calls are refused now.
+// The first reading only sets the baseline of the drop counters.
+func (g *gate) sample() bool {
 	now := g.now().UnixNano()
 	l := g.load()
 	drops := l.MuxDropped + l.SocketDropped
 	prevDrops, prevAt := g.lastDrops.Swap(drops), g.lastAt.Swap(now)
-	dropped := prevAt != 0 && now-prevAt <= int64(2*loadWindow) && drops > prevDrops
+	dropped := prevAt != 0 && drops > prevDrops
 	if dropped || halfFull(l.MuxQueued, l.MuxQueueCap) || halfFull(l.SocketUsed, l.SocketLimit) {
 		g.hotUntil.Store(now + int64(loadWindow))
 	}
 	return now < g.hotUntil.Load()
+}
+
+// run samples the load every sampleEvery until stop is closed, so that
+// drops between set-ups are dated. It needs a load signal.
+func (g *gate) run(stop <-chan struct{}) {
+	t := time.NewTicker(sampleEvery)
+	defer t.Stop()
+	for {
+		g.sample()
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func halfFull(used, limit int) bool { return limit > 0 && 2*used >= limit }
