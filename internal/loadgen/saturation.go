@@ -21,7 +21,7 @@ const (
 	maxCPUShare = 0.9
 	// busyHost is the machine's busy share (percent) from which a report
 	// warns that the gateway had no CPU to spare either.
-	busyHost = 95
+	busyHost = 90
 )
 
 // judge sets Saturated and Saturation from the report's own figures.
