@@ -111,6 +111,11 @@ func TestCallsWithoutMedia(t *testing.T) {
 	if rep.GatewayCPU <= 0 || rep.GatewayCPUPerOK <= 0 {
 		t.Errorf("got gateway CPU %.3f s, %.1f µs per call; want both above 0", rep.GatewayCPU, rep.GatewayCPUPerOK)
 	}
+	if rep.ClientCores != runtime.GOMAXPROCS(0) || rep.ClientCPU <= 0 || rep.ClientCPUPerOK <= 0 || rep.HostBusy <= 0 ||
+		rep.StartLag.P50 > rep.StartLag.P99 || rep.StartLag.P99 > rep.StartLag.Max {
+		t.Errorf("got sbload's %d cores, CPU %.3f cores, %.1f µs per call, machine %.0f%% busy, start lag %+v; want GOMAXPROCS, the rest above 0, 0 ≤ p50 ≤ p99 ≤ max",
+			rep.ClientCores, rep.ClientCPU, rep.ClientCPUPerOK, rep.HostBusy, rep.StartLag)
+	}
 }
 
 func TestRunReportsFirstAudioAndJitter(t *testing.T) {

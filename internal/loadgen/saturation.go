@@ -26,18 +26,25 @@ const (
 
 // judge sets Saturated and Saturation from the report's own figures.
 func (rep *Report) judge() {
+	rep.Saturation = saturation(rep.SetupLag.P99, rep.SendLag.P99, max(rep.ClientCPU, rep.ClientCPURamp), rep.ClientCores)
+	rep.Saturated = len(rep.Saturation) > 0
+}
+
+// saturation lists the limits sbload went past: set-ups (or requests)
+// started late, packets sent late (ms, p99), its CPU (cores) against the
+// cores it may use. None: not saturated.
+func saturation(setupLagP99, sendLagP99, cpu float64, cores int) []string {
 	var why []string
-	if rep.SetupLag.P99 > maxSetupLagP99 {
-		why = append(why, fmt.Sprintf("set-ups started p99 %.0f ms late (limit %d ms)", rep.SetupLag.P99, maxSetupLagP99))
+	if setupLagP99 > maxSetupLagP99 {
+		why = append(why, fmt.Sprintf("set-ups started p99 %.0f ms late (limit %d ms)", setupLagP99, maxSetupLagP99))
 	}
-	if rep.SendLag.P99 > maxSendLagP99 {
-		why = append(why, fmt.Sprintf("packets went out p99 %.0f ms late (limit %d ms)", rep.SendLag.P99, maxSendLagP99))
+	if sendLagP99 > maxSendLagP99 {
+		why = append(why, fmt.Sprintf("packets went out p99 %.0f ms late (limit %d ms)", sendLagP99, maxSendLagP99))
 	}
-	limit := maxCPUShare * float64(rep.ClientCores)
-	if cpu := max(rep.ClientCPU, rep.ClientCPURamp); cpu >= limit {
-		why = append(why, fmt.Sprintf("sbload used %.2f of its %d cores", cpu, rep.ClientCores))
+	if cpu >= maxCPUShare*float64(cores) {
+		why = append(why, fmt.Sprintf("sbload used %.2f of its %d cores", cpu, cores))
 	}
-	rep.Saturated, rep.Saturation = len(why) > 0, why
+	return why
 }
 
 // writeSaturation writes, first thing after the header, whether sbload
