@@ -1,6 +1,7 @@
 package callmedia
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -195,4 +196,28 @@ func TestGateSamplerDatesDrops(t *testing.T) {
 	if err := g.admit(); err != errOverloaded {
 		t.Fatalf("got %v, want %v", err, errOverloaded)
 	}
+}
+
+// BenchmarkGateAdmit is what the gate costs each new call with the load
+// signal of a real engine (a getsockopt on its shared socket, atomic loads):
+// paid per set-up, never per packet.
+func BenchmarkGateAdmit(b *testing.B) {
+	e, err := media.New(media.Config{
+		WebRTCAddr: netip.MustParseAddrPort("127.0.0.1:0"), RTPAddr: netip.MustParseAddr("127.0.0.1"),
+		RTPPorts: [2]int{40000, 40003},
+	}, media.Deps{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	g := newGate(0, e.Load)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := g.admit(); err != nil {
+				b.Fatal(err)
+			}
+			g.release()
+		}
+	})
 }
