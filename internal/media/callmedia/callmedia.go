@@ -215,8 +215,7 @@ func (m *Manager) mediaEnded(callID, reason string) {
 	}
 }
 
-// Close ends every call and stops the overload gate's sampler; calls
-// anchored after it are not counted.
+// Close stops the overload gate's sampler and ends every call.
 func (m *Manager) Close() {
 	m.closeOnce.Do(func() {
 		close(m.stopGate)
