@@ -42,6 +42,21 @@ func placeBrowserCall(t *testing.T, g *testGateway, user, target string) (*brows
 	return &browserCall{br: br, d: d}, nil
 }
 
+// firstCall registers bob, a phone whose RTP is an echo, and has alice, a
+// pion browser, call him until her audio comes back.
+func firstCall(t *testing.T, g *testGateway) (*siptest.UDPPeer, *browserCall) {
+	t.Helper()
+	echo := newEcho(t)
+	p, bob := phone(t, g, "bob", siptest.WithAutoAnswer(siptest.AudioSDP("127.0.0.1", int(echo.Addr().Port()))))
+	register(t, bob)
+	first, err := placeBrowserCall(t, g, "alice", "bob")
+	if err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	hearEcho(t, g, first.br, 10)
+	return p, first
+}
+
 // wantRefused checks err is the 503 with Retry-After a refused new call
 // gets, with reason.
 func wantRefused(t *testing.T, err error, reason string) {
@@ -75,17 +90,9 @@ func keepsFlowing(t *testing.T, g *testGateway, c *browserCall, more int64) {
 func TestMaxCallsRefusesNewCallsOnly(t *testing.T) {
 	leakcheck.Check(t)
 	g := startGateway(t, func(c *config.Config) { c.Media.MaxCalls = 1 })
-	echo := newEcho(t)
-	p, bob := phone(t, g, "bob", siptest.WithAutoAnswer(siptest.AudioSDP("127.0.0.1", int(echo.Addr().Port()))))
-	register(t, bob)
+	p, first := firstCall(t, g)
 
-	first, err := placeBrowserCall(t, g, "alice", "bob")
-	if err != nil {
-		t.Fatalf("first call: %v", err)
-	}
-	hearEcho(t, g, first.br, 10)
-
-	_, err = placeBrowserCall(t, g, "carol", "bob")
+	_, err := placeBrowserCall(t, g, "carol", "bob")
 	wantRefused(t, err, "Service Unavailable (call limit reached)")
 	if n := p.Stats().Answered; n != 1 {
 		t.Errorf("calls that reached the phone: got %d, want 1 (the refused one never forwarded)", n)
@@ -148,14 +155,7 @@ func flood(t *testing.T, addr netip.AddrPort, stop <-chan struct{}) (done func()
 func TestOverloadRefusesNewCallsOnly(t *testing.T) {
 	leakcheck.Check(t)
 	g := startGateway(t, nil)
-	echo := newEcho(t)
-	p, bob := phone(t, g, "bob", siptest.WithAutoAnswer(siptest.AudioSDP("127.0.0.1", int(echo.Addr().Port()))))
-	register(t, bob)
-	first, err := placeBrowserCall(t, g, "alice", "bob")
-	if err != nil {
-		t.Fatalf("first call: %v", err)
-	}
-	hearEcho(t, g, first.br, 10)
+	p, first := firstCall(t, g)
 
 	carol := browser(t, g, "carol")
 	register(t, carol)
