@@ -131,6 +131,9 @@ start_switchboard() {
 		  tcp: ""
 		media:
 		  webrtc_listen: 127.0.0.1:0
+		  # The reference refuses no call under load: neither does switchboard
+		  # here, so that a step's calls up and loss compare like with like.
+		  refuse_overload: false
 		registrar:
 		  auth: false
 		limits:
@@ -280,7 +283,7 @@ media() {
 		bounded 240 "$out/sbload" -mode media -baseline="$media_baseline" -ws "$gw_ws" -udp "$gw_udp" \
 			-calls "$n" -rate 50 -duration "$window" -pid "${gw_pids// /,}" -json "$json" \
 			>"${json%.json}.txt" 2>&1 || { cat "${json%.json}.txt" >&2; exit 1; }
-		tail -12 "${json%.json}.txt" >&2
+		tail -15 "${json%.json}.txt" >&2
 		jsons+=("$json")
 	done
 	python3 - "$gw" "$run" "$media_loss" "${jsons[@]}" >>"$results" <<-'EOF'
@@ -304,6 +307,8 @@ media() {
 		        (f"{n} media calls: RTT p50 µs", g["rtt_us"]["p50"]),
 		        (f"{n} media calls: RTT p99 µs", g["rtt_us"]["p99"]),
 		        (f"{n} media calls: setup p50 ms", g["setup_ms"]["p50"]),
+		        (f"{n} media calls: sbload saturated", int(g.get("saturated", False))),
+		        (f"{n} media calls: sbload set-up lag p99 ms", g.get("setup_lag_ms", {}).get("p99", 0)),
 		    ]
 		    if doc.get("added_latency_us"):
 		        rows += [

@@ -26,7 +26,10 @@ import (
 // window; the client's is this process (callers, pacer and echoes), so a
 // reader can tell which side ran out of CPU first.
 
-const mediaBenchConfig = "registrar:\n  auth: false\nlimits:\n  requests_per_second_per_ip: 0\n"
+// mediaBenchConfig is the gateway the media benchmark measures: it refuses
+// no call under load (media.refuse_overload), like bench/run.sh's, so that
+// a step past capacity shows as loss, not as fewer calls.
+const mediaBenchConfig = "registrar:\n  auth: false\nlimits:\n  requests_per_second_per_ip: 0\nmedia:\n  refuse_overload: false\n"
 
 func BenchmarkMediaCalls(b *testing.B) {
 	calls := envInt(b, "SB_MEDIA_CALLS", 100)

@@ -204,7 +204,8 @@ func runChurn(t *testing.T, g *Gateway, size soakSize) *churned {
 // gateway to loadgen's RTP echoes, a second of audio each, and hangs up.
 func mediaWave(ctx context.Context, g *Gateway, calls int) error {
 	cfg := loadgen.Config{WSURL: g.WSURL(), SIPAddr: g.UDP, Calls: calls, Duration: time.Second,
-		Drain: 200 * time.Millisecond, Password: soakPassword, Progress: io.Discard}
+		Drain: 200 * time.Millisecond, Password: soakPassword, Progress: io.Discard,
+		Echoes: loadgen.DefaultEchoes} // the echo phones soakConfig has users for, whatever the cores
 	rep, err := loadgen.Run(ctx, cfg)
 	if err != nil {
 		return err

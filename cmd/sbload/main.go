@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) int {
 	calls := fs.Int("calls", 100, "concurrent calls, or WebSocket clients in register mode")
 	duration := fs.Duration("duration", loadgen.DefaultDuration, "media: steady window once every call is up; calls/register: how long to start new ones")
 	rate := fs.Float64("rate", loadgen.DefaultRate, "calls or REGISTERs started per second")
-	echoes := fs.Int("echoes", loadgen.DefaultEchoes, "RTP echoes the calls are spread over")
+	echoes := fs.Int("echoes", 0, "RTP echoes the calls are spread over (0: one per core, 4 at least)")
 	baseline := fs.Bool("baseline", true, "first run the same load without the gateway, to report added latency")
 	pids := fs.String("pid", "", "comma-separated gateway PIDs whose CPU is reported (same host)")
 	jsonFile := fs.String("json", "", "also write the report as JSON to this file")

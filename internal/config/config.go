@@ -416,6 +416,16 @@ type Media struct {
 	// its share of the calls' sockets. The default, 0, is half the CPUs
 	// Go may use, at least one.
 	Workers int `yaml:"workers"`
+	// MaxCalls is the most calls whose media is anchored at once; a new
+	// call beyond it is refused with 503 and Retry-After before anything
+	// is forwarded. The default, 0, sets no ceiling: capacity depends on
+	// the machine, and RefuseOverload measures it.
+	MaxCalls int `yaml:"max_calls"`
+	// RefuseOverload refuses new calls with 503 and Retry-After while the
+	// browser-leg queues show the media path saturated (packets dropped,
+	// or a queue half full, within the last second), so that the calls up
+	// keep their quality. The default is true.
+	RefuseOverload bool `yaml:"refuse_overload"`
 }
 
 // PublicIPs is media.public_ips: the word "auto" or a list of IP addresses.
@@ -538,11 +548,12 @@ func Default() *Config {
 			},
 		},
 		Media: Media{
-			WebRTCListen: netip.MustParseAddrPort("0.0.0.0:10000"),
-			PublicIPs:    PublicIPs{Auto: true},
-			RTPIP:        netip.MustParseAddr("127.0.0.1"),
-			RTPPorts:     PortRange{Min: 20000, Max: 29999},
-			Timeout:      60 * time.Second,
+			WebRTCListen:   netip.MustParseAddrPort("0.0.0.0:10000"),
+			PublicIPs:      PublicIPs{Auto: true},
+			RTPIP:          netip.MustParseAddr("127.0.0.1"),
+			RTPPorts:       PortRange{Min: 20000, Max: 29999},
+			Timeout:        60 * time.Second,
+			RefuseOverload: true,
 		},
 		Services:  Services{Enabled: true, MaxDuration: time.Hour},
 		Softphone: Softphone{Enabled: true},

@@ -194,6 +194,7 @@ func TestLoadFull(t *testing.T) {
 		Media: Media{
 			WebRTCListen: addr("0.0.0.0:10000"), PublicIPs: PublicIPs{IPs: []netip.Addr{ip("203.0.113.5")}}, RTPIP: ip("203.0.113.5"),
 			RTPPorts: PortRange{30000, 30999}, Timeout: 30 * time.Second, AnchorAll: true, Workers: 2,
+			MaxCalls: 800, RefuseOverload: false,
 		},
 		Services:  Services{Enabled: false, MaxDuration: 5 * time.Minute},
 		Softphone: Softphone{Enabled: false},
@@ -559,6 +560,8 @@ func TestValidate(t *testing.T) {
 		}, nil},
 		{"negative media workers", func(c *Config) { c.Media.Workers = -1 },
 			[]string{"media.workers: -1 is not between 0 (automatic) and 256"}},
+		{"negative media max_calls", func(c *Config) { c.Media.MaxCalls = -1 },
+			[]string{"media.max_calls: -1 is negative (0 sets no ceiling)"}},
 		{"listen port 0 is fine", func(c *Config) { c.Listen.HTTP = addr("127.0.0.1:0"); c.Listen.TCP = addr("127.0.0.1:0") }, nil},
 		{"listen ipv6", func(c *Config) { c.Listen.UDP = addr("[::1]:5060") }, nil},
 		{"https without certificate", func(c *Config) { c.Listen.HTTPS = addr("127.0.0.1:8443") },

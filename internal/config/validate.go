@@ -523,6 +523,9 @@ func (l *errorList) checkMedia(c *Config) {
 	if m.Workers < 0 || m.Workers > 256 {
 		l.addf("media.workers", "%d is not between 0 (automatic) and 256", m.Workers)
 	}
+	if m.MaxCalls < 0 {
+		l.addf("media.max_calls", "%d is negative (0 sets no ceiling)", m.MaxCalls)
+	}
 }
 
 // quoteIP quotes an IP address as the file would write it, "" for zero.

@@ -77,6 +77,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	if err := g.build(); err != nil {
 		g.closeListeners()
 		g.closeAdmin()
+		if g.calls != nil {
+			g.calls.Close()
+		}
 		if g.engine != nil {
 			_ = g.engine.Close()
 		}
@@ -156,7 +159,7 @@ func (g *Gateway) buildMedia() error {
 		candidates = []netip.Addr{g.engine.WebRTCAddr().Addr()}
 	}
 	g.log.Info("media bridge", "webrtc_listen", g.engine.WebRTCAddr().String(), "candidates", fmt.Sprint(candidates))
-	g.calls = callmedia.New(callmedia.Config{AnchorAll: m.AnchorAll}, callmedia.Deps{
+	g.calls = callmedia.New(callmedia.Config{AnchorAll: m.AnchorAll, MaxCalls: m.MaxCalls, RefuseOverload: m.RefuseOverload}, callmedia.Deps{
 		Engine: g.engine, Logger: g.log, Metrics: callmedia.NewMetrics(g.metrics),
 		OnEnd: func(callID, reason string) {
 			g.log.Info("ending call", "call_id", callID, "reason", reason)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 const (
 	DefaultDuration = 10 * time.Second
 	DefaultRate     = 50 // calls per second
-	DefaultEchoes   = 4
+	DefaultEchoes   = 4  // at least; see Config.Echoes
 	DefaultDrain    = time.Second
 	DefaultTimeout  = 15 * time.Second
 	DefaultHold     = time.Second
@@ -43,7 +44,9 @@ type Config struct {
 	// Default 50.
 	Rate float64
 	// Echoes is the number of RTP echoes (and phones) calls are spread
-	// over, each with a goroutine of its own. Default 4.
+	// over, each with a socket and a goroutine of its own. Default: one
+	// per core Go may use, DefaultEchoes at least, so that the echoes are
+	// never the one core the run waits for.
 	Echoes int
 	// Drain is how long returning packets are still counted once sending
 	// stopped. Default 1 s.
@@ -84,7 +87,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Rate = DefaultRate
 	}
 	if c.Echoes <= 0 {
-		c.Echoes = DefaultEchoes
+		c.Echoes = max(DefaultEchoes, runtime.GOMAXPROCS(0))
 	}
 	c.Echoes = min(c.Echoes, c.Calls)
 	if c.Drain <= 0 {

@@ -40,3 +40,40 @@ func cpuOf(pids []int) (time.Duration, error) {
 	}
 	return total, nil
 }
+
+// hostTimes is the machine's CPU time, busy and in all, summed over its
+// CPUs, from the first line of /proc/stat (in USER_HZ ticks).
+type hostTimes struct{ busy, total int64 }
+
+func readHostTimes() (hostTimes, error) {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return hostTimes{}, err
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 5 || fields[0] != "cpu" {
+		return hostTimes{}, fmt.Errorf("loadgen: /proc/stat: no cpu line")
+	}
+	var t hostTimes
+	for i, f := range fields[1:min(len(fields), 9)] { // user nice system idle iowait irq softirq steal
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return hostTimes{}, fmt.Errorf("loadgen: /proc/stat: %w", err)
+		}
+		t.total += v
+		if i != 3 && i != 4 { // idle, iowait
+			t.busy += v
+		}
+	}
+	return t, nil
+}
+
+// busyPercent is the share of the machine's CPU time that was busy from a
+// to b, in percent; 0 when no time passed.
+func busyPercent(a, b hostTimes) float64 {
+	if b.total <= a.total {
+		return 0
+	}
+	return 100 * float64(b.busy-a.busy) / float64(b.total-a.total)
+}

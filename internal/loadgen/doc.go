@@ -21,9 +21,19 @@
 // agent. Media is sent on the socket to the ICE-selected pair's address,
 // the bytes the ice.Conn would write, without its per-packet bookkeeping.
 //
-// One goroutine paces every call: a 1 ms ticker walks 20 slots, call i
-// sending in slot i mod 20, so each call sends every 20 ms and the load is
-// spread evenly over the frame. Every packet is 172 bytes of RTP (PCMU,
+// Pacing spreads over cores: one pacer goroutine per core Go may use,
+// calls dealt to them in turn; each pacer's 1 ms ticker walks 20 slots,
+// its k-th call sending in slot k mod 20, so each call sends every 20 ms
+// and the load is spread evenly over the frame. Each call's socket has a
+// reader goroutine of its own, and the echoes are one per core (4 at
+// least), so no one goroutine carries the run.
+//
+// sbload measures its own lateness and cost, so that its limits are never
+// reported as the gateway's: how late each set-up started against the
+// ramp's schedule and how late each slot of packets went out (p50, p99,
+// max), its CPU per set-up and per call, and how busy the whole machine
+// was. Past set-up or send lag p99 20 ms, or 90% of its cores busy, the
+// report says sbload was saturated (Report.Saturated). Every packet is 172 bytes of RTP (PCMU,
 // 160-byte payload) whose payload carries the send time (monotonic
 // nanoseconds since the run began), the call and the packet number, and
 // the phase it was sent in. The echo returns it unchanged (switchboard

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,6 +111,11 @@ func TestCallsWithoutMedia(t *testing.T) {
 	if rep.GatewayCPU <= 0 || rep.GatewayCPUPerOK <= 0 {
 		t.Errorf("got gateway CPU %.3f s, %.1f µs per call; want both above 0", rep.GatewayCPU, rep.GatewayCPUPerOK)
 	}
+	if rep.ClientCores != runtime.GOMAXPROCS(0) || rep.ClientCPU <= 0 || rep.ClientCPUPerOK <= 0 || rep.HostBusy <= 0 ||
+		rep.StartLag.P50 > rep.StartLag.P99 || rep.StartLag.P99 > rep.StartLag.Max {
+		t.Errorf("got sbload's %d cores, CPU %.3f cores, %.1f µs per call, machine %.0f%% busy, start lag %+v; want GOMAXPROCS, the rest above 0, 0 ≤ p50 ≤ p99 ≤ max",
+			rep.ClientCores, rep.ClientCPU, rep.ClientCPUPerOK, rep.HostBusy, rep.StartLag)
+	}
 }
 
 func TestRunReportsFirstAudioAndJitter(t *testing.T) {
@@ -131,6 +138,32 @@ func TestRunReportsFirstAudioAndJitter(t *testing.T) {
 	}
 	if rep.Jitter <= 0 || rep.Jitter > rep.JitterMax {
 		t.Errorf("got jitter %.3f ms, worst %.3f ms; want 0 < mean ≤ worst", rep.Jitter, rep.JitterMax)
+	}
+	checkOwnFigures(t, rep)
+}
+
+// checkOwnFigures checks what a run says of sbload itself: its cores, its
+// CPU in the ramp and per set-up, the machine's, and its lateness; whether
+// it was saturated depends on the machine, and is only checked to agree
+// with the text.
+func checkOwnFigures(t *testing.T, rep *Report) {
+	t.Helper()
+	if rep.ClientCores != runtime.GOMAXPROCS(0) || rep.ClientCPURamp <= 0 || rep.ClientCPUPerSetup <= 0 {
+		t.Errorf("got %d cores, ramp CPU %.3f cores, %.2f ms per set-up; want GOMAXPROCS, both above 0",
+			rep.ClientCores, rep.ClientCPURamp, rep.ClientCPUPerSetup)
+	}
+	if rep.HostBusyRamp <= 0 || rep.HostBusyRamp > 100 || rep.HostBusyWindow < 0 || rep.HostBusyWindow > 100 {
+		t.Errorf("got machine busy %.1f%% (ramp), %.1f%% (window); want percentages, the ramp's above 0", rep.HostBusyRamp, rep.HostBusyWindow)
+	}
+	for name, q := range map[string]Quantiles{"set-up": rep.SetupLag, "send": rep.SendLag} {
+		if q.P50 < 0 || q.P50 > q.P99 || q.P99 > q.Max {
+			t.Errorf("%s lag: got %+v, want 0 ≤ p50 ≤ p99 ≤ max", name, q)
+		}
+	}
+	var text strings.Builder
+	rep.WriteText(&text)
+	if !strings.Contains(text.String(), "sbload pacer lag: set-ups p50") || strings.Contains(text.String(), "sbload saturated") != rep.Saturated {
+		t.Errorf("text: got\n%s\nwant sbload's pacer lag, and a saturation line only if saturated (%v)", text.String(), rep.Saturated)
 	}
 }
 

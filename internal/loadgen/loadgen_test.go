@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"encoding/binary"
 	"io"
 	"net"
 	"runtime"
@@ -94,19 +95,123 @@ func TestStreamMeasuresItsOwnPackets(t *testing.T) {
 	}
 }
 
-func TestPacerSpreadsCallsOverTheFrame(t *testing.T) {
-	p := newPacer()
-	for range 2*slotsPerFrame + 1 {
-		p.add(&stream{})
+// TestPacersSpreadCallsOverPacersAndTheFrame: calls go to the pacers in
+// turn, and within each over the frame's slots.
+func TestPacersSpreadCallsOverPacersAndTheFrame(t *testing.T) {
+	ps := newPacers(2)
+	for range 4*slotsPerFrame + 2 {
+		ps.add(&stream{})
 	}
-	for i, slot := range p.slots {
-		want := 2
-		if i == 0 {
-			want = 3
+	for k, p := range ps.all {
+		for i, slot := range p.slots {
+			want := 2
+			if i == 0 {
+				want = 3
+			}
+			if len(slot) != want {
+				t.Errorf("pacer %d slot %d holds %d calls, want %d", k, i, len(slot), want)
+			}
 		}
-		if len(slot) != want {
-			t.Errorf("slot %d holds %d calls, want %d", i, len(slot), want)
+	}
+}
+
+// TestPacersSendEveryCall runs two pacers on real sockets: every call's
+// packets arrive, about one a frame, and the lag histogram has a sample
+// per slot sent.
+func TestPacersSendEveryCall(t *testing.T) {
+	checkNoLeaks(t)
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	out, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	var total counters
+	ps := newPacers(2)
+	for i := range 4 {
+		s := newStream(uint32(i), clock{epoch: time.Now()}, &total, out)
+		s.dest = conn.LocalAddr().(*net.UDPAddr).AddrPort()
+		ps.add(s)
+	}
+	ps.run()
+	seen := map[uint32]int{}
+	buf := make([]byte, maxPacket)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for len(seen) < 4 || total.sent[phaseRamp].Load() < 20 {
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("got packets from %d calls, want 4: %v", len(seen), err)
 		}
+		seen[binary.BigEndian.Uint32(buf[rtpHeaderSize+8:n])]++
+	}
+	ps.Stop()
+	lags := ps.lags()
+	var slots uint64
+	for _, c := range lags.n {
+		slots += uint64(c)
+	}
+	if slots < 2*uint64(slotsPerFrame) {
+		t.Errorf("lag samples: got %d, want one per slot sent, at least a frame's from each pacer", slots)
+	}
+}
+
+// TestLagQuantiles reads quantiles off the lag histogram, overflow
+// included.
+func TestLagQuantiles(t *testing.T) {
+	var h lagHistogram
+	if q := h.quantiles(); q != (Quantiles{}) {
+		t.Errorf("empty: got %+v, want zero", q)
+	}
+	for i := range 98 {
+		h.add(int64(i % 2))
+	}
+	h.add(30)
+	h.add(1 << 20)
+	if q := h.quantiles(); q.P50 != 0 && q.P50 != 1 || q.P99 != 30 || q.Max != maxLagMillis {
+		t.Errorf("got %+v, want p50 0 or 1, p99 30, max %d", q, maxLagMillis)
+	}
+}
+
+// TestJudge: each of sbload's limits makes it say it was saturated, and
+// the report says so in plain words; within them it says nothing.
+func TestJudge(t *testing.T) {
+	calm := Report{Mode: "gateway", ClientCores: 2, ClientCPU: 0.5, ClientCPURamp: 1.2,
+		SetupLag: Quantiles{P50: 0.2, P99: 3, Max: 40}, SendLag: Quantiles{P99: 1, Max: 25}}
+	tests := []struct {
+		name   string
+		mutate func(*Report)
+		want   string // in the reason; "" when not saturated
+	}{
+		{name: "within every limit", mutate: func(*Report) {}},
+		{name: "set-ups late", mutate: func(r *Report) { r.SetupLag.P99 = 120 }, want: "set-ups started p99 120 ms late"},
+		{name: "packets late", mutate: func(r *Report) { r.SendLag.P99 = 21 }, want: "packets went out p99 21 ms late"},
+		{name: "CPU in the ramp", mutate: func(r *Report) { r.ClientCPURamp = 1.85 }, want: "sbload used 1.85 of its 2 cores"},
+		{name: "CPU in the window", mutate: func(r *Report) { r.ClientCPU = 1.9 }, want: "sbload used 1.90 of its 2 cores"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := calm
+			tt.mutate(&rep)
+			rep.judge()
+			var text strings.Builder
+			rep.writeSaturation(&text)
+			if tt.want == "" {
+				if rep.Saturated || text.Len() != 0 {
+					t.Errorf("got saturated %v %q, want neither", rep.Saturation, text.String())
+				}
+				return
+			}
+			if !rep.Saturated || len(rep.Saturation) != 1 || !strings.Contains(rep.Saturation[0], tt.want) {
+				t.Errorf("got saturated %v %q, want one reason with %q", rep.Saturated, rep.Saturation, tt.want)
+			}
+			if !strings.Contains(text.String(), "sbload saturated: pacer lag p99") || !strings.Contains(text.String(), "figures are not the gateway's") {
+				t.Errorf("text: got %q, want it to say sbload was saturated", text.String())
+			}
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,11 +13,73 @@ const slotLen = time.Millisecond
 
 const slotsPerFrame = int(frameInterval / slotLen)
 
-// pacer is the one goroutine that sends for every call.
-type pacer struct {
+// pacers are the goroutines that send for every call, each with a ticker, slots and lock of
+// its own, so that sending SRTP for thousands of calls spreads over the
+// cores instead of queueing behind one goroutine. Call k sends from pacer
+// k mod n. A run has one per core Go may use, at most one per call
+// (pacersFor).
+type pacers struct {
 	phase atomic.Int32
+	all   []*pacer
+	next  atomic.Uint32
+}
+
+// pacersFor is how many pacers a run of calls has.
+func pacersFor(calls int) int { return max(1, min(runtime.GOMAXPROCS(0), calls)) }
+
+func newPacers(n int) *pacers {
+	ps := &pacers{}
+	for range n {
+		ps.all = append(ps.all, &pacer{phase: &ps.phase, stop: make(chan struct{}), done: make(chan struct{})})
+	}
+	return ps
+}
+
+// run starts every pacer.
+func (ps *pacers) run() {
+	for _, p := range ps.all {
+		go p.run()
+	}
+}
+
+// add makes s send from the next frame on, from the next pacer in turn.
+func (ps *pacers) add(s *stream) {
+	ps.all[int(ps.next.Add(1)-1)%len(ps.all)].add(s)
+}
+
+// lagMax is the most any pacer has been behind its schedule, in slots (ms).
+func (ps *pacers) lagMax() int64 {
+	var m int64
+	for _, p := range ps.all {
+		m = max(m, p.lagMax.Load())
+	}
+	return m
+}
+
+// lags returns every pacer's lag histogram added up; call it once they
+// have stopped.
+func (ps *pacers) lags() lagHistogram {
+	var h lagHistogram
+	for _, p := range ps.all {
+		h.merge(&p.lags)
+	}
+	return h
+}
+
+// Stop stops every pacer and waits for them.
+func (ps *pacers) Stop() {
+	for _, p := range ps.all {
+		p.Stop()
+	}
+}
+
+// pacer is one sending goroutine and the calls it sends for.
+type pacer struct {
+	phase *atomic.Int32
 	// lagMax is the most slots the pacer has been behind its schedule.
 	lagMax atomic.Int64
+	// lags holds how late each slot was sent; owned by run, read after Stop.
+	lags lagHistogram
 
 	mu    sync.Mutex
 	slots [slotsPerFrame][]*stream // guarded by mu
@@ -24,10 +87,6 @@ type pacer struct {
 
 	stop chan struct{}
 	done chan struct{}
-}
-
-func newPacer() *pacer {
-	return &pacer{stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // add makes s send from the next frame on, in the next free slot.
@@ -40,7 +99,8 @@ func (p *pacer) add(s *stream) {
 }
 
 // run sends until Stop. A late tick catches up on the slots it missed, so
-// every call keeps its rate; how late is recorded in lagMax.
+// every call keeps its rate; how late each slot went out is recorded in
+// lags, the worst in lagMax.
 func (p *pacer) run() {
 	defer close(p.done)
 	t := time.NewTicker(slotLen)
@@ -56,6 +116,7 @@ func (p *pacer) run() {
 				p.lagMax.Store(lag)
 			}
 			for ; next <= due; next++ {
+				p.lags.add(due - next)
 				p.sendSlot(int(next % int64(slotsPerFrame)))
 			}
 		}
@@ -75,4 +136,41 @@ func (p *pacer) sendSlot(slot int) {
 func (p *pacer) Stop() {
 	close(p.stop)
 	<-p.done
+}
+
+// lagHistogram counts lags in whole milliseconds, the last bucket taking
+// everything from maxLagMillis on.
+type lagHistogram struct {
+	n [maxLagMillis + 1]uint32
+}
+
+const maxLagMillis = 4095
+
+func (h *lagHistogram) add(ms int64) { h.n[min(max(ms, 0), maxLagMillis)]++ }
+
+func (h *lagHistogram) merge(o *lagHistogram) {
+	for i, c := range o.n {
+		h.n[i] += c
+	}
+}
+
+// quantiles summarises the histogram in ms.
+func (h *lagHistogram) quantiles() Quantiles {
+	var total uint64
+	for _, c := range h.n {
+		total += uint64(c)
+	}
+	if total == 0 {
+		return Quantiles{}
+	}
+	at := func(q float64) float64 {
+		rank, seen := uint64(q*float64(total-1)), uint64(0)
+		for i, c := range h.n {
+			if seen += uint64(c); seen > rank {
+				return float64(i)
+			}
+		}
+		return maxLagMillis
+	}
+	return Quantiles{P50: at(0.50), P99: at(0.99), Max: at(1)}
 }

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -56,8 +57,32 @@ type Report struct {
 	// the packets it relayed.
 	DeliveredPerSecond float64 `json:"delivered_pps"`
 	// ClientCPU is this process's CPU over the window, in cores (1 = one
-	// core busy): callers, pacer and echoes together.
-	ClientCPU float64 `json:"client_cpu_cores"`
+	// core busy): callers, pacers and echoes together; ClientCPUPerCall is
+	// the same per call up, in ms of CPU per second.
+	ClientCPU        float64 `json:"client_cpu_cores"`
+	ClientCPUPerCall float64 `json:"client_cpu_ms_per_call_s"`
+	// ClientCPURamp is this process's CPU while the calls were set up, in
+	// cores; ClientCPUPerSetup is that CPU time per call started, in ms.
+	ClientCPURamp     float64 `json:"client_cpu_ramp_cores"`
+	ClientCPUPerSetup float64 `json:"client_cpu_ms_per_setup"`
+	// ClientCores is how many cores sbload may use (GOMAXPROCS).
+	ClientCores int `json:"client_cores"`
+	// HostBusyRamp and HostBusyWindow are the share of the machine's CPU
+	// time that was busy, every process counted, during the ramp and the
+	// window, in percent.
+	HostBusyRamp   float64 `json:"host_cpu_busy_ramp_percent"`
+	HostBusyWindow float64 `json:"host_cpu_busy_window_percent"`
+	// SetupLag is how late each call's set-up started against the ramp's
+	// schedule (call i at i/Rate s), and SendLag how late each 1 ms slot
+	// of packets went out against the pacers' schedule, both in ms over
+	// the whole run: sbload's own lateness, not the gateway's.
+	SetupLag Quantiles `json:"setup_lag_ms"`
+	SendLag  Quantiles `json:"send_lag_ms"`
+	// Saturated says sbload could not keep its own schedule or had no CPU
+	// to spare, so that its figures measure sbload as much as the gateway;
+	// Saturation says why, one reason a line.
+	Saturated  bool     `json:"saturated"`
+	Saturation []string `json:"saturation,omitempty"`
 	// GatewayCPU is the CPU of Config.GatewayPIDs over the window, in
 	// cores; 0 when no PIDs were given. PerGatewayCore figures divide by it.
 	GatewayCPU            float64 `json:"gateway_cpu_cores"`
@@ -85,7 +110,9 @@ func quantiles(v []int64, unit time.Duration) Quantiles {
 	return Quantiles{P50: at(0.50), P99: at(0.99), Max: at(1)}
 }
 
-func (r *runner) report(w0, w1 window) *Report {
+// report sums up a run from its samples at the start of the ramp (wr)
+// and at the edges of the steady window (w0, w1).
+func (r *runner) report(wr, w0, w1 window) *Report {
 	secs := w1.at.Sub(w0.at).Seconds()
 	rep := &Report{
 		Mode: r.mode, Calls: r.cfg.Calls, Up: len(r.sessions), Failed: r.failed,
@@ -93,7 +120,22 @@ func (r *runner) report(w0, w1 window) *Report {
 		DeliveredPerSecond: float64(w1.echoed-w0.echoed+w1.callersRecv-w0.callersRecv) / secs,
 		ClientCPU:          (w1.clientCPU - w0.clientCPU).Seconds() / secs,
 		GatewayCPU:         (w1.gwCPU - w0.gwCPU).Seconds() / secs,
-		PacerLagMaxMillis:  r.pacer.lagMax.Load(),
+		PacerLagMaxMillis:  r.pacer.lagMax(),
+		ClientCores:        runtime.GOMAXPROCS(0),
+		HostBusyRamp:       busyPercent(wr.host, w0.host),
+		HostBusyWindow:     busyPercent(w0.host, w1.host),
+		SetupLag:           quantiles(slices.Clone(r.setupLag[:r.started]), time.Millisecond),
+	}
+	lags := r.pacer.lags()
+	rep.SendLag = lags.quantiles()
+	if ramp := w0.at.Sub(wr.at).Seconds(); ramp > 0 {
+		rep.ClientCPURamp = (w0.clientCPU - wr.clientCPU).Seconds() / ramp
+	}
+	if r.started > 0 {
+		rep.ClientCPUPerSetup = float64(w0.clientCPU-wr.clientCPU) / float64(time.Millisecond) / float64(r.started)
+	}
+	if rep.Up > 0 {
+		rep.ClientCPUPerCall = 1000 * rep.ClientCPU / float64(rep.Up)
 	}
 	var rtts, setups, firsts, dtlsAfter, firstsAfter []int64
 	var jitterSum float64
@@ -145,6 +187,7 @@ func (r *runner) report(w0, w1 window) *Report {
 		rep.PacketsPerGatewayCore = rep.DeliveredPerSecond / rep.GatewayCPU
 		rep.CallsPerGatewayCore = float64(rep.Up) / rep.GatewayCPU
 	}
+	rep.judge()
 	return rep
 }
 
@@ -170,6 +213,7 @@ func (rep *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, ", failed: %s", counts(rep.Failed))
 	}
 	fmt.Fprintln(w)
+	rep.writeSaturation(w)
 	if rep.Mode == "gateway" {
 		fmt.Fprintf(w, "  setup (INVITE → SRTP)  p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", rep.Setup.P50, rep.Setup.P99, rep.Setup.Max)
 		fmt.Fprintf(w, "  first audio (INVITE → first echo)  p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", rep.FirstAudio.P50, rep.FirstAudio.P99, rep.FirstAudio.Max)
@@ -181,8 +225,8 @@ func (rep *Report) WriteText(w io.Writer) {
 		rep.WindowSeconds, rep.Sent, rep.Received, rep.Loss, rep.WorstCallLoss, rep.CallsWithLoss, rep.Bad, rep.SendErrors)
 	fmt.Fprintf(w, "  RTT p50 %.0f µs  p99 %.0f µs  max %.0f µs  jitter (RFC 3550) mean %.3f ms  worst call %.3f ms\n",
 		rep.RTT.P50, rep.RTT.P99, rep.RTT.Max, rep.Jitter, rep.JitterMax)
-	fmt.Fprintf(w, "  delivered %.0f packets/s  client CPU %.2f cores  pacer lag max %d ms\n",
-		rep.DeliveredPerSecond, rep.ClientCPU, rep.PacerLagMaxMillis)
+	fmt.Fprintf(w, "  delivered %.0f packets/s\n", rep.DeliveredPerSecond)
+	rep.writeClient(w)
 	if rep.GatewayCPU > 0 {
 		fmt.Fprintf(w, "  gateway CPU %.3f cores: %.0f packets per core-second, %.0f calls per core\n",
 			rep.GatewayCPU, rep.PacketsPerGatewayCore, rep.CallsPerGatewayCore)

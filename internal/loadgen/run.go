@@ -17,11 +17,16 @@ type runner struct {
 	cfg     Config
 	clock   clock
 	total   counters
-	pacer   *pacer
+	pacer   *pacers
 	far     *farEnd
 	id      *identity
 	localIP netip.Addr
 	place   func(ctx context.Context, i int) (session, time.Duration, error)
+
+	// setupLag[i] is how late call i's set-up started against the ramp's
+	// schedule, in ns; written by call i's goroutine, read once all are done.
+	setupLag []int64
+	started  int // calls the ramp started
 
 	mu       sync.Mutex
 	sessions []session       // guarded by mu
@@ -84,8 +89,8 @@ func gatewayEnds(ctx context.Context, cfg Config) (*identity, *farEnd, error) {
 }
 
 func newRunner(mode string, cfg Config, far *farEnd, ip netip.Addr) *runner {
-	return &runner{mode: mode, cfg: cfg, clock: clock{epoch: time.Now()}, pacer: newPacer(),
-		far: far, localIP: ip, failed: map[string]int{}}
+	return &runner{mode: mode, cfg: cfg, clock: clock{epoch: time.Now()}, pacer: newPacers(pacersFor(cfg.Calls)),
+		far: far, localIP: ip, failed: map[string]int{}, setupLag: make([]int64, cfg.Calls)}
 }
 
 // localIPFor is the local address that reaches addr: 127.0.0.1 for a
@@ -102,7 +107,12 @@ func localIPFor(addr netip.AddrPort) netip.Addr {
 // run ramps up, measures the steady window, stops sending, waits for the
 // last packets, hangs up and reports.
 func (r *runner) run(ctx context.Context) (*Report, error) {
-	go r.pacer.run()
+	r.pacer.run()
+	wr, err := r.sample()
+	if err != nil {
+		r.pacer.Stop()
+		return nil, err
+	}
 	r.ramp(ctx)
 	if ctx.Err() != nil {
 		r.pacer.Stop()
@@ -121,7 +131,7 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	if err = errors.Join(err, err1, ctx.Err()); err != nil {
 		return nil, err
 	}
-	rep := r.report(w0, w1)
+	rep := r.report(wr, w0, w1)
 	rep.HangupErrors = hangupErrs
 	return rep, nil
 }
@@ -135,7 +145,12 @@ func (r *runner) ramp(ctx context.Context) {
 	progress := time.NewTicker(time.Second)
 	defer progress.Stop()
 	for i := 0; i < r.cfg.Calls && ctx.Err() == nil; i++ {
-		wg.Go(func() { r.placeOne(ctx, i) })
+		due := start.Add(time.Duration(i) * gap)
+		wg.Go(func() {
+			r.setupLag[i] = int64(time.Since(due))
+			r.placeOne(ctx, i)
+		})
+		r.started++
 		r.wait(ctx, start.Add(time.Duration(i+1)*gap), progress.C, "ramp")
 	}
 	done := make(chan struct{})
@@ -234,13 +249,15 @@ func (r *runner) progress(phase string) {
 	sent := r.total.sent[phaseRamp].Load() + r.total.sent[phaseSteady].Load()
 	recv := r.total.recv[phaseRamp].Load() + r.total.recv[phaseSteady].Load()
 	fmt.Fprintf(r.cfg.Progress, "%s %s %6.1fs calls up %d/%d failed %d  packets sent %d received %d  pacer lag max %d ms\n",
-		r.mode, phase, time.Duration(r.clock.now()).Seconds(), up, r.cfg.Calls, failed, sent, recv, r.pacer.lagMax.Load())
+		r.mode, phase, time.Duration(r.clock.now()).Seconds(), up, r.cfg.Calls, failed, sent, recv, r.pacer.lagMax())
 }
 
-// window is a sample of the counters at one edge of the steady window.
+// window is a sample of the counters at the start of the ramp or at one
+// edge of the steady window.
 type window struct {
 	at                  time.Time
 	clientCPU, gwCPU    time.Duration
+	host                hostTimes
 	echoed, callersRecv int64
 }
 
@@ -253,6 +270,9 @@ func (r *runner) sample() (window, error) {
 	}
 	if w.gwCPU, err = cpuOf(r.cfg.GatewayPIDs); err != nil {
 		return w, fmt.Errorf("loadgen: gateway CPU: %w", err)
+	}
+	if w.host, err = readHostTimes(); err != nil {
+		return w, err
 	}
 	return w, nil
 }

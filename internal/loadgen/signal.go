@@ -2,8 +2,12 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +49,22 @@ type SignalReport struct {
 	// GatewayCPUPerOK the same per OK, in µs; both 0 without PIDs.
 	GatewayCPU      float64 `json:"gateway_cpu_s"`
 	GatewayCPUPerOK float64 `json:"gateway_cpu_us_per_ok"`
+	// ClientCPU is sbload's own CPU over the run, in cores, and
+	// ClientCPUPerOK the same per OK, in µs; ClientCores is how many it
+	// may use (GOMAXPROCS); HostBusy is how busy the whole machine was, in
+	// percent.
+	ClientCPU      float64 `json:"client_cpu_cores"`
+	ClientCPUPerOK float64 `json:"client_cpu_us_per_ok"`
+	ClientCores    int     `json:"client_cores"`
+	HostBusy       float64 `json:"host_cpu_busy_percent"`
+	// StartLag is how late sbload's timer handed each request to a client
+	// against the schedule, in ms (a wait for a free client, which the
+	// gateway's slowness causes, is not in it).
+	StartLag Quantiles `json:"start_lag_ms"`
+	// Saturated and Saturation are as in Report: start lag p99 above
+	// 20 ms or sbload's CPU at 90% of its cores.
+	Saturated  bool     `json:"saturated"`
+	Saturation []string `json:"saturation,omitempty"`
 }
 
 // WriteText writes the report for people.
@@ -66,6 +86,15 @@ func (rep *SignalReport) WriteText(w io.Writer) {
 	if rep.GatewayCPU > 0 {
 		fmt.Fprintf(w, "  gateway CPU %.2f s: %.1f µs per %s\n", rep.GatewayCPU, rep.GatewayCPUPerOK, perOK)
 	}
+	fmt.Fprintf(w, "  sbload: CPU %.2f cores of %d (%.1f µs per %s), machine busy %.0f%%; pacer lag p50 %.1f ms  p99 %.1f ms  max %.1f ms\n",
+		rep.ClientCPU, rep.ClientCores, rep.ClientCPUPerOK, perOK, rep.HostBusy, rep.StartLag.P50, rep.StartLag.P99, rep.StartLag.Max)
+	if rep.Saturated {
+		fmt.Fprintf(w, "  sbload saturated: pacer lag p99 %.0f ms, CPU %.2f cores of %d: figures are not the gateway's (%s)\n",
+			rep.StartLag.P99, rep.ClientCPU, rep.ClientCores, strings.Join(rep.Saturation, "; "))
+	}
+	if rep.HostBusy >= busyHost {
+		fmt.Fprintf(w, "  machine saturated: its CPUs were %.0f%% busy: the gateway shared them with sbload and whatever else runs here\n", rep.HostBusy)
+	}
 }
 
 // tally collects a signalling run's outcomes from its workers.
@@ -76,10 +105,15 @@ type tally struct {
 	active atomic.Int64 // calls up now (Calls only)
 	// Set by run once every worker is done: how long requests were
 	// started for, and the gateway's CPU time over the run (gwCPUSet: PIDs
-	// were given).
+	// were given), sbload's own and the machine's.
 	started  time.Duration
 	gwCPU    time.Duration
 	gwCPUSet bool
+	ownCPU   time.Duration
+	host     [2]hostTimes
+	// lags is how late each request was handed out, in ns; written by
+	// dispatch only, read once it returned.
+	lags []int64
 
 	mu        sync.Mutex
 	attempted int            // guarded by mu
@@ -98,13 +132,24 @@ func (t *tally) run(ctx context.Context, cfg Config, mode string, work func(w in
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: gateway CPU: %w", err)
 	}
+	own0, err0 := processCPU(os.Getpid())
+	host0, err1 := readHostTimes()
+	if err := errors.Join(err0, err1); err != nil {
+		return nil, err
+	}
 	t.start = time.Now()
 	t.started = runWorkers(ctx, cfg, t, mode, work)
 	cpu1, err := cpuOf(cfg.GatewayPIDs)
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: gateway CPU: %w", err)
 	}
+	own1, err0 := processCPU(os.Getpid())
+	host1, err1 := readHostTimes()
+	if err := errors.Join(err0, err1); err != nil {
+		return nil, err
+	}
 	t.gwCPU, t.gwCPUSet = cpu1-cpu0, len(cfg.GatewayPIDs) > 0
+	t.ownCPU, t.host = own1-own0, [2]hostTimes{host0, host1}
 	return t.report(mode, cfg), nil
 }
 
@@ -160,6 +205,16 @@ func (t *tally) report(mode string, cfg Config) *SignalReport {
 			rep.GatewayCPUPerOK = float64(t.gwCPU.Microseconds()) / float64(rep.OK)
 		}
 	}
+	rep.ClientCores, rep.HostBusy = runtime.GOMAXPROCS(0), busyPercent(t.host[0], t.host[1])
+	if secs := time.Since(t.start).Seconds(); secs > 0 {
+		rep.ClientCPU = t.ownCPU.Seconds() / secs
+	}
+	if rep.OK > 0 {
+		rep.ClientCPUPerOK = float64(t.ownCPU.Microseconds()) / float64(rep.OK)
+	}
+	rep.StartLag = quantiles(t.lags, time.Millisecond)
+	rep.Saturation = saturation(rep.StartLag.P99, 0, rep.ClientCPU, rep.ClientCores)
+	rep.Saturated = len(rep.Saturation) > 0
 	return rep
 }
 
@@ -187,7 +242,9 @@ func (t *tally) progress(w io.Writer, mode string, stop <-chan struct{}) {
 // schedule stands, so the rate offered is cfg.Rate. But when every worker is
 // busy it waits for one and starts the schedule again from then, without
 // catching up, so the rate achieved tells a saturated target.
-func dispatch(ctx context.Context, cfg Config, jobs chan<- int) {
+// Each job's lateness against the schedule, when its timer woke, goes to
+// lag.
+func dispatch(ctx context.Context, cfg Config, jobs chan<- int, lag func(time.Duration)) {
 	defer close(jobs)
 	end := time.NewTimer(cfg.Duration)
 	defer end.Stop()
@@ -197,6 +254,7 @@ func dispatch(ctx context.Context, cfg Config, jobs chan<- int) {
 		if !waitUntil(ctx, end.C, next) {
 			return
 		}
+		lag(time.Since(next))
 		select {
 		case jobs <- i:
 		default:
@@ -252,7 +310,7 @@ func runWorkers(ctx context.Context, cfg Config, t *tally, mode string, work fun
 		workers.Go(func() { work(w, jobs) })
 	}
 	start := time.Now()
-	dispatch(ctx, cfg, jobs)
+	dispatch(ctx, cfg, jobs, func(d time.Duration) { t.lags = append(t.lags, int64(d)) })
 	started := time.Since(start)
 	workers.Wait()
 	close(stop)

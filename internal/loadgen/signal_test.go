@@ -73,7 +73,9 @@ func TestDispatch(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				jobs := make(chan int)
-				go dispatch(context.Background(), Config{Rate: 100, Count: tt.count, Duration: time.Minute}, jobs)
+				var lags []time.Duration // sbload's own lateness: none in a bubble, busy worker or not
+				go dispatch(context.Background(), Config{Rate: 100, Count: tt.count, Duration: time.Minute}, jobs,
+					func(d time.Duration) { lags = append(lags, d) })
 				start := time.Now()
 				var got []time.Duration
 				for i := range jobs {
@@ -84,6 +86,9 @@ func TestDispatch(t *testing.T) {
 				}
 				if !slices.Equal(got, tt.want) {
 					t.Errorf("jobs handed at %v, want %v", got, tt.want)
+				}
+				if !slices.Equal(lags, make([]time.Duration, tt.count)) {
+					t.Errorf("lags: got %v, want %d zeros", lags, tt.count)
 				}
 			})
 		})

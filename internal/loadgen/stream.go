@@ -47,7 +47,7 @@ type counters struct {
 	sent, recv [phases]atomic.Int64
 }
 
-// stream is one call's media endpoint: it sends from the pacer goroutine
+// stream is one call's media endpoint: it sends from its pacer's goroutine
 // and receives on its socket's reader goroutine.
 type stream struct {
 	id    uint32

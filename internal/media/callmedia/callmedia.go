@@ -31,6 +31,7 @@ type Manager struct {
 	log       *slog.Logger
 	metrics   *Metrics
 	anchorAll bool
+	gate      *gate
 	// onEnd, when set, is called when a call's media ended by itself
 	// (media timeout, ICE or DTLS failure): the owner ends the call's SIP
 	// legs.
@@ -40,6 +41,11 @@ type Manager struct {
 	mu    sync.Mutex
 	calls map[string]*call
 	ended packetCounts // the packets of the calls that ended
+
+	// stopGate stops the gate's sampler, gateDone says it stopped.
+	stopGate  chan struct{}
+	gateDone  chan struct{}
+	closeOnce sync.Once
 }
 
 // Config says which calls a Manager anchors.
@@ -47,6 +53,12 @@ type Config struct {
 	// AnchorAll anchors WebRTC ⇄ WebRTC and plain ⇄ plain calls too
 	// (media.anchor_all); when false only WebRTC ⇄ plain calls are.
 	AnchorAll bool
+	// MaxCalls is the most calls anchored at once (media.max_calls); a
+	// new call beyond it is refused with 503. Zero: no ceiling.
+	MaxCalls int
+	// RefuseOverload refuses new calls with 503 while the engine's
+	// browser-leg queues show saturation (media.refuse_overload).
+	RefuseOverload bool
 }
 
 // Deps are a Manager's collaborators.
@@ -66,9 +78,22 @@ type Deps struct {
 
 // New returns a manager whose bridges and relays come from deps.Engine.
 func New(cfg Config, deps Deps) *Manager {
+	var load func() media.Load
+	if cfg.RefuseOverload {
+		load = deps.Engine.Load
+	}
 	m := &Manager{engine: deps.Engine, log: deps.Logger, metrics: deps.Metrics, anchorAll: cfg.AnchorAll,
-		onEnd: deps.OnEnd, calls: map[string]*call{}}
+		gate: newGate(cfg.MaxCalls, load), onEnd: deps.OnEnd, calls: map[string]*call{},
+		stopGate: make(chan struct{}), gateDone: make(chan struct{})}
 	m.metrics.watch(m)
+	if load == nil {
+		close(m.gateDone)
+		return m
+	}
+	go func() {
+		defer close(m.gateDone)
+		m.gate.run(m.stopGate)
+	}()
 	return m
 }
 
@@ -77,7 +102,10 @@ func New(cfg Config, deps Deps) *Manager {
 // before it is forwarded, translated or not; every refusal is counted.
 func (m *Manager) Rewrite(msg sipmsg.SDPMessage) ([]byte, error) {
 	out, err := m.rewrite(msg)
-	if err != nil {
+	switch {
+	case isShed(err):
+		m.metrics.shed(err)
+	case err != nil:
 		m.metrics.refused(err)
 	}
 	return out, err
@@ -127,9 +155,22 @@ func (m *Manager) lookup(callID string) *call {
 	return m.calls[callID]
 }
 
-// create anchors a call from its first SDP, msg.
+// create anchors a call from its first SDP, msg. A new call (an initial
+// request's offer) passes the gate first; a call whose media starts in a
+// response or within a dialog is anchored whatever the load, because its
+// other end has already accepted it.
 func (m *Manager) create(msg sipmsg.SDPMessage, kind anchor, fromWebRTC bool) (*call, error) {
+	if msg.Status == 0 && !msg.InDialog {
+		if err := m.gate.admit(); err != nil {
+			return nil, err
+		}
+	} else {
+		m.gate.count()
+	}
 	c, err := m.newCall(msg, kind, fromWebRTC)
+	if err != nil {
+		m.gate.release()
+	}
 	if errors.Is(err, media.ErrNoPorts) {
 		return nil, errNoPorts
 	}
@@ -155,6 +196,7 @@ func (m *Manager) End(callID, reason string) {
 	if c == nil {
 		return
 	}
+	m.gate.release()
 	st := c.state()
 	c.close()
 	m.metrics.ended(st, reason)
@@ -173,8 +215,12 @@ func (m *Manager) mediaEnded(callID, reason string) {
 	}
 }
 
-// Close ends every call.
+// Close stops the overload gate's sampler and ends every call.
 func (m *Manager) Close() {
+	m.closeOnce.Do(func() {
+		close(m.stopGate)
+		<-m.gateDone
+	})
 	m.mu.Lock()
 	ids := make([]string, 0, len(m.calls))
 	for id := range m.calls {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-gw/switchboard/internal/media"
 	"github.com/switchboard-gw/switchboard/internal/media/sdprewrite"
 )
 
@@ -17,7 +18,9 @@ type Metrics struct {
 	srtpFailures prometheus.Counter
 	dtlsFailures prometheus.Counter
 	refusals     *prometheus.CounterVec
+	sheds        *prometheus.CounterVec
 	packets      *packetCollector
+	load         *loadCollector
 }
 
 // NewMetrics registers the media metrics with reg.
@@ -43,6 +46,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "switchboard", Subsystem: "media", Name: "sdp_refused_total",
 			Help: "SDP bodies refused instead of forwarded, by fault (the SIP status is 488 but for no_ports, 503, and other, 500).",
 		}, []string{"fault"}),
+		sheds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "media", Name: "calls_refused_total",
+			Help: "New calls refused with 503 and Retry-After before anything was forwarded, by reason: max_calls (media.max_calls anchored already) or overloaded (the browser-leg queues show saturation).",
+		}, []string{"reason"}),
+		load: newLoadCollector(),
 		packets: &packetCollector{desc: prometheus.NewDesc("switchboard_media_rtp_packets_total",
 			"RTP packets switchboard received from (in) and sent to (out) the ends of anchored calls, by kind of end (browser, plain).",
 			[]string{"leg", "direction"}, nil)},
@@ -50,7 +58,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, f := range refusalLabels() {
 		m.refusals.WithLabelValues(f) // every fault shows, at 0 until it happens
 	}
-	reg.MustRegister(m.live, m.ends, m.srtpFailures, m.dtlsFailures, m.refusals, m.packets)
+	for _, r := range []string{errMaxCalls.label, errOverloaded.label} {
+		m.sheds.WithLabelValues(r)
+	}
+	reg.MustRegister(m.live, m.ends, m.srtpFailures, m.dtlsFailures, m.refusals, m.sheds, m.packets, m.load)
 	return m
 }
 
@@ -58,6 +69,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) watch(mgr *Manager) {
 	if m != nil {
 		m.packets.mgr.Store(mgr)
+		m.load.engine.Store(mgr.engine)
 	}
 }
 
@@ -77,6 +89,13 @@ func (m *Metrics) ended(st CallState, reason string) {
 	for _, b := range st.Media {
 		m.srtpFailures.Add(float64(b.Browser.SRTPAuthFailures))
 		m.dtlsFailures.Add(float64(b.DTLS.Failures))
+	}
+}
+
+// shed counts a new call the gate refused with err.
+func (m *Metrics) shed(err error) {
+	if m != nil {
+		m.sheds.WithLabelValues(refusalLabel(err)).Inc()
 	}
 }
 
@@ -177,4 +196,31 @@ func (c *packetCollector) Collect(ch chan<- prometheus.Metric) {
 	} {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(p[i]), labels[0], labels[1])
 	}
+}
+
+// loadCollector reports the engine's drop counters at each scrape, the
+// raw signals behind the overload gate.
+type loadCollector struct {
+	mux, socket *prometheus.Desc
+	engine      atomic.Pointer[media.Engine]
+}
+
+func newLoadCollector() *loadCollector {
+	return &loadCollector{
+		mux: prometheus.NewDesc("switchboard_media_mux_queue_dropped_total",
+			"Browser-leg datagrams (STUN, DTLS, media of legs not yet relayed directly) dropped because the queue to the ICE mux was full.", nil, nil),
+		socket: prometheus.NewDesc("switchboard_media_socket_dropped_total",
+			"Datagrams the kernel dropped on the shared browser-leg socket, mostly because its receive queue was full: the poller reading it was behind.", nil, nil),
+	}
+}
+
+func (c *loadCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.mux; ch <- c.socket }
+
+func (c *loadCollector) Collect(ch chan<- prometheus.Metric) {
+	var l media.Load
+	if e := c.engine.Load(); e != nil {
+		l = e.Load()
+	}
+	ch <- prometheus.MustNewConstMetric(c.mux, prometheus.CounterValue, float64(l.MuxDropped))
+	ch <- prometheus.MustNewConstMetric(c.socket, prometheus.CounterValue, float64(l.SocketDropped))
 }

@@ -85,6 +85,9 @@ type SDPMessage struct {
 	Method sip.RequestMethod
 	// Status is 0 for a request, the status code for a response.
 	Status int
+	// InDialog is set for a request sent within a dialog (its To has a
+	// tag, RFC 3261 §12.2): a re-INVITE, UPDATE or ACK, never a new call.
+	InDialog bool
 	// FromWebRTC and ToWebRTC say whether each leg runs over a WebSocket,
 	// which makes it a WebRTC leg whatever its SDP says.
 	FromWebRTC, ToWebRTC bool

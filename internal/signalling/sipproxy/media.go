@@ -14,7 +14,7 @@ func (p *Proxy) rewriteRequest(req *sip.Request, from, to siptransport.Conn) err
 		return nil
 	}
 	body, err := p.media.Rewrite(sipmsg.SDPMessage{
-		CallID: req.CallID().Value(), Method: req.Method, Sender: sipmsg.FromTag(req),
+		CallID: req.CallID().Value(), Method: req.Method, InDialog: sipmsg.HasToTag(req), Sender: sipmsg.FromTag(req),
 		FromWebRTC: isWS(from), ToWebRTC: isWS(to), Body: req.Body(),
 		From: sipmsg.Party(req.From()), To: sipmsg.PartyTo(req.To()),
 	})

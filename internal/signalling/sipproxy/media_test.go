@@ -13,10 +13,11 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
 )
 
-// Every SDP body goes through Media on its way, with who sent it and
-// which legs are WebSockets, and what Media returns is what is forwarded:
-// the INVITE's offer, the 200's answer, and the late offer's answer in an
-// ACK.
+// Every SDP body goes through Media on its way, with who sent it, which
+// legs are WebSockets and whether it is sent within a dialog (the ACK, so
+// that Media never refuses it as a new call), and what Media returns is
+// what is forwarded: the INVITE's offer, the 200's answer, and the late
+// offer's answer in an ACK.
 func TestMediaRewrite(t *testing.T) {
 	run(t, sipproxy.Config{}, func(h *harness) {
 		alice, bob := h.browser("alice"), h.phone("bob", "192.0.2.20:5060")
@@ -31,7 +32,7 @@ func TestMediaRewrite(t *testing.T) {
 		want := []sipmsg.SDPMessage{
 			{CallID: callID, Method: sip.INVITE, Sender: aliceTag, FromWebRTC: true, From: caller, To: callee},
 			{CallID: callID, Method: sip.INVITE, Status: 200, Sender: bobTag, ToWebRTC: true, From: caller, To: callee},
-			{CallID: callID, Method: sip.ACK, Sender: aliceTag, FromWebRTC: true, From: caller, To: callee},
+			{CallID: callID, Method: sip.ACK, InDialog: true, Sender: aliceTag, FromWebRTC: true, From: caller, To: callee},
 		}
 		got := h.media.rewrites()
 		if len(got) != len(want) {
