@@ -68,6 +68,10 @@ func TestWebRTCCall(t *testing.T) {
 			if st.ICE.State != "connected" || !st.ICE.Remote.IsValid() || st.ICE.Local.Port() != e.WebRTCAddr().Port() {
 				t.Errorf("ICE stats: got %+v, want connected on %v", st.ICE, e.WebRTCAddr())
 			}
+			if st.DTLS.FirstRecord.IsZero() || st.DTLS.Connected.Before(st.DTLS.FirstRecord) {
+				t.Errorf("DTLS stamps: first record %v, connected %v, want both, in that order", st.DTLS.FirstRecord, st.DTLS.Connected)
+			}
+			st.DTLS.FirstRecord, st.DTLS.Connected = time.Time{}, time.Time{}
 			if want := (DTLSStats{State: "connected", Role: tt.wantRole, SRTPProfile: tt.wantProfile}); st.DTLS != want {
 				t.Errorf("DTLS stats: got %+v, want %+v", st.DTLS, want)
 			}
