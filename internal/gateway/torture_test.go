@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/gorilla/websocket"
@@ -239,7 +240,7 @@ func dialTorture(g *testGateway, clientTLS *tls.Config, transport string) (tortu
 
 type udpTorture struct{ net.Conn }
 
-func (p *udpTorture) LocalAddr() string  { return p.Conn.LocalAddr().String() }
+func (p *udpTorture) LocalAddr() string   { return p.Conn.LocalAddr().String() }
 func (p *udpTorture) Send(b []byte) error { _, err := p.Write(b); return err }
 
 func (p *udpTorture) Recv(wait time.Duration) (*sip.Response, error) {
@@ -252,7 +253,9 @@ func (p *udpTorture) Recv(wait time.Duration) (*sip.Response, error) {
 	return parseResponse(buf[:n])
 }
 
-func (p *udpTorture) WaitClosed(time.Duration) error { return errors.New("UDP has no connection to close") }
+func (p *udpTorture) WaitClosed(time.Duration) error {
+	return errors.New("UDP has no connection to close")
+}
 
 type streamTorture struct {
 	net.Conn
@@ -308,8 +311,17 @@ func (p *streamTorture) WaitClosed(wait time.Duration) error {
 
 type wsTorture struct{ *websocket.Conn }
 
-func (p *wsTorture) LocalAddr() string  { return p.Conn.LocalAddr().String() }
-func (p *wsTorture) Send(b []byte) error { return p.WriteMessage(websocket.TextMessage, b) }
+func (p *wsTorture) LocalAddr() string { return p.Conn.LocalAddr().String() }
+
+// Send writes one message per frame: a text frame, or a binary one for a
+// message that is not UTF-8 (RFC 7118 §5.1; RFC 6455 §8.1 closes a text
+// frame that is not with 1007).
+func (p *wsTorture) Send(b []byte) error {
+	if !utf8.Valid(b) {
+		return p.WriteMessage(websocket.BinaryMessage, b)
+	}
+	return p.WriteMessage(websocket.TextMessage, b)
+}
 
 func (p *wsTorture) Recv(wait time.Duration) (*sip.Response, error) {
 	_ = p.SetReadDeadline(time.Now().Add(wait))
