@@ -86,7 +86,7 @@ func (in *Inbound) parse(data []byte, from Conn) {
 		in.refuse(f, data, from)
 		return
 	}
-	msg, err := in.parser.ParseSIP(data)
+	msg, err := in.parser.ParseSIP(normalizeHead(data))
 	if err != nil {
 		in.metrics.rejected("malformed")
 		in.reject(data, from, sip.StatusBadRequest, in.badRequestReason(err, data))
