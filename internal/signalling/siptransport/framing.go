@@ -12,6 +12,7 @@ import (
 //
 //   - a start line of the form of RFC 3261 §7.1 or §7.2, with a version
 //     SIP/x.y; a request for another version than 2.0 gets 505 (§21.5.6);
+//     a Request-URI that is an absolute URI, scheme first (not <sip:...>);
 //   - header lines "name: value" (§7.3), folded lines allowed;
 //   - Via, From, To, Call-ID and CSeq present (§8.1.1; Max-Forwards is
 //     optional on receipt, §16.3 step 3 adds it);

@@ -47,8 +47,8 @@ func normalizeHead(data []byte) []byte {
 			out = append(out, line...)
 			continue
 		}
-		out = append(append(out, bytes.TrimRight(name, " \t")...), ": "...)
-		if isStructured(bytes.TrimRight(name, " \t")) {
+		out = append(append(out, trimWSPRight(name)...), ": "...)
+		if isStructured(trimWSPRight(name)) {
 			out = appendTight(out, trimLWS(value))
 		} else {
 			out = appendUnfolded(out, trimLWS(value))
@@ -60,16 +60,16 @@ func normalizeHead(data []byte) []byte {
 // needsNormalizing reports whether a header block holds a folded line, or
 // a structured header with white space next to a separator or doubled.
 func needsNormalizing(block []byte) bool {
-	if bytes.Contains(block, []byte("\r\n ")) || bytes.Contains(block, []byte("\r\n\t")) {
-		return true
-	}
 	startLine, _, _ := bytes.Cut(block, crlf)
 	for pos := len(startLine) + len(crlf); pos < len(block); {
+		if isWSP(block[pos]) {
+			return true // a folded line
+		}
 		lineStop := lineEnd(block, pos)
 		line := block[pos:lineStop]
 		pos = lineStop + len(crlf)
-		name, value, _ := bytes.Cut(line, []byte(":"))
-		if isStructured(bytes.TrimRight(name, " \t")) && looseLWS(trimLWS(value)) {
+		colon := bytes.IndexByte(line, ':')
+		if colon > 0 && isStructured(trimWSPRight(line[:colon])) && looseLWS(trimLWS(line[colon+1:])) {
 			return true
 		}
 	}
@@ -91,6 +91,9 @@ func isSeparator(c byte) bool { return c == '/' || c == ';' || c == '=' || c == 
 // looseLWS reports whether v, outside quoted strings and <...>, holds white
 // space next to a separator or two white space characters in a row.
 func looseLWS(v []byte) bool {
+	if !maybeLoose(v) {
+		return false
+	}
 	quoted, bracket := false, false
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -165,4 +168,23 @@ func appendUnfolded(out, v []byte) []byte {
 		v = rest
 	}
 	return out
+}
+
+// maybeLoose is looseLWS's quick first look: whether any space in v has a
+// space or separator beside it, or v holds a tab, quotes aside. Most values
+// have neither, and it finds the spaces with IndexByte.
+func maybeLoose(v []byte) bool {
+	if bytes.IndexByte(v, '\t') >= 0 {
+		return true
+	}
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(v[i:], ' ')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if i+1 < len(v) && (v[i+1] == ' ' || isSeparator(v[i+1])) || i > 0 && isSeparator(v[i-1]) {
+			return true
+		}
+	}
 }

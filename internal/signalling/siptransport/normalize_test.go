@@ -28,3 +28,17 @@ func TestNormalizeHeadAllocatesNothingForATidyMessage(t *testing.T) {
 		t.Errorf("got %v allocations, want 0", n)
 	}
 }
+
+// BenchmarkSyntaxAndNormalize is what the syntax rule and normalizeHead add
+// to every message that passed the framing rule: a JsSIP REGISTER.
+func BenchmarkSyntaxAndNormalize(b *testing.B) {
+	msg := []byte(fuzzSeeds[1])
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if checkSyntax(msg) != nil {
+			b.Fatal("refused")
+		}
+		normalizeHead(msg)
+	}
+}
