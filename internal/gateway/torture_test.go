@@ -59,14 +59,15 @@ func TestTortureMessages(t *testing.T) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
 	for _, transport := range tortureTransports {
-		results[transport] = make([]error, len(cases))
+		errs := make([]error, len(cases))
+		results[transport] = errs
 		for i, c := range cases {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				results[transport][i] = runTorture(g, clientTLS, transport, c)
+				errs[i] = runTorture(g, clientTLS, transport, c)
 			}()
 		}
 	}
