@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"hash"
 	"net/netip"
 	"strconv"
@@ -225,12 +226,17 @@ func (a *Authenticator) Verify(req *sip.Request, src netip.Addr, proxy bool) (us
 }
 
 // credentialsFor picks the first credentials for our realm. Credentials for
-// other realms are not ours to judge (RFC 3261 §22.3); a value that does not
-// parse at all makes the request bad unless another one matched.
+// other realms are not ours to judge (RFC 3261 §22.3), nor are those of a
+// scheme other than Digest: they are no credentials, and the request is
+// challenged with the scheme we know (RFC 4475 §3.3.7). A Digest value that
+// does not parse makes the request bad unless another one matched.
 func (a *Authenticator) credentialsFor(hdrs []sip.Header) (*credentials, AuthResult) {
 	malformed := false
 	for _, h := range hdrs {
 		params, err := parseDigest(h.Value())
+		if errors.Is(err, errNotDigest) {
+			continue
+		}
 		if err != nil {
 			malformed = true
 			continue

@@ -410,7 +410,9 @@ func TestVerifyPicksOurRealm(t *testing.T) {
 	}{
 		{"other realm first", []string{`Authorization: Digest username="x", realm="other", nonce="n", uri="u", response="r"`, ours}, AuthOK},
 		{"garbage then ours", []string{"Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l", ours}, AuthOK},
-		{"garbage only", []string{"Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l"}, AuthBadRequest},
+		{"another scheme only is no credentials (RFC 4475 §3.3.7)", []string{"Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l"}, AuthMissing},
+		{"an unknown scheme only", []string{"Authorization: NoOneKnowsThisScheme opaque-data=here"}, AuthMissing},
+		{"malformed Digest only", []string{`Authorization: Digest username="alice`}, AuthBadRequest},
 		{"other realm only", []string{`Authorization: Digest username="x", realm="other"`}, AuthMissing},
 		{"ours without cnonce", []string{`Authorization: Digest username="alice", realm="example.com", nonce="n", uri="u", response="r", qop=auth, nc=00000001`}, AuthBadRequest},
 		{"ours with nc 0", []string{`Authorization: Digest username="alice", realm="example.com", nonce="n", uri="u", response="r", qop=auth, nc=00000000, cnonce="c"`}, AuthBadRequest},

@@ -98,3 +98,23 @@ func TestProxyRequire(t *testing.T) {
 		})
 	}
 }
+
+// A method switchboard does not know is forwarded like any other (RFC 3261
+// §16), but answered 501 when the request is for switchboard itself, with
+// no user in the Request-URI (§21.5.2; RFC 4475 §3.1.1.5). Its case is kept.
+func TestUnknownMethod(t *testing.T) {
+	const method = sip.RequestMethod("RE%47IST%45R")
+	run(t, sipproxy.Config{}, func(h *harness) {
+		alice := h.browser("alice")
+		bob := h.phone("bob", "192.0.2.20:5060")
+		bob.register(false)
+		alice.sendRaw(alice.rawRequest(method, "sip:"+sbHost))
+		if res := alice.final(method); res.StatusCode != 501 {
+			t.Errorf("for switchboard: got %d %s, want 501", res.StatusCode, res.Reason)
+		}
+		alice.sendRaw(alice.rawRequest(method, sbURI("bob")))
+		if got := len(bob.conn.requests(method)); got != 1 {
+			t.Errorf("for bob: got %d requests at bob, want 1", got)
+		}
+	})
+}

@@ -59,6 +59,8 @@ func (p *Proxy) route(tx *siptx.ServerTx) error {
 		return p.relayRegister(tx, out, loop)
 	case req.Method == sip.OPTIONS && req.Recipient.User == "" && p.net.IsLocal(req.Recipient.Host, req.Recipient.Port):
 		return p.options(tx)
+	case req.Recipient.User == "" && !knownMethod(req.Method) && p.net.IsLocal(req.Recipient.Host, req.Recipient.Port):
+		return errNotImplemented // RFC 3261 §21.5.2: for switchboard itself, a method it does not know (RFC 4475 §3.1.1.5)
 	}
 	user, err := p.admit(tx)
 	if err != nil {
@@ -178,4 +180,16 @@ func parsePath(values []string) []sip.Uri {
 func isChallenge(err error) (*challenge, bool) {
 	var c *challenge
 	return c, errors.As(err, &c)
+}
+
+// knownMethod reports whether m is a method of RFC 3261 or of the
+// extensions a proxy commonly carries. A request with any other method is
+// forwarded like any other, unless it is for switchboard itself.
+func knownMethod(m sip.RequestMethod) bool {
+	switch m {
+	case sip.INVITE, sip.ACK, sip.CANCEL, sip.BYE, sip.REGISTER, sip.OPTIONS, sip.SUBSCRIBE, sip.NOTIFY,
+		sip.REFER, sip.INFO, sip.MESSAGE, sip.PRACK, sip.UPDATE, sip.PUBLISH:
+		return true
+	}
+	return false
 }

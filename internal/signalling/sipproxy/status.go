@@ -31,6 +31,7 @@ var (
 	errBadToken       = status(sip.StatusNotFound, "Not Found (unknown flow token)")
 	errUnreachable    = status(sip.StatusServiceUnavailable, "Service Unavailable (next hop unreachable)")
 	errRequestTimeout = status(sip.StatusRequestTimeout, "Request Timeout")
+	errNotImplemented = status(sip.StatusNotImplemented, "Not Implemented")
 
 	errForgedToken      = status(sip.StatusForbidden, "Forbidden (bad flow token)")
 	errIdentityMismatch = status(sip.StatusForbidden, "Forbidden (From does not match the authenticated user)")

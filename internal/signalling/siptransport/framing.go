@@ -12,6 +12,7 @@ import (
 //
 //   - a start line of the form of RFC 3261 §7.1 or §7.2, with a version
 //     SIP/x.y; a request for another version than 2.0 gets 505 (§21.5.6);
+//     a Request-URI that is an absolute URI, scheme first (not <sip:...>);
 //   - header lines "name: value" (§7.3), folded lines allowed;
 //   - Via, From, To, Call-ID and CSeq present (§8.1.1; Max-Forwards is
 //     optional on receipt, §16.3 step 3 adds it);
@@ -46,22 +47,25 @@ type fault struct {
 	status int
 	reason string
 	label  string
+	// keep is set for a fault of the syntax rule (syntax.go), which leaves
+	// the message's boundaries in no doubt: a stream stays open.
+	keep bool
 }
 
 // The faults of the framing rule; faultMissing and faultDuplicate add one
 // for each header they name.
 var (
-	faultStartLine      = &fault{400, "Bad Request (malformed start line)", "malformed"}
-	faultHeaderLine     = &fault{400, "Bad Request (malformed header)", "malformed"}
-	faultUnterminated   = &fault{400, "Bad Request (unterminated header)", "malformed"}
-	faultVersion        = &fault{505, "Version Not Supported", "version"}
-	faultCSeqRange      = &fault{400, "Bad Request (CSeq out of range)", "cseq_out_of_range"}
-	faultLengthSyntax   = &fault{400, "Bad Request (malformed Content-Length)", "content_length"}
-	faultLengthConflict = &fault{400, "Bad Request (conflicting Content-Length)", "content_length"}
-	faultLengthMissing  = &fault{400, "Bad Request (missing Content-Length)", "content_length"}
-	faultLengthBeyond   = &fault{400, "Bad Request (Content-Length exceeds message)", "content_length"}
-	faultTooLarge       = &fault{513, "Message Too Large", "too_large"}
-	faultControlChar    = &fault{400, reasonControlChar, "control_character"}
+	faultStartLine      = &fault{400, "Bad Request (malformed start line)", "malformed", false}
+	faultHeaderLine     = &fault{400, "Bad Request (malformed header)", "malformed", false}
+	faultUnterminated   = &fault{400, "Bad Request (unterminated header)", "malformed", false}
+	faultVersion        = &fault{505, "Version Not Supported", "version", false}
+	faultCSeqRange      = &fault{400, "Bad Request (CSeq out of range)", "cseq_out_of_range", false}
+	faultLengthSyntax   = &fault{400, "Bad Request (malformed Content-Length)", "content_length", false}
+	faultLengthConflict = &fault{400, "Bad Request (conflicting Content-Length)", "content_length", false}
+	faultLengthMissing  = &fault{400, "Bad Request (missing Content-Length)", "content_length", false}
+	faultLengthBeyond   = &fault{400, "Bad Request (Content-Length exceeds message)", "content_length", false}
+	faultTooLarge       = &fault{513, "Message Too Large", "too_large", false}
+	faultControlChar    = &fault{400, reasonControlChar, "control_character", false}
 
 	faultMissing, faultDuplicate [numFields]*fault
 )
@@ -93,8 +97,8 @@ var mandatory = [...]field{fieldVia, fieldFrom, fieldTo, fieldCallID, fieldCSeq}
 
 func init() {
 	for f, name := range fieldNames {
-		faultMissing[f] = &fault{400, "Bad Request (missing " + name + ")", "missing_header"}
-		faultDuplicate[f] = &fault{400, "Bad Request (duplicate " + name + ")", "duplicate_header"}
+		faultMissing[f] = &fault{400, "Bad Request (missing " + name + ")", "missing_header", false}
+		faultDuplicate[f] = &fault{400, "Bad Request (duplicate " + name + ")", "duplicate_header", false}
 	}
 	faultDuplicate[fieldContentLength] = faultLengthConflict
 }
@@ -226,7 +230,8 @@ func checkStartLine(line []byte) (request bool, f *fault) {
 	}
 	method, rest, ok1 := bytes.Cut(line, []byte(" "))
 	uri, version, ok2 := bytes.Cut(rest, []byte(" "))
-	if !ok1 || !ok2 || !isToken(method) || len(uri) == 0 {
+	scheme, _, ok3 := bytes.Cut(uri, []byte(":"))
+	if !ok1 || !ok2 || !ok3 || !isToken(method) || !isScheme(scheme) { // RFC 3261 §25.1 absoluteURI: not <sip:...>
 		return true, faultStartLine
 	}
 	return true, checkVersion(version)
@@ -323,14 +328,16 @@ func isToken(b []byte) bool {
 		return false
 	}
 	for _, c := range b {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("-.!%*_+`'~", c) >= 0:
-		default:
+		if !isTokenChar(c) {
 			return false
 		}
 	}
 	return true
+}
+
+// isTokenChar reports whether c may appear in a token, RFC 3261 §25.1.
+func isTokenChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-.!%*_+`'~", c) >= 0
 }
 
 // refuseFraming applies the framing rule to one whole message and, when it
@@ -354,7 +361,7 @@ func (in *Inbound) refuse(f *fault, data []byte, from Conn) {
 	} else {
 		in.reject(data, from, f.status, f.reason)
 	}
-	if s, ok := from.(StreamConn); ok {
+	if s, ok := from.(StreamConn); ok && !f.keep {
 		s.BreakFraming()
 	}
 }

@@ -84,6 +84,30 @@ var framingCases = []framingCase{
 		msg:    strings.Replace(response(200, "OK"), "Content-Length: 0\r\n", "Content-Length: 0\r\nl: 3\r\n", 1),
 		breaks: true},
 	{name: "malformed value keeps the stream", msg: replace("CSeq: 1", "CSeq: one"), status: 400, reason: "Bad Request (malformed header)"},
+
+	// The syntax rule (syntax.go): answered, and a stream stays open.
+	{name: "Request-URI in <>", msg: replace("OPTIONS sip:127.0.0.1 ", "OPTIONS <sip:127.0.0.1> "),
+		status: 400, reason: "Bad Request (malformed start line)", breaks: true},
+	{name: "white space in the Request-URI is answered", msg: replace("OPTIONS sip:127.0.0.1 ", "OPTIONS sip:127.0.0.1; lr "),
+		status: 400, reason: "Bad Request (malformed start line)", breaks: true},
+	{name: "unknown URI scheme", msg: replace("OPTIONS sip:127.0.0.1 ", "OPTIONS nobodyKnowsThisScheme:opaque "),
+		status: 416, reason: "Unsupported URI Scheme"},
+	{name: "atypical URI scheme", msg: replace("OPTIONS sip:127.0.0.1 ", "OPTIONS soap.beep://192.0.2.1:3002 "),
+		status: 416, reason: "Unsupported URI Scheme"},
+	{name: "tel URI", msg: replace("OPTIONS sip:127.0.0.1 ", "OPTIONS tel:+15551234 "), status: 200, reason: "OK"},
+	{name: "unquoted display name with a comma", msg: replace("From: <sip:a@x>", "From: Evil, Mallory <sip:a@x>"),
+		status: 400, reason: "Bad Request (malformed From)"},
+	{name: "unterminated quoted display name", msg: replace("To: <sip:b@x>", `To: "Bob <sip:b@x>`),
+		status: 400, reason: "Bad Request (malformed To)"},
+	{name: "white space inside <>", msg: replace("To: <sip:b@x>", "To: <sip:b@ x>"),
+		status: 400, reason: "Bad Request (malformed To)"},
+	{name: "Contact addr-spec with a header", msg: replace("Max-Forwards: 70\r\n", "Max-Forwards: 70\r\nm: sip:a@192.0.2.1?Route=%3Csip:x%3E\r\n"),
+		status: 400, reason: "Bad Request (malformed Contact)"},
+	{name: "Contact list, escaped header in <>", msg: replace("Max-Forwards: 70\r\n",
+		"Max-Forwards: 70\r\nContact: <sip:a@192.0.2.1?Route=%3Csip:x%3E>;q=0.5\r\nm: sip:b@192.0.2.2;expires=5\r\n"),
+		status: 200, reason: "OK"},
+	{name: "empty Via list elements get a repaired answer", msg: replace(validVia, "Via: SIP/2.0/WS x.invalid;branch=z9hG4bK1;rport;;,;,,\r\n"),
+		status: 400, reason: "Bad Request (malformed header)"},
 }
 
 // answering collects what arrives and answers every request but ACK 200.

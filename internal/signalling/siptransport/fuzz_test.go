@@ -38,6 +38,12 @@ var fuzzSeeds = []string{
 	strings.Replace(validOptions, "sip:127.0.0.1", "sip:", 1),
 	strings.Replace(validOptions, "Via: SIP/2.0/WS x.invalid;branch=z9hG4bK1;rport", "Via: garbage", 1),
 	"\r\n\r\n",
+	// RFC 4475's kinds: loose white space (normalize.go), name-addr faults
+	// and a foreign scheme (syntax.go).
+	"OPTIONS sip:b@x SIP/2.0\r\nv:  SIP  / 2.0 / WS  x.invalid ;\r\n  branch = z9hG4bK1 ; rport\r\nMax-Forwards: 70\r\n" +
+		"f: \"A \\\" ;\"<sip:a@x>\r\n ; tag = 1\r\nTo : b <sip:b@x>\r\nCall-ID: c1\r\ncseq: 1\r\n OPTIONS\r\nl: 0\r\n\r\n",
+	strings.Replace(validOptions, "To: <sip:b@x>", "To: \"b <sip:b@x>\r\nm: sip:c@x?Route=%3Csip:d%3E", 1),
+	strings.Replace(validOptions, "OPTIONS sip:127.0.0.1", "OPTIONS soap.beep://192.0.2.1:3002", 1),
 }
 
 // wireConn records the bytes sent to it.

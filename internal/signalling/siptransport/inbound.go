@@ -82,11 +82,18 @@ func (in *Inbound) framed(data []byte, from Conn) { in.parse(data, from) }
 
 // parse parses a message that passed the framing rule and delivers it.
 func (in *Inbound) parse(data []byte, from Conn) {
-	msg, err := in.parser.ParseSIP(data)
+	if f := checkSyntax(data); f != nil {
+		in.refuse(f, data, from)
+		return
+	}
+	msg, err := in.parser.ParseSIP(normalizeHead(data))
 	if err != nil {
 		in.metrics.rejected("malformed")
 		in.reject(data, from, sip.StatusBadRequest, in.badRequestReason(err, data))
 		return
+	}
+	if req, ok := msg.(*sip.Request); ok {
+		keepMethodCase(req, data)
 	}
 	in.deliver(msg, from)
 }
@@ -204,9 +211,14 @@ func isKeepalive(data []byte) bool {
 // reject answers a message the parser refused, when it was a request whose
 // transaction headers can be recovered. RFC 3261 §18.3 and §21.4.1.
 func (in *Inbound) reject(data []byte, from Conn, code int, reason string) {
-	if res := rawResponse(data, code, reason); res != nil {
-		in.answer(from, res)
+	res := rawResponse(data, code, reason)
+	if res == nil {
+		return
 	}
+	if _, err := in.parser.ParseSIP(Marshal(res)); err != nil {
+		res = rawResponseRepaired(data, code, reason)
+	}
+	in.answer(from, res)
 }
 
 // answer sends an error response built from a faulty request, unless it does
@@ -242,8 +254,8 @@ func checkAddresses(msg sip.Message) string {
 			return "malformed " + a.name + " URI"
 		}
 	}
-	if req, ok := msg.(*sip.Request); ok && !usableURI(&req.Recipient) {
-		return "malformed Request-URI"
+	if req, ok := msg.(*sip.Request); ok && (!usableURI(&req.Recipient) || len(req.Recipient.Headers) > 0) {
+		return "malformed Request-URI" // RFC 3261 §19.1.1: no headers in a Request-URI (RFC 4475 §3.1.2.11)
 	}
 	return ""
 }
@@ -253,7 +265,32 @@ func usableURI(u *sip.Uri) bool {
 	case "":
 		return false
 	case "sip", "sips":
-		return u.Host != ""
+		return u.Host != "" && validIPv6Reference(u.Host)
 	}
 	return true
+}
+
+// validIPv6Reference reports whether host, if it is an IPv6 reference
+// ("[...]"), holds an IPv6 address as RFC 5954 corrected the grammar: not
+// "2001:db8:::192.0.2.1" (RFC 5118 §4.10).
+func validIPv6Reference(host string) bool {
+	if len(host) == 0 || host[0] != '[' {
+		return true
+	}
+	if len(host) < 2 || host[len(host)-1] != ']' {
+		return false
+	}
+	ip, err := netip.ParseAddr(host[1 : len(host)-1])
+	return err == nil && ip.Is6() && ip.Zone() == ""
+}
+
+// keepMethodCase gives req back the method its start line spelt: sipgo
+// upper-cases it, but methods are case-sensitive (RFC 3261 §7.1), so
+// "!odd-Method" is neither "!ODD-METHOD" nor what its CSeq names (RFC 4475
+// §3.1.1.2). It allocates only for a method not spelt in upper case.
+func keepMethodCase(req *sip.Request, data []byte) {
+	method, _, _ := bytes.Cut(data, []byte(" "))
+	if string(method) != string(req.Method) {
+		req.Method = sip.RequestMethod(method)
+	}
 }

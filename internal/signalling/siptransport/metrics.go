@@ -28,7 +28,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}},
 		rejects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "switchboard", Subsystem: "sip", Name: "messages_rejected_total",
-			Help: "SIP messages refused before routing, by reason: malformed, version, missing_header, duplicate_header, content_length, cseq_out_of_range, too_large, control_character, invalid, rate_limited.",
+			Help: "SIP messages refused before routing, by reason: malformed, version, missing_header, duplicate_header, content_length, cseq_out_of_range, too_large, control_character, uri_scheme, invalid, rate_limited.",
 		}, []string{"reason"}),
 		closes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "switchboard", Subsystem: "sip", Name: "connections_closed_total",

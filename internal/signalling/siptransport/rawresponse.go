@@ -16,6 +16,20 @@ import (
 // is dropped (§18.3). A From, To or Call-ID that is missing is left out, so
 // that the 400 still says which one it was.
 func rawResponse(data []byte, code int, reason string) *sip.Response {
+	return buildRawResponse(data, code, reason, false)
+}
+
+// rawResponseRepaired is rawResponse for a request whose echoed headers
+// would make a response no one can parse (RFC 4475 §3.1.2.1, §3.1.2.6):
+// only the top Via value is echoed, without its empty parameters and list
+// elements, and a From or To that breaks the grammar is replaced by
+// <sip:invalid.invalid>. The client still matches it to its transaction,
+// by the branch and CSeq (RFC 3261 §17.1.3).
+func rawResponseRepaired(data []byte, code int, reason string) *sip.Response {
+	return buildRawResponse(data, code, reason, true)
+}
+
+func buildRawResponse(data []byte, code int, reason string, repair bool) *sip.Response {
 	head, _, _ := bytes.Cut(data, []byte("\r\n\r\n"))
 	lines := strings.Split(string(head), "\r\n")
 	if len(lines) < 2 || !looksLikeRequestLine(lines[0]) || strings.HasPrefix(lines[0], "ACK ") {
@@ -33,8 +47,11 @@ func rawResponse(data []byte, code int, reason string) *sip.Response {
 			continue
 		}
 		value = strings.TrimSpace(value)
-		if value == "" || found[canon] && canon != "Via" {
+		if value == "" || found[canon] && (canon != "Via" || repair) {
 			continue
+		}
+		if repair {
+			value = repairValue(canon, value)
 		}
 		if canon == "CSeq" {
 			value = repairCSeq(value, strings.Fields(lines[0])[0])
@@ -63,8 +80,8 @@ var echoedHeaders = map[string]string{
 }
 
 func looksLikeRequestLine(line string) bool {
-	parts := strings.Fields(line)
-	return len(parts) == 3 && strings.HasPrefix(parts[2], "SIP/") && !strings.HasPrefix(parts[0], "SIP/")
+	parts := strings.Fields(line) // more than 3 when the Request-URI holds white space (RFC 4475 §3.1.2.8)
+	return len(parts) >= 3 && strings.HasPrefix(parts[len(parts)-1], "SIP/") && !strings.HasPrefix(parts[0], "SIP/")
 }
 
 // repairCSeq keeps a CSeq the client can match its response with: the
@@ -76,4 +93,21 @@ func repairCSeq(value, method string) string {
 		num = "0"
 	}
 	return num + " " + method
+}
+
+// repairValue makes an echoed header value one a response can carry.
+func repairValue(canon, value string) string {
+	switch canon {
+	case "Via":
+		value, _, _ = strings.Cut(value, ",")
+		for strings.Contains(value, ";;") {
+			value = strings.ReplaceAll(value, ";;", ";")
+		}
+		return strings.TrimRight(value, "; \t")
+	case "From", "To":
+		if badAddress([]byte(value)) {
+			return "<sip:invalid.invalid>"
+		}
+	}
+	return value
 }
