@@ -590,8 +590,8 @@ func Default() *Config {
 			MaxAllocations:            1000,
 			MaxAllocationsPerUser:     30,
 		},
-		Shutdown:  Shutdown{DrainTimeout: 10 * time.Second},
-		Log:       Log{Level: "info", Format: "text"},
+		Shutdown: Shutdown{DrainTimeout: 10 * time.Second},
+		Log:      Log{Level: "info", Format: "text"},
 	}
 }
 

@@ -208,7 +208,7 @@ func TestLoadFull(t *testing.T) {
 			AllowedPeers: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("192.0.2.9/32")},
 		},
 		Shutdown: Shutdown{DrainTimeout: 30 * time.Second},
-		Log:       Log{Level: "debug", Format: "json"},
+		Log:      Log{Level: "debug", Format: "json"},
 	}
 	got, err := Load("testdata/full.yaml")
 	if err != nil {

@@ -8,25 +8,25 @@ import (
 // Config.AllowedPeers lists them: whatever is on this host or behind it,
 // and addresses that are no single host on the internet.
 var deniedPeers = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),       // "this network" (RFC 1122); 0.0.0.0 is this host
-	netip.MustParsePrefix("10.0.0.0/8"),      // private (RFC 1918)
-	netip.MustParsePrefix("100.64.0.0/10"),   // shared address space, CGNAT (RFC 6598)
-	netip.MustParsePrefix("127.0.0.0/8"),     // loopback
-	netip.MustParsePrefix("169.254.0.0/16"),  // link-local, cloud metadata 169.254.169.254
-	netip.MustParsePrefix("172.16.0.0/12"),   // private (RFC 1918)
-	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments (RFC 6890)
-	netip.MustParsePrefix("192.168.0.0/16"),  // private (RFC 1918)
-	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking (RFC 2544)
-	netip.MustParsePrefix("224.0.0.0/4"),     // multicast
-	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and broadcast 255.255.255.255
-	netip.MustParsePrefix("::/128"),          // unspecified
-	netip.MustParsePrefix("::1/128"),         // loopback
-	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64 (RFC 8215)
-	netip.MustParsePrefix("100::/64"),        // discard-only (RFC 6666)
-	netip.MustParsePrefix("fc00::/7"),        // unique local, cloud metadata fd00:ec2::254
-	netip.MustParsePrefix("fe80::/10"),       // link-local
-	netip.MustParsePrefix("fec0::/10"),       // deprecated site-local
-	netip.MustParsePrefix("ff00::/8"),        // multicast
+	netip.MustParsePrefix("0.0.0.0/8"),      // "this network" (RFC 1122); 0.0.0.0 is this host
+	netip.MustParsePrefix("10.0.0.0/8"),     // private (RFC 1918)
+	netip.MustParsePrefix("100.64.0.0/10"),  // shared address space, CGNAT (RFC 6598)
+	netip.MustParsePrefix("127.0.0.0/8"),    // loopback
+	netip.MustParsePrefix("169.254.0.0/16"), // link-local, cloud metadata 169.254.169.254
+	netip.MustParsePrefix("172.16.0.0/12"),  // private (RFC 1918)
+	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments (RFC 6890)
+	netip.MustParsePrefix("192.168.0.0/16"), // private (RFC 1918)
+	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking (RFC 2544)
+	netip.MustParsePrefix("224.0.0.0/4"),    // multicast
+	netip.MustParsePrefix("240.0.0.0/4"),    // reserved, and broadcast 255.255.255.255
+	netip.MustParsePrefix("::/128"),         // unspecified
+	netip.MustParsePrefix("::1/128"),        // loopback
+	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64 (RFC 8215)
+	netip.MustParsePrefix("100::/64"),       // discard-only (RFC 6666)
+	netip.MustParsePrefix("fc00::/7"),       // unique local, cloud metadata fd00:ec2::254
+	netip.MustParsePrefix("fe80::/10"),      // link-local
+	netip.MustParsePrefix("fec0::/10"),      // deprecated site-local
+	netip.MustParsePrefix("ff00::/8"),       // multicast
 }
 
 // embeddedV4 returns the IPv4 address an IPv6 address spells, in every
