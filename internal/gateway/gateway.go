@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/media"
 	"github.com/switchboard-gw/switchboard/internal/media/callmedia"
+	"github.com/switchboard-gw/switchboard/internal/media/turnserver"
 	"github.com/switchboard-gw/switchboard/internal/ops"
 	"github.com/switchboard-gw/switchboard/internal/services"
 	"github.com/switchboard-gw/switchboard/internal/signalling/registrar"
@@ -44,7 +45,10 @@ type Gateway struct {
 	registrar *registrar.Registrar
 	engine    *media.Engine // nil when the media bridge is off
 	calls     *callmedia.Manager
-	services  *services.Server // nil when services.enabled is off
+	services  *services.Server   // nil when services.enabled is off
+	lockout   *registrar.Lockout // nil without registrar.auth
+	turn      *turnserver.Server // nil when turn.enabled is off
+	turnCreds http.Handler       // the credentials endpoint; nil when off
 
 	ws, wss     *sipws.Server
 	http, https *httpEndpoint
@@ -77,6 +81,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	if err := g.build(); err != nil {
 		g.closeListeners()
 		g.closeAdmin()
+		if g.turn != nil {
+			_ = g.turn.Close()
+		}
 		if g.engine != nil {
 			_ = g.engine.Close()
 		}
@@ -129,6 +136,9 @@ func (g *Gateway) build() error {
 	}
 	if g.calls != nil {
 		deps.Media = g.calls
+	}
+	if err := g.buildTURN(); err != nil {
+		return err
 	}
 	var err error
 	g.proxy, err = sipproxy.New(proxyCfg, deps)
@@ -192,8 +202,9 @@ func (g *Gateway) buildRegistrar() *registrar.Registrar {
 	m := registrar.NewMetrics(g.metrics)
 	deps := registrar.Deps{Metrics: m}
 	if g.cfg.Registrar.Auth {
-		deps.Attempts = registrar.NewLockout(lockoutConfig(g.cfg.Registrar.Lockout),
+		g.lockout = registrar.NewLockout(lockoutConfig(g.cfg.Registrar.Lockout),
 			registrar.LockoutDeps{Logger: g.log.With("component", "auth"), Metrics: m})
+		deps.Attempts = g.lockout
 	}
 	return registrar.New(registrarConfig(g.cfg), deps)
 }
@@ -320,6 +331,9 @@ func (g *Gateway) listenHTTP(addr netip.AddrPort, ws http.Handler, conf *tls.Con
 		mux.Handle("/", web.Handler())
 		ops.RegisterCall(mux, g.callState) // the page's media panel
 	}
+	if g.cfg.TURN.Enabled {
+		mux.HandleFunc(turnCredentialsPath, g.serveTURNCredentials)
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: g.cfg.WebSocket.HandshakeTimeout,
@@ -359,6 +373,8 @@ func addrPort(ln net.Listener) netip.AddrPort {
 // Addrs are the bound addresses, for tests and the start-up log.
 type Addrs struct {
 	HTTP, HTTPS, UDP, TCP, TLS, Admin netip.AddrPort
+	// TURN are the TURN listeners, zero when turn.enabled is off.
+	TURN turnserver.Addrs
 }
 
 // attrs are the bound addresses as log attributes, unset ones left out.
@@ -367,7 +383,8 @@ func (a Addrs) attrs() []any {
 	for _, kv := range []struct {
 		name string
 		addr netip.AddrPort
-	}{{"http", a.HTTP}, {"https", a.HTTPS}, {"udp", a.UDP}, {"tcp", a.TCP}, {"tls", a.TLS}, {"admin", a.Admin}} {
+	}{{"http", a.HTTP}, {"https", a.HTTPS}, {"udp", a.UDP}, {"tcp", a.TCP}, {"tls", a.TLS}, {"admin", a.Admin},
+		{"turn_udp", a.TURN.UDP}, {"turn_tcp", a.TURN.TCP}, {"turn_tls", a.TURN.TLS}} {
 		if kv.addr.IsValid() {
 			out = append(out, slog.String(kv.name, kv.addr.String()))
 		}
@@ -395,6 +412,9 @@ func (g *Gateway) Addrs() Addrs {
 	}
 	if g.admin != nil {
 		a.Admin = addrPort(g.admin.ln)
+	}
+	if g.turn != nil {
+		a.TURN = g.turn.Addrs()
 	}
 	return a
 }
