@@ -19,6 +19,10 @@ DEPS=(
 	# chromium is the browser the e2e/browser harness drives through
 	# playwright-core (which never downloads its own browsers).
 	"chromium chromium"
+	# coturn brings turnutils_uclient, the TURN client the turnserver tests
+	# drive; they never start coturn's own server (turnserver), and
+	# Debian's package does not enable it.
+	"turnutils_uclient coturn"
 	# "redis-server redis-server"
 )
 

@@ -72,6 +72,11 @@ func (r *relays) roomLocked(user string) bool {
 }
 
 func (r *relays) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+	if conf.Realm == "" {
+		// pion probing for an even port (EVEN-PORT, RFC 8656 §14.6): the
+		// socket is closed at once and relays nothing.
+		return r.ports.AllocatePacketConn(conf)
+	}
 	r.mu.Lock()
 	if !r.roomLocked(conf.UserID) { // two Allocates raced past quota
 		r.mu.Unlock()
