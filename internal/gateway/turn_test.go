@@ -1,0 +1,122 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard-gw/switchboard/internal/testkit/rtptest"
+	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
+)
+
+// withTURN turns the TURN server on, on loopback. No peer is allowed
+// beyond switchboard's own media address.
+func withTURN(c *config.Config) {
+	c.TURN.Enabled = true
+	c.TURN.ListenUDP, c.TURN.ListenTCP = loopback0, loopback0
+}
+
+// turnCredentials asks the credentials endpoint for user's iceServers.
+func turnCredentials(t *testing.T, g *testGateway, user, password string) (int, []webrtc.ICEServer) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"username": user, "password": password})
+	res, err := http.Post("http://"+g.Addrs().HTTP.String()+turnCredentialsPath, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var got struct {
+		IceServers []struct {
+			URLs       []string `json:"urls"`
+			Username   string   `json:"username"`
+			Credential string   `json:"credential"`
+		} `json:"iceServers"`
+	}
+	if res.StatusCode != http.StatusOK {
+		return res.StatusCode, nil
+	}
+	if err := json.NewDecoder(res.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	var servers []webrtc.ICEServer
+	for _, s := range got.IceServers {
+		servers = append(servers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	return res.StatusCode, servers
+}
+
+// TestRelayOnlyBrowserThroughBridge: a pion browser that may use nothing
+// but relay candidates (iceTransportPolicy "relay"), with credentials from
+// the endpoint after it registered, calls a phone whose RTP is an echo.
+// Its media goes browser → TURN → bridge → phone and back, over TURN's
+// UDP and then TCP listener: the bridge accepts the relayed candidate, and
+// the relay reaches switchboard's media port although it is on loopback.
+func TestRelayOnlyBrowserThroughBridge(t *testing.T) {
+	for _, transport := range []string{"udp", "tcp"} {
+		t.Run(transport, func(t *testing.T) {
+			leakcheck.Check(t)
+			g := startGateway(t, withTURN)
+			echo := newEcho(t)
+			_, bob := phone(t, g, "bob", siptest.WithAutoAnswer(siptest.AudioSDP("127.0.0.1", int(echo.Addr().Port()))))
+			register(t, bob)
+			alice := browser(t, g, "alice")
+			if code, _ := turnCredentials(t, g, "alice", ""); code != http.StatusForbidden {
+				t.Errorf("credentials before registering: got %d, want 403", code)
+			}
+			register(t, alice)
+			code, servers := turnCredentials(t, g, "alice", "")
+			if code != http.StatusOK || len(servers) != 1 {
+				t.Fatalf("credentials: got %d %+v", code, servers)
+			}
+			servers[0].URLs = only(servers[0].URLs, "transport="+transport)
+
+			br, err := rtptest.NewRelayBrowser(servers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { br.Close() })
+			offer, err := br.Offer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(offer), "typ relay") || strings.Contains(string(offer), "typ host") {
+				t.Fatalf("offer: want relay candidates only:\n%s", offer)
+			}
+			d, err := alice.Invite(ctx(t), userURI(g, "bob"), offer)
+			if err != nil {
+				t.Fatalf("INVITE: %v", err)
+			}
+			if err := br.SetAnswer(d.Response.Body()); err != nil {
+				t.Fatalf("browser refused switchboard's answer: %v", err)
+			}
+			hearEcho(t, g, br, 10)
+			if p := br.SelectedPair(); p == nil || p.Local.Typ != webrtc.ICECandidateTypeRelay {
+				t.Errorf("selected pair: got %v, want a relay candidate", p)
+			}
+			if got := counterValue(t, g, "switchboard_turn_relayed_packets_total", "direction", "to_peer"); got < 10 {
+				t.Errorf("packets relayed to the bridge: got %v, want at least 10", got)
+			}
+			if res, err := d.Bye(ctx(t)); err != nil || res.StatusCode != 200 {
+				t.Fatalf("bye: %v %v", res, err)
+			}
+			waitFor(t, func() bool { return len(g.calls.Snapshot()) == 0 })
+		})
+	}
+}
+
+// only keeps the URLs that contain s.
+func only(urls []string, s string) []string {
+	var out []string
+	for _, u := range urls {
+		if strings.Contains(u, s) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
