@@ -120,3 +120,36 @@ func only(urls []string, s string) []string {
 	}
 	return out
 }
+
+// TestTURNCredentialsWithDigestUsers: with registrar.auth the endpoint
+// wants the user's SIP password, counts wrong ones in the registrar's
+// lockout, and hands credentials only to a registered user.
+func TestTURNCredentialsWithDigestUsers(t *testing.T) {
+	leakcheck.Check(t)
+	g := lockoutGateway(t, func(c *config.Config) {
+		withTURN(c)
+		c.TURN.CredentialsPerSecondPerIP = 0 // the polling below; the limit has its own test
+	})
+	alice := browser(t, g, "alice")
+	alice.Password = "wonderland"
+	register(t, alice)
+	if code, _ := turnCredentials(t, g, "bob", "builder"); code != http.StatusForbidden {
+		t.Errorf("bob, not registered: got %d, want 403", code)
+	}
+	for i := range 3 {
+		if code, _ := turnCredentials(t, g, "alice", "looking-glass"); code != http.StatusForbidden {
+			t.Errorf("wrong password %d: got %d, want 403", i+1, code)
+		}
+	}
+	if code, _ := turnCredentials(t, g, "alice", "wonderland"); code != http.StatusForbidden {
+		t.Errorf("right password while locked out: got %d, want 403", code)
+	}
+	waitFor(t, func() bool { code, _ := turnCredentials(t, g, "alice", "wonderland"); return code == http.StatusOK })
+	code, servers := turnCredentials(t, g, "alice", "wonderland")
+	if code != http.StatusOK || len(servers) != 1 || len(servers[0].URLs) != 2 {
+		t.Fatalf("credentials: got %d %+v, want one server with a UDP and a TCP URL", code, servers)
+	}
+	if got := counterValue(t, g, "switchboard_turn_credentials_total", "result", "issued"); got < 1 {
+		t.Errorf("issued: got %v, want at least 1", got)
+	}
+}
