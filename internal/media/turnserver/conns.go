@@ -52,23 +52,26 @@ type gatedConn struct {
 	gate *gate
 	done func() // pion has finished with the connection
 
-	// Read's state, touched only by pion's reading goroutine.
-	in      []byte // bytes read, not yet framed
-	out     []byte // frames that passed, not yet read
-	opaque  bool   // not STUN framing: handed on as it is, for pion to refuse
-	idleSet time.Time
+	// Read's state, touched only by pion's reading goroutine. The buffers
+	// are reused: in[inOff:] is read and not yet framed, out[outOff:]
+	// passed and not yet read.
+	in, out       []byte
+	inOff, outOff int
+	opaque        bool // not STUN framing: handed on as it is, for pion to refuse
+	idleSet       time.Time
 
 	closeOnce sync.Once
 }
 
 func (c *gatedConn) Read(p []byte) (int, error) {
-	for len(c.out) == 0 {
+	for c.outOff == len(c.out) {
+		c.out, c.outOff = c.out[:0], 0
 		if err := c.fill(); err != nil {
 			return 0, err
 		}
 	}
-	n := copy(p, c.out)
-	c.out = c.out[n:]
+	n := copy(p, c.out[c.outOff:])
+	c.outOff += n
 	return n, nil
 }
 
@@ -77,10 +80,12 @@ func (c *gatedConn) fill() error {
 	if len(c.in) >= maxFrame {
 		return errors.New("turnserver: frame too long")
 	}
-	buf := make([]byte, 4096)
-	n, err := c.Conn.Read(buf)
+	if cap(c.in)-len(c.in) < 2048 {
+		c.in = append(make([]byte, 0, 2*cap(c.in)+4096), c.in...)
+	}
+	n, err := c.Conn.Read(c.in[len(c.in):cap(c.in)])
 	if n > 0 {
-		c.in = append(c.in, buf[:n]...)
+		c.in = c.in[:len(c.in)+n]
 		c.frames()
 	}
 	if err != nil && len(c.out) == 0 {
@@ -91,16 +96,17 @@ func (c *gatedConn) fill() error {
 
 // frames moves every complete frame of c.in that passes the gate to c.out.
 func (c *gatedConn) frames() {
-	for len(c.in) >= 4 && !c.opaque {
-		size, ok := frameSize(c.in)
+	for len(c.in)-c.inOff >= 4 && !c.opaque {
+		rest := c.in[c.inOff:]
+		size, ok := frameSize(rest)
 		if !ok {
 			c.opaque = true
 			break
 		}
-		if len(c.in) < size {
-			return
+		if len(rest) < size {
+			break
 		}
-		frame := c.in[:size]
+		frame := rest[:size]
 		if frame[0]&0xc0 == 0 { // STUN: the connection is alive
 			c.touch()
 		}
@@ -109,12 +115,15 @@ func (c *gatedConn) frames() {
 		} else if reply != nil {
 			_, _ = c.Conn.Write(reply)
 		}
-		c.in = c.in[size:]
+		c.inOff += size
 	}
 	if c.opaque {
-		c.out = append(c.out, c.in...)
-		c.in = c.in[:0]
+		c.out = append(c.out, c.in[c.inOff:]...)
+		c.inOff = len(c.in)
 	}
+	// Keep what is left of a frame at the start of the buffer.
+	c.in = c.in[:copy(c.in, c.in[c.inOff:])]
+	c.inOff = 0
 }
 
 // touch pushes the idle deadline on, at most once a minute.
