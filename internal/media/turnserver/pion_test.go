@@ -10,7 +10,10 @@ import (
 
 // pionAllocate makes a UDP allocation with pion's TURN client and returns
 // the relayed connection, closed when the test ends.
-func pionAllocate(t *testing.T, s *testServer) net.PacketConn {
+func pionAllocate(t *testing.T, s *testServer) net.PacketConn { return pionAllocateB(t, s) }
+
+// pionAllocateB is pionAllocate for tests and benchmarks.
+func pionAllocateB(t testing.TB, s *testServer) net.PacketConn {
 	t.Helper()
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
