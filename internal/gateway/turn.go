@@ -8,6 +8,7 @@ import (
 	"net/netip"
 
 	"github.com/switchboard-gw/switchboard/internal/media/turnserver"
+	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
 )
 
 // turnCredentialsPath is where registered users get TURN credentials.
@@ -46,9 +47,11 @@ func (g *Gateway) buildTURN() error {
 		return err
 	}
 	if g.registrar != nil {
-		g.turnCreds = g.turn.Handler(turnserver.HandlerConfig{
-			TTL: t.CredentialTTL, URLs: g.turnURLs(), PerIP: t.CredentialsPerSecondPerIP,
-		}, turnUsers{g: g}, m)
+		deps := turnserver.HandlerDeps{Users: turnUsers{g: g}, Metrics: m}
+		if r := t.CredentialsPerSecondPerIP; r > 0 {
+			deps.Limiter = siptransport.NewRateLimiter(r, 5)
+		}
+		g.turnCreds = g.turn.Handler(turnserver.HandlerConfig{TTL: t.CredentialTTL, URLs: g.turnURLs()}, deps)
 	}
 	return nil
 }

@@ -153,3 +153,22 @@ func TestTURNCredentialsWithDigestUsers(t *testing.T) {
 		t.Errorf("issued: got %v, want at least 1", got)
 	}
 }
+
+// TestTURNCredentialsRateLimited: five requests at once from one address
+// pass (turn.credentials_per_second_per_ip 1, burst 5), the next gets 429.
+func TestTURNCredentialsRateLimited(t *testing.T) {
+	leakcheck.Check(t)
+	g := startGateway(t, withTURN)
+	alice := browser(t, g, "alice")
+	register(t, alice)
+	codes := make([]int, 6)
+	for i := range codes {
+		codes[i], _ = turnCredentials(t, g, "alice", "")
+	}
+	if codes[0] != http.StatusOK || codes[5] != http.StatusTooManyRequests {
+		t.Errorf("six requests at once: got %v, want 200 first and 429 last", codes)
+	}
+	if got := counterValue(t, g, "switchboard_turn_credentials_total", "result", "rate_limited"); got < 1 {
+		t.Errorf("rate_limited: got %v, want at least 1", got)
+	}
+}

@@ -1,7 +1,6 @@
 package turnserver
 
 import (
-	"net"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -17,7 +16,7 @@ import (
 // reports the round trip's p50 and p99.
 func BenchmarkRelayRoundTrip(b *testing.B) {
 	s := startServer(b, func(c *Config) { c.AllowedPeers = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
-	echo := benchEcho(b)
+	echo := udpEcho(b)
 	relay := pionAllocateB(b, s)
 	payload := make([]byte, 172) // an RTP packet of 20 ms of G.711 and its header
 	buf := make([]byte, 1500)
@@ -70,25 +69,6 @@ func BenchmarkAllocationMemory(b *testing.B) {
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "heap-B/allocation")
 	b.ReportMetric(float64(runtime.NumGoroutine())/float64(b.N), "goroutines/allocation")
-}
-
-func benchEcho(b *testing.B) net.Addr {
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			_, _ = pc.WriteTo(buf[:n], from)
-		}
-	}()
-	b.Cleanup(func() { pc.Close() })
-	return pc.LocalAddr()
 }
 
 // BenchmarkPacketPath is what switchboard adds to each relayed packet:

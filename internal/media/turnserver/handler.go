@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -19,15 +18,25 @@ type Users interface {
 	Registered(user string) bool
 }
 
+// Limiter is what the credentials endpoint needs of a rate limiter:
+// whether a client (an IPv4 address, an IPv6 /64) may ask once more.
+type Limiter interface {
+	Allow(client netip.Addr) bool
+}
+
 // HandlerConfig configures the credentials endpoint.
 type HandlerConfig struct {
 	// TTL is how long the credentials it hands out are valid.
 	TTL time.Duration
 	// URLs are the TURN URLs the page puts in iceServers.
 	URLs []string
-	// PerIP is the sustained rate of requests from one address (an IPv6
-	// address's /64), per second; the burst is five.
-	PerIP float64
+}
+
+// HandlerDeps are what the credentials endpoint is given.
+type HandlerDeps struct {
+	Users   Users
+	Limiter Limiter // nil: no limit
+	Metrics *Metrics
 }
 
 // credentialsRequest is the endpoint's request body.
@@ -55,9 +64,8 @@ type credentialsResponse struct {
 // as iceServers. Over plain HTTP it answers loopback clients only, since
 // the password would otherwise cross the network in clear. docs/turn.md
 // describes it.
-func (s *Server) Handler(cfg HandlerConfig, users Users, m *Metrics) http.Handler {
-	return &credentialsHandler{cfg: cfg, creds: s.creds, users: users, metrics: m,
-		limit: newRateLimit(cfg.PerIP, 5)}
+func (s *Server) Handler(cfg HandlerConfig, deps HandlerDeps) http.Handler {
+	return &credentialsHandler{cfg: cfg, creds: s.creds, users: deps.Users, metrics: deps.Metrics, limit: deps.Limiter}
 }
 
 type credentialsHandler struct {
@@ -65,7 +73,7 @@ type credentialsHandler struct {
 	creds   *Credentials
 	users   Users
 	metrics *Metrics
-	limit   *rateLimit
+	limit   Limiter
 }
 
 func (h *credentialsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +88,7 @@ func (h *credentialsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusForbidden, "refused", "use https")
 		return
 	}
-	if !h.limit.allow(src, time.Now()) {
+	if h.limit != nil && !h.limit.Allow(client(src)) {
 		w.Header().Set("Retry-After", "1")
 		h.fail(w, http.StatusTooManyRequests, "rate_limited", "too many requests")
 		return
@@ -117,6 +125,16 @@ func (h *credentialsHandler) fail(w http.ResponseWriter, status int, result, rea
 	_, _ = io.WriteString(w, reason+"\n")
 }
 
+// client is the address rate limits count: an IPv6 address's /64, which
+// one host commonly holds whole.
+func client(ip netip.Addr) netip.Addr {
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.Addr()
+	}
+	return ip
+}
+
 func remoteIP(r *http.Request) netip.Addr {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
@@ -125,66 +143,6 @@ func remoteIP(r *http.Request) netip.Addr {
 		return a.Unmap()
 	}
 	return ap.Addr().Unmap()
-}
-
-// rateLimit is a token bucket per client address (an IPv6 address's /64),
-// at most maxClients of them; when they are all busy, new clients wait.
-type rateLimit struct {
-	rate, burst float64
-
-	mu sync.Mutex
-	// buckets are guarded by mu.
-	buckets map[netip.Addr]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-const maxClients = 10000
-
-func newRateLimit(rate, burst float64) *rateLimit {
-	return &rateLimit{rate: rate, burst: burst, buckets: map[netip.Addr]*bucket{}}
-}
-
-func (l *rateLimit) allow(src netip.Addr, now time.Time) bool {
-	if l.rate <= 0 {
-		return true
-	}
-	if src.Is6() {
-		p, _ := src.Prefix(64)
-		src = p.Addr()
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buckets[src]
-	if b == nil {
-		if len(l.buckets) >= maxClients {
-			l.pruneLocked(now)
-			if len(l.buckets) >= maxClients {
-				return false
-			}
-		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[src] = b
-	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
-// pruneLocked forgets the clients whose buckets are full again.
-func (l *rateLimit) pruneLocked(now time.Time) {
-	for a, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
-			delete(l.buckets, a)
-		}
-	}
 }
 
 // URLs returns the TURN URLs of a server reached at host on the given

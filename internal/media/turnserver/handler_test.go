@@ -3,6 +3,7 @@ package turnserver
 import (
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -28,7 +29,8 @@ func TestCredentialsEndpoint(t *testing.T) {
 	secret := []byte("endpoint-secret-0123")
 	s := &Server{creds: NewCredentials(secret, "switchboard")}
 	m := NewMetrics(prometheus.NewRegistry())
-	h := s.Handler(HandlerConfig{TTL: time.Hour, URLs: []string{"turn:127.0.0.1:3478?transport=udp"}, PerIP: 1}, fakeUsers{}, m)
+	h := s.Handler(HandlerConfig{TTL: time.Hour, URLs: []string{"turn:127.0.0.1:3478?transport=udp"}},
+		HandlerDeps{Users: fakeUsers{}, Metrics: m})
 	tests := []struct {
 		name, method, remote, body string
 		tls                        bool
@@ -80,28 +82,34 @@ func TestCredentialsEndpoint(t *testing.T) {
 	}
 }
 
-// TestCredentialsRateLimit: five at once from one address, then 429;
-// another address is not affected.
+// fiveEach lets each client ask five times.
+type fiveEach map[netip.Addr]int
+
+func (f fiveEach) Allow(c netip.Addr) bool { f[c]++; return f[c] <= 5 }
+
+// TestCredentialsRateLimit: the limiter counts an IPv6 client by its /64,
+// and its refusal is a 429.
 func TestCredentialsRateLimit(t *testing.T) {
 	s := &Server{creds: NewCredentials([]byte("endpoint-secret-0123"), "switchboard")}
-	h := s.Handler(HandlerConfig{TTL: time.Hour, PerIP: 0.01}, fakeUsers{}, NewMetrics(prometheus.NewRegistry()))
+	h := s.Handler(HandlerConfig{TTL: time.Hour}, HandlerDeps{Users: fakeUsers{}, Limiter: fiveEach{}, Metrics: NewMetrics(prometheus.NewRegistry())})
 	ask := func(remote string) int {
 		req := httptest.NewRequest("POST", "/turn/credentials", strings.NewReader(`{"username":"alice","password":"wonderland"}`))
 		req.RemoteAddr = remote
+		req.TLS = &tls.ConnectionState{}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		_, _ = io.Copy(io.Discard, rec.Body)
 		return rec.Code
 	}
 	for i := range 5 {
-		if got := ask("[::1]:4000"); got != http.StatusOK {
+		if got := ask(fmt.Sprintf("[::1:0:0:%x]:4000", i)); got != http.StatusOK {
 			t.Fatalf("request %d: got %d, want 200", i+1, got)
 		}
 	}
 	if got := ask("[::1]:4001"); got != http.StatusTooManyRequests {
-		t.Errorf("sixth request: got %d, want 429", got)
+		t.Errorf("sixth request from the same /64: got %d, want 429", got)
 	}
-	if got := ask("127.0.0.1:4000"); got != http.StatusOK {
+	if got := ask("[2001:db8::1]:4000"); got != http.StatusOK {
 		t.Errorf("another address: got %d, want 200", got)
 	}
 }

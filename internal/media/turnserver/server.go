@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pion/logging"
+	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 )
 
@@ -173,7 +174,7 @@ func maxConns(maxAllocations int) int {
 func (s *Server) auth(now func() time.Time) turn.AuthHandler {
 	return func(ra *turn.RequestAttributes) (string, []byte, bool) {
 		grace := refreshGrace
-		if ra.Method.String() == "Allocate" {
+		if ra.Method == stun.MethodAllocate {
 			grace = 0
 		}
 		user, key, res := s.creds.check(ra.Username, now(), grace)

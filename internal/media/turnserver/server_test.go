@@ -217,7 +217,7 @@ func TestRelayCounts(t *testing.T) {
 }
 
 // udpEcho is a UDP socket on loopback that sends back what it gets.
-func udpEcho(t *testing.T) net.Addr {
+func udpEcho(t testing.TB) net.Addr {
 	t.Helper()
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
