@@ -2,11 +2,15 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/pion/turn/v5"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
@@ -171,4 +175,62 @@ func TestTURNCredentialsRateLimited(t *testing.T) {
 	if got := counterValue(t, g, "switchboard_turn_credentials_total", "result", "rate_limited"); got < 1 {
 		t.Errorf("rate_limited: got %v, want at least 1", got)
 	}
+}
+
+// TestTURNOverTLSSharesCertificate: the TLS listener of TURN presents the
+// certificate of listen.https; credentials fetched over HTTPS get an
+// allocation through it with pion's TURN client.
+func TestTURNOverTLSSharesCertificate(t *testing.T) {
+	leakcheck.Check(t)
+	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	g := startGateway(t, func(c *config.Config) {
+		withTURN(c)
+		c.Listen.HTTPS = loopback0
+		c.TLS = config.TLS{CertFile: certFile, KeyFile: keyFile}
+		c.TURN.ListenTLS = loopback0
+	})
+	alice := browser(t, g, "alice")
+	register(t, alice)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer client.CloseIdleConnections()
+	res, err := client.Post("https://"+g.Addrs().HTTPS.String()+turnCredentialsPath, "application/json",
+		strings.NewReader(`{"username":"alice","password":""}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		IceServers []webrtc.ICEServer `json:"iceServers"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&got)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || len(got.IceServers) != 1 {
+		t.Fatalf("credentials over HTTPS: got %d %+v (%v)", res.StatusCode, got, err)
+	}
+	ice := got.IceServers[0]
+	want := "turns:127.0.0.1:" + strconv.Itoa(int(g.Addrs().TURN.TLS.Port())) + "?transport=tcp"
+	if !slices.Contains(ice.URLs, want) {
+		t.Errorf("urls: got %v, want %s among them", ice.URLs, want)
+	}
+
+	conn, err := tls.Dial("tcp", g.Addrs().TURN.TLS.String(), &tls.Config{RootCAs: pool})
+	if err != nil {
+		t.Fatalf("TLS to TURN with the certificate of listen.https: %v", err)
+	}
+	c, err := turn.NewClient(&turn.ClientConfig{
+		TURNServerAddr: g.Addrs().TURN.TLS.String(), Username: ice.Username, Password: ice.Credential.(string),
+		Realm: "switchboard", Conn: turn.NewSTUNConn(conn),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	defer c.Close()
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	relay, err := c.Allocate()
+	if err != nil {
+		t.Fatalf("Allocate over TLS: %v", err)
+	}
+	relay.Close()
 }
