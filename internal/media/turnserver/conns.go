@@ -31,13 +31,13 @@ func (c *gatedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	}
 }
 
-// firstFrameTimeout bounds a TCP or TLS connection's handshake and first
-// STUN message; idleTimeout closes one on which no STUN message (a Refresh
-// at least, RFC 8656 §7) came for longer than the longest allocation.
-const (
-	firstFrameTimeout = 10 * time.Second
-	idleTimeout       = time.Hour + time.Minute
-)
+// firstFrameTimeout bounds a TCP or TLS connection's handshake and its
+// first request whose credentials verify; idleTimeout closes one on which
+// no such request (a Refresh at least, RFC 8656 §7) came for longer than
+// the longest allocation.
+var firstFrameTimeout = 10 * time.Second // a variable for the tests
+
+const idleTimeout = time.Hour + time.Minute
 
 // maxFrame is the largest STUN message or ChannelData frame: a 16-bit
 // length after a header.
@@ -107,10 +107,11 @@ func (c *gatedConn) frames() {
 			break
 		}
 		frame := rest[:size]
-		if frame[0]&0xc0 == 0 { // STUN: the connection is alive
+		reply, pass, signed := c.gate.check(frame)
+		if signed { // a client with credentials: the connection is in use
 			c.touch()
 		}
-		if reply, pass := c.gate.inspect(frame); pass {
+		if pass {
 			c.out = append(c.out, frame...)
 		} else if reply != nil {
 			_, _ = c.Conn.Write(reply)

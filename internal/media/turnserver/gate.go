@@ -41,28 +41,44 @@ type gate struct {
 // inspect decides on one datagram or stream frame. When pass is false the
 // frame goes no further, and reply, if not nil, is sent back.
 func (g *gate) inspect(b []byte) (reply []byte, pass bool) {
+	reply, pass, _ = g.check(b)
+	return reply, pass
+}
+
+// check is inspect that also says whether the frame was a request whose
+// credentials verified: only those keep a TCP or TLS connection open.
+func (g *gate) check(b []byte) (reply []byte, pass, signed bool) {
 	if !stun.IsMessage(b) {
-		return nil, true // ChannelData, or junk pion discards
+		return nil, true, false // ChannelData, or junk pion discards
 	}
 	m := &stun.Message{Raw: append([]byte(nil), b...)}
 	if err := m.Decode(); err != nil {
-		return nil, true
+		return nil, true, false
 	}
 	switch {
 	case m.Type.Class == stun.ClassIndication && m.Type.Method == stun.MethodSend:
 		if !g.peersAllowed(m, true) {
 			g.metrics.refused("forbidden_peer")
-			return nil, false
+			return nil, false, false
 		}
-		return nil, true
+		return nil, true, false
 	case m.Type.Class != stun.ClassRequest || !m.Contains(stun.AttrMessageIntegrity):
-		return nil, true
+		return nil, true, false
 	}
 	key, ok := g.authenticate(m)
 	if !ok {
 		g.metrics.refused("unauthorized")
-		return g.answer(m, stun.CodeUnauthorized, nil, g.challenge(m)...), false
+		return g.answer(m, stun.CodeUnauthorized, nil, g.challenge(m)...), false, false
 	}
+	if reply := g.authorize(m, key); reply != nil {
+		return reply, false, true
+	}
+	return nil, true, true
+}
+
+// authorize answers a request that authenticated but asks for what the
+// policy refuses; nil lets it through.
+func (g *gate) authorize(m *stun.Message, key []byte) []byte {
 	switch m.Type.Method {
 	case stun.MethodAllocate:
 		var t [4]byte
@@ -71,18 +87,18 @@ func (g *gate) inspect(b []byte) (reply []byte, pass bool) {
 		}
 		if t[0] != protoUDP {
 			g.metrics.refused("tcp_relay")
-			return g.answer(m, stun.CodeUnsupportedTransProto, key), false
+			return g.answer(m, stun.CodeUnsupportedTransProto, key)
 		}
 	case stun.MethodCreatePermission, stun.MethodChannelBind:
 		if !g.peersAllowed(m, m.Type.Method == stun.MethodChannelBind) {
 			g.metrics.refused("forbidden_peer")
-			return g.answer(m, stun.CodeForbidden, key), false
+			return g.answer(m, stun.CodeForbidden, key)
 		}
 	case stun.MethodConnect:
 		g.metrics.refused("tcp_relay")
-		return g.answer(m, stun.CodeForbidden, key), false
+		return g.answer(m, stun.CodeForbidden, key)
 	}
-	return nil, true
+	return nil
 }
 
 // authenticate checks a signed request's username and MESSAGE-INTEGRITY

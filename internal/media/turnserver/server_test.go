@@ -238,3 +238,34 @@ func udpEcho(t testing.TB) net.Addr {
 	t.Cleanup(func() { pc.Close(); <-done })
 	return pc.LocalAddr()
 }
+
+// TestStreamWithoutCredentialsClosed: a TCP connection that sends only
+// requests without valid credentials, STUN Binding here, is closed when
+// the first-request deadline passes; one that allocated stays open.
+func TestStreamWithoutCredentialsClosed(t *testing.T) {
+	leakcheck.Check(t)
+	defer func(d time.Duration) { firstFrameTimeout = d }(firstFrameTimeout)
+	firstFrameTimeout = 300 * time.Millisecond
+	s := startServer(t, nil)
+	idle := dialSTUN(t, s, "tcp")
+	used := allocate(t, s, "tcp", "alice")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_ = idle.conn.SetDeadline(time.Now().Add(time.Second))
+		binding := stun.MustBuild(stun.TransactionID, stun.BindingRequest)
+		_, err := idle.conn.Write(binding.Raw)
+		if err == nil {
+			_, err = idle.conn.Read(make([]byte, 1500))
+		}
+		if err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a connection without credentials is still open after 5 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if res := used.do(stun.MethodRefresh); code(res) != 0 {
+		t.Errorf("Refresh on the connection that allocated: got %s, want success", describe(res))
+	}
+}
