@@ -23,6 +23,7 @@ const state = {
   poll: null,
   iceServers: [], // TURN servers with credentials from TURN_PATH, if switchboard runs TURN
   iceServersUntil: 0, // when those credentials stop getting new allocations (ms)
+  turnTimer: null, // fetches fresh credentials before those expire
 };
 
 // defaultWebSocketURL is the page's own origin with ws: or wss: and /ws.
@@ -149,7 +150,7 @@ function register(acct) {
     render();
   });
   on('registered', () => {
-    fetchTURN(acct);
+    fetchTURN(acct, ua);
     state.registered = true;
     setRegState(`registered as ${acct.user}`, true);
     setRegStatus(`Registered as ${aor}.`, 'ok');
@@ -180,8 +181,11 @@ function register(acct) {
 // fetchTURN asks switchboard, once registered, for short-lived TURN
 // credentials (docs/turn.md): a POST of the SIP user and password to this
 // page's own server. 404 means switchboard runs no TURN server, and calls
-// use switchboard's host candidates alone, as before.
-async function fetchTURN(acct) {
+// use switchboard's host candidates alone, as before. Fresh credentials
+// are fetched when four fifths of their lifetime has passed, as long as
+// ua is the registered user agent.
+async function fetchTURN(acct, ua) {
+  clearTimeout(state.turnTimer);
   try {
     const r = await fetch(TURN_PATH, {
       method: 'POST',
@@ -191,8 +195,14 @@ async function fetchTURN(acct) {
     });
     if (!r.ok) throw new Error(`${r.status}`);
     const j = await r.json();
+    const ttl = Number(j.ttl) || 0;
     state.iceServers = Array.isArray(j.iceServers) ? j.iceServers : [];
-    state.iceServersUntil = Date.now() + 1000 * (Number(j.ttl) || 0);
+    state.iceServersUntil = Date.now() + 1000 * ttl;
+    if (ttl > 0) {
+      state.turnTimer = setTimeout(() => {
+        if (state.ua === ua && state.registered) fetchTURN(acct, ua);
+      }, 800 * ttl);
+    }
   } catch {
     state.iceServers = [];
     state.iceServersUntil = 0;
@@ -231,6 +241,9 @@ function stopUA() {
   const ua = state.ua;
   if (!ua) return;
   state.ua = null;
+  clearTimeout(state.turnTimer);
+  state.iceServers = [];
+  state.iceServersUntil = 0;
   if (state.session) state.session.terminate();
   ua.stop();
   state.connected = false;
