@@ -305,6 +305,11 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
+			name:    "turn public with a loopback relay",
+			yaml:    "registrar: {auth: false}\nsip: {advertise_host: turn.example.com}\nturn:\n  enabled: true\n  listen_udp: 0.0.0.0:3478\n",
+			wantErr: []string{`turn.relay_ip: "127.0.0.1" is a loopback address, but TURN listens beyond this host`},
+		},
+		{
 			name:    "turn listener clash",
 			yaml:    "registrar: {auth: false}\nturn:\n  enabled: true\n  listen_tcp: 127.0.0.1:5060\n  listen_udp: 127.0.0.1:10000\n",
 			wantErr: []string{`switchboard.yaml:4: turn.listen_tcp: "127.0.0.1:5060" is already used by listen.tcp`, `switchboard.yaml:5: turn.listen_udp: "127.0.0.1:10000" is already used by media.webrtc_listen`},

@@ -578,6 +578,16 @@ func (l *errorList) checkTURN(c *Config) {
 		}
 	}
 	l.checkTURNRelay(t)
+	relay := t.RelayPublicIP
+	if !relay.IsValid() {
+		relay = t.RelayIP
+	}
+	for _, a := range []netip.AddrPort{t.ListenUDP, t.ListenTCP, t.ListenTLS} {
+		if a.IsValid() && !a.Addr().IsLoopback() && relay.IsValid() && relay.IsLoopback() {
+			l.addf("turn.relay_ip", "%s is a loopback address, but TURN listens beyond this host: set turn.relay_ip (or turn.relay_public_ip) to the address peers reach relays at", quoteIP(relay))
+			break
+		}
+	}
 }
 
 func (l *errorList) checkTURNRelay(t *TURN) {

@@ -269,3 +269,22 @@ func TestStreamWithoutCredentialsClosed(t *testing.T) {
 		t.Errorf("Refresh on the connection that allocated: got %s, want success", describe(res))
 	}
 }
+
+// TestOtherFamilyRefused: relays are of turn.relay_ip's family; an
+// Allocate for IPv6 relays on an IPv4 relay address gets an error, and no
+// allocation is left behind.
+func TestOtherFamilyRefused(t *testing.T) {
+	leakcheck.Check(t)
+	s := startServer(t, nil)
+	c := dialSTUN(t, s, "udp")
+	c.user, c.pass = s.mint("alice", time.Hour)
+	ipv6 := stun.RawAttribute{Type: stun.AttrRequestedAddressFamily, Value: []byte{2, 0, 0, 0}}
+	res := c.do(stun.MethodAllocate, udpTransport, ipv6)
+	if code(res) == 0 {
+		t.Errorf("IPv6 Allocate on an IPv4 relay address: got %s, want an error", describe(res))
+	}
+	t.Logf("answer: %s", describe(res))
+	if n := s.metric(t, "switchboard_turn_allocations", ""); n != 0 {
+		t.Errorf("allocations: got %v, want 0", n)
+	}
+}
