@@ -26,6 +26,10 @@ DEPS=(
 	# internal/testkit/netns.
 	"ip iproute2"
 	"iptables iptables"
+	# coturn brings turnutils_uclient, the TURN client the turnserver tests
+	# drive; they never start coturn's own server (turnserver), and
+	# Debian's package does not enable it.
+	"turnutils_uclient coturn"
 	# "redis-server redis-server"
 )
 

@@ -72,6 +72,8 @@ type Config struct {
 	Services Services `yaml:"services"`
 	// Softphone configures the demo softphone page served over HTTP.
 	Softphone Softphone `yaml:"softphone"`
+	// TURN configures the embedded TURN server, off by default.
+	TURN TURN `yaml:"turn"`
 	// Shutdown configures graceful shutdown.
 	Shutdown Shutdown `yaml:"shutdown"`
 	// Log configures the process logger.
@@ -484,6 +486,68 @@ type Softphone struct {
 	Enabled bool `yaml:"enabled"`
 }
 
+// TURN configures the embedded TURN server (RFC 8656), for browsers that
+// cannot reach media.webrtc_listen over UDP: behind a symmetric NAT, or a
+// firewall that lets out only TCP or TLS. docs/turn.md describes it.
+type TURN struct {
+	// Enabled starts the TURN server, serves the credentials endpoint at
+	// /turn/credentials on the http and https listeners (registrar mode),
+	// and makes the softphone use it. The default is false.
+	Enabled bool `yaml:"enabled"`
+	// ListenUDP, ListenTCP and ListenTLS are the TURN listeners, written
+	// like Listen addresses; "" turns one off. ListenTLS needs
+	// tls.cert_file and tls.key_file, the certificate of listen.https, and
+	// may be port 443 for browsers behind firewalls that let only TLS on
+	// 443 out. The defaults are 127.0.0.1:3478, 127.0.0.1:3478 and "".
+	ListenUDP netip.AddrPort `yaml:"listen_udp"`
+	ListenTCP netip.AddrPort `yaml:"listen_tcp"`
+	ListenTLS netip.AddrPort `yaml:"listen_tls"`
+	// Realm is the STUN realm of the credentials. The default is
+	// "switchboard".
+	Realm string `yaml:"realm"`
+	// RelayIP is the address relay sockets bind. The default is
+	// 127.0.0.1.
+	RelayIP netip.Addr `yaml:"relay_ip"`
+	// RelayPublicIP is the relay address written in responses when
+	// RelayIP is behind a 1:1 NAT. The default is "", RelayIP itself.
+	RelayPublicIP netip.Addr `yaml:"relay_public_ip"`
+	// RelayPortMin and RelayPortMax bound the relay ports. The defaults
+	// are 49152 and 65535.
+	RelayPortMin uint16 `yaml:"relay_port_min"`
+	RelayPortMax uint16 `yaml:"relay_port_max"`
+	// SecretFile is the path of a file holding the shared secret of TURN
+	// REST credentials (coturn's static-auth-secret), without surrounding
+	// white space. The default is "": a random secret per process, so that
+	// only the credentials endpoint hands out credentials.
+	SecretFile string `yaml:"secret_file"`
+	// CredentialTTL is how long the credentials the endpoint hands out
+	// are valid for a new allocation. The default is 1h; zero is an error.
+	CredentialTTL time.Duration `yaml:"credential_ttl"`
+	// CredentialsPerSecondPerIP is the sustained rate of requests to the
+	// credentials endpoint from one address (an IPv6 /64); the burst is
+	// five. The default is 1; 0 disables the limit.
+	CredentialsPerSecondPerIP float64 `yaml:"credentials_per_second_per_ip"`
+	// AllocationLifetime is the lifetime of an allocation whose request
+	// names none (RFC 8656 §7.2). The default is 10m; from 1m to 1h.
+	AllocationLifetime time.Duration `yaml:"allocation_lifetime"`
+	// MaxAllocations is the most allocations open at once; it also bounds
+	// the connections of each TCP and TLS listener. The default is 1000;
+	// 0 is no limit.
+	MaxAllocations int `yaml:"max_allocations"`
+	// MaxAllocationsPerUser is the most allocations one user (the USER of
+	// a username "EXPIRY:USER") may have open at once; the next is refused
+	// 486. A browser makes one per TURN URL it is given. The default is
+	// 30; 0 is no limit.
+	MaxAllocationsPerUser int `yaml:"max_allocations_per_user"`
+	// AllowedPeers are networks, as CIDR prefixes or single addresses, a
+	// relay may send to although they are denied by default: loopback,
+	// private (RFC 1918, ULA), link-local, CGNAT, multicast, reserved, and
+	// every IPv6 spelling of those (docs/turn.md). Switchboard's own
+	// media.webrtc_listen (or media.public_ips) at its port is always
+	// allowed. The default is none.
+	AllowedPeers []netip.Prefix `yaml:"allowed_peers"`
+}
+
 // Log configures the process logger.
 type Log struct {
 	// Level is the lowest level logged: "debug", "info", "warn" or
@@ -557,8 +621,21 @@ func Default() *Config {
 		},
 		Services:  Services{Enabled: true, MaxDuration: time.Hour},
 		Softphone: Softphone{Enabled: true},
-		Shutdown:  Shutdown{DrainTimeout: 10 * time.Second},
-		Log:       Log{Level: "info", Format: "text"},
+		TURN: TURN{
+			ListenUDP:                 netip.MustParseAddrPort("127.0.0.1:3478"),
+			ListenTCP:                 netip.MustParseAddrPort("127.0.0.1:3478"),
+			Realm:                     "switchboard",
+			RelayIP:                   netip.MustParseAddr("127.0.0.1"),
+			RelayPortMin:              49152,
+			RelayPortMax:              65535,
+			CredentialTTL:             time.Hour,
+			CredentialsPerSecondPerIP: 1,
+			AllocationLifetime:        10 * time.Minute,
+			MaxAllocations:            1000,
+			MaxAllocationsPerUser:     30,
+		},
+		Shutdown: Shutdown{DrainTimeout: 10 * time.Second},
+		Log:      Log{Level: "info", Format: "text"},
 	}
 }
 

@@ -198,8 +198,18 @@ func TestLoadFull(t *testing.T) {
 		},
 		Services:  Services{Enabled: false, MaxDuration: 5 * time.Minute},
 		Softphone: Softphone{Enabled: false},
-		Shutdown:  Shutdown{DrainTimeout: 30 * time.Second},
-		Log:       Log{Level: "debug", Format: "json"},
+		TURN: TURN{
+			Enabled:   true,
+			ListenUDP: netip.MustParseAddrPort("0.0.0.0:3478"), ListenTCP: netip.MustParseAddrPort("0.0.0.0:3478"),
+			ListenTLS: netip.MustParseAddrPort("0.0.0.0:443"), Realm: "example.com",
+			RelayIP: netip.MustParseAddr("10.0.0.7"), RelayPublicIP: netip.MustParseAddr("203.0.113.5"),
+			RelayPortMin: 40000, RelayPortMax: 40999, SecretFile: "/etc/switchboard/turn.secret",
+			CredentialTTL: 30 * time.Minute, CredentialsPerSecondPerIP: 0.5, AllocationLifetime: 5 * time.Minute,
+			MaxAllocations: 200, MaxAllocationsPerUser: 6,
+			AllowedPeers: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("192.0.2.9/32")},
+		},
+		Shutdown: Shutdown{DrainTimeout: 30 * time.Second},
+		Log:      Log{Level: "debug", Format: "json"},
 	}
 	got, err := Load("testdata/full.yaml")
 	if err != nil {
@@ -283,6 +293,27 @@ func TestLoad(t *testing.T) {
 			name:    "listen host by name",
 			yaml:    "registrar: {auth: false}\nlisten:\n  udp: localhost:5060\n",
 			wantErr: []string{`switchboard.yaml:3: listen.udp: host "localhost" in "localhost:5060" is not an IP address`},
+		},
+		{
+			name: "turn values",
+			yaml: "registrar: {auth: false}\nturn:\n  enabled: true\n  listen_tls: 127.0.0.1:5349\n  allowed_peers: [10.0.0.5/8, \"0.0.0.0/0\"]\n  allocation_lifetime: 2h\n  relay_port_min: 100\n",
+			wantErr: []string{
+				`switchboard.yaml:4: turn.listen_tls: needs tls.cert_file and tls.key_file`,
+				`switchboard.yaml:5: turn.allowed_peers[0]: "10.0.0.5/8" has bits set past its length`,
+				`switchboard.yaml:5: turn.allowed_peers[1]: "0.0.0.0/0" allows every peer`,
+				`switchboard.yaml:6: turn.allocation_lifetime: must be from 1m to 1h, got 2h`,
+				`switchboard.yaml:7: turn.relay_port_min: the range 100-65535 must lie within 1024-65535`,
+			},
+		},
+		{
+			name:    "turn public with a loopback relay",
+			yaml:    "registrar: {auth: false}\nsip: {advertise_host: turn.example.com}\nturn:\n  enabled: true\n  listen_udp: 0.0.0.0:3478\n",
+			wantErr: []string{`turn.relay_ip: "127.0.0.1" is a loopback address, but TURN listens beyond this host`},
+		},
+		{
+			name:    "turn listener clash",
+			yaml:    "registrar: {auth: false}\nturn:\n  enabled: true\n  listen_tcp: 127.0.0.1:5060\n  listen_udp: 127.0.0.1:10000\n",
+			wantErr: []string{`switchboard.yaml:4: turn.listen_tcp: "127.0.0.1:5060" is already used by listen.tcp`, `switchboard.yaml:5: turn.listen_udp: "127.0.0.1:10000" is already used by media.webrtc_listen`},
 		},
 		{
 			name: "media addresses",

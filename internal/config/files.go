@@ -18,6 +18,9 @@ type Files struct {
 	// AdminToken is the bearer token of admin.token_file; "" when it is
 	// not set.
 	AdminToken string
+	// TURNSecret is the secret of turn.secret_file; nil when it is not set
+	// or TURN is off.
+	TURNSecret []byte
 }
 
 // ReadFiles reads every file c names — the TLS certificate chain and its
@@ -40,6 +43,9 @@ func (c *Config) ReadFiles() (Files, error) {
 	}
 	if c.Admin.TokenFile != "" {
 		f.AdminToken = l.readToken(c.Admin.TokenFile)
+	}
+	if c.TURN.Enabled && c.TURN.SecretFile != "" {
+		f.TURNSecret = l.readSecret(c.TURN.SecretFile)
 	}
 	if len(l.errs) == 0 {
 		return f, nil
@@ -120,4 +126,20 @@ func (l *errorList) readToken(path string) string {
 // trailing "=" aside.
 func notToken68(r rune) bool {
 	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~+/", r))
+}
+
+// readSecret reads the TURN REST secret: the file's content without
+// surrounding white space, as coturn's static-auth-secret takes it.
+func (l *errorList) readSecret(path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		l.addf("turn.secret_file", "%v", err)
+		return nil
+	}
+	secret := bytes.TrimSpace(b)
+	if len(secret) < 16 {
+		l.addf("turn.secret_file", "%s holds less than 16 bytes: use a long random secret", path)
+		return nil
+	}
+	return secret
 }

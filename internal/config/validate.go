@@ -100,6 +100,7 @@ func (c *Config) Validate() error {
 	l.checkRoutes(c.Routes)
 	l.checkSecurity(&c.Security)
 	l.checkMedia(c)
+	l.checkTURN(c)
 	l.positive("services.max_duration", c.Services.MaxDuration)
 	l.nonNegative("shutdown.drain_timeout", c.Shutdown.DrainTimeout)
 	l.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
@@ -534,4 +535,91 @@ func quoteIP(ip netip.Addr) string {
 		return `""`
 	}
 	return strconv.Quote(ip.String())
+}
+
+func (l *errorList) checkTURN(c *Config) {
+	t := &c.TURN
+	if !t.Enabled {
+		return
+	}
+	if !t.ListenUDP.IsValid() && !t.ListenTCP.IsValid() && !t.ListenTLS.IsValid() {
+		l.add("turn.enabled", "turn.enabled: every TURN listener is off; set turn.listen_udp, turn.listen_tcp or turn.listen_tls")
+	}
+	if t.ListenTLS.IsValid() && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
+		l.addf("turn.listen_tls", "needs tls.cert_file and tls.key_file")
+	}
+	taken := map[string]string{}
+	for _, ln := range c.listeners() {
+		if ln.addr.IsValid() && ln.addr.Port() != 0 {
+			proto := "tcp"
+			if ln.name == "udp" {
+				proto = "udp"
+			}
+			taken[proto+ln.addr.String()] = "listen." + ln.name
+		}
+	}
+	if a := c.Media.WebRTCListen; a.IsValid() && a.Port() != 0 {
+		taken["udp"+a.String()] = "media.webrtc_listen"
+	}
+	for _, ln := range []struct {
+		key, proto string
+		addr       netip.AddrPort
+	}{{"turn.listen_udp", "udp", t.ListenUDP}, {"turn.listen_tcp", "tcp", t.ListenTCP}, {"turn.listen_tls", "tcp", t.ListenTLS}} {
+		if !ln.addr.IsValid() {
+			continue
+		}
+		if ln.addr.Addr().IsUnspecified() && c.SIP.AdvertiseHost == "" {
+			l.addf(ln.key, "%s listens on all interfaces, so sip.advertise_host must name the host browsers reach TURN at", quoteAddr(ln.addr))
+		}
+		if ln.addr.Port() == 0 {
+			continue
+		}
+		if first, dup := taken[ln.proto+ln.addr.String()]; dup {
+			l.addf(ln.key, "%s is already used by %s", quoteAddr(ln.addr), first)
+		} else {
+			taken[ln.proto+ln.addr.String()] = ln.key
+		}
+	}
+	l.checkTURNRelay(t)
+	relay := t.RelayPublicIP
+	if !relay.IsValid() {
+		relay = t.RelayIP
+	}
+	for _, a := range []netip.AddrPort{t.ListenUDP, t.ListenTCP, t.ListenTLS} {
+		if a.IsValid() && !a.Addr().IsLoopback() && relay.IsValid() && relay.IsLoopback() {
+			l.addf("turn.relay_ip", "%s is a loopback address, but TURN listens beyond this host: set turn.relay_ip (or turn.relay_public_ip) to the address peers reach relays at", quoteIP(relay))
+			break
+		}
+	}
+}
+
+func (l *errorList) checkTURNRelay(t *TURN) {
+	if t.Realm == "" || strings.ContainsAny(t.Realm, "\"\\") {
+		l.addf("turn.realm", "must not be empty or contain '\"' or '\\'")
+	}
+	if ip := t.RelayIP; !ip.IsValid() || ip.IsUnspecified() && !t.RelayPublicIP.IsValid() {
+		l.addf("turn.relay_ip", "%s is not an address a relay can advertise: name one, or set turn.relay_public_ip", quoteIP(ip))
+	}
+	if ip := t.RelayPublicIP; ip.IsValid() && ip.IsUnspecified() {
+		l.addf("turn.relay_public_ip", "%s is not an address peers can reach", quoteIP(ip))
+	}
+	if t.RelayPortMin < 1024 || t.RelayPortMin > t.RelayPortMax {
+		l.addf("turn.relay_port_min", "the range %d-%d must lie within 1024-65535, lowest first", t.RelayPortMin, t.RelayPortMax)
+	}
+	l.positive("turn.credential_ttl", t.CredentialTTL)
+	if r := t.CredentialsPerSecondPerIP; !(r >= 0) || math.IsInf(r, 0) {
+		l.addf("turn.credentials_per_second_per_ip", "must be 0 (off) or a positive number, got %v", r)
+	}
+	l.durationRange("turn.allocation_lifetime", t.AllocationLifetime, time.Minute, time.Hour)
+	if t.MaxAllocations < 0 {
+		l.addf("turn.max_allocations", "must be 0 (no limit) or a positive number, got %d", t.MaxAllocations)
+	}
+	if t.MaxAllocationsPerUser < 0 {
+		l.addf("turn.max_allocations_per_user", "must be 0 (no limit) or a positive number, got %d", t.MaxAllocationsPerUser)
+	}
+	for i, p := range t.AllowedPeers {
+		if p.Bits() == 0 {
+			l.addf(fmt.Sprintf("turn.allowed_peers[%d]", i), "%q allows every peer: list the networks relays may reach", p.String())
+		}
+	}
 }

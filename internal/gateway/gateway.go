@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/media"
 	"github.com/switchboard-gw/switchboard/internal/media/callmedia"
+	"github.com/switchboard-gw/switchboard/internal/media/turnserver"
 	"github.com/switchboard-gw/switchboard/internal/ops"
 	"github.com/switchboard-gw/switchboard/internal/services"
 	"github.com/switchboard-gw/switchboard/internal/signalling/registrar"
@@ -43,8 +44,12 @@ type Gateway struct {
 	proxy     *sipproxy.Proxy
 	registrar *registrar.Registrar
 	engine    *media.Engine // nil when the media bridge is off
+	mediaIPs  []netip.Addr  // the media bridge's candidates (media.public_ips resolved)
 	calls     *callmedia.Manager
-	services  *services.Server // nil when services.enabled is off
+	services  *services.Server   // nil when services.enabled is off
+	lockout   *registrar.Lockout // nil without registrar.auth
+	turn      *turnserver.Server // nil when turn.enabled is off
+	turnCreds http.Handler       // the credentials endpoint; nil when off
 
 	ws, wss     *sipws.Server
 	http, https *httpEndpoint
@@ -77,6 +82,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	if err := g.build(); err != nil {
 		g.closeListeners()
 		g.closeAdmin()
+		if g.turn != nil {
+			_ = g.turn.Close()
+		}
 		if g.calls != nil {
 			g.calls.Close()
 		}
@@ -133,6 +141,9 @@ func (g *Gateway) build() error {
 	if g.calls != nil {
 		deps.Media = g.calls
 	}
+	if err := g.buildTURN(); err != nil {
+		return err
+	}
 	var err error
 	g.proxy, err = sipproxy.New(proxyCfg, deps)
 	return err
@@ -154,11 +165,11 @@ func (g *Gateway) buildMedia() error {
 	if g.engine, err = media.New(mc, media.Deps{Logger: g.log.With("component", "media")}); err != nil {
 		return fmt.Errorf("media.webrtc_listen: %w", err)
 	}
-	candidates := mc.PublicAddrs
-	if len(candidates) == 0 {
-		candidates = []netip.Addr{g.engine.WebRTCAddr().Addr()}
+	g.mediaIPs = mc.PublicAddrs
+	if len(g.mediaIPs) == 0 {
+		g.mediaIPs = []netip.Addr{g.engine.WebRTCAddr().Addr()}
 	}
-	g.log.Info("media bridge", "webrtc_listen", g.engine.WebRTCAddr().String(), "candidates", fmt.Sprint(candidates))
+	g.log.Info("media bridge", "webrtc_listen", g.engine.WebRTCAddr().String(), "candidates", fmt.Sprint(g.mediaIPs))
 	g.calls = callmedia.New(callmedia.Config{AnchorAll: m.AnchorAll, MaxCalls: m.MaxCalls, RefuseOverload: m.RefuseOverload}, callmedia.Deps{
 		Engine: g.engine, Logger: g.log, Metrics: callmedia.NewMetrics(g.metrics),
 		OnEnd: func(callID, reason string) {
@@ -204,8 +215,9 @@ func (g *Gateway) buildRegistrar() *registrar.Registrar {
 	m := registrar.NewMetrics(g.metrics)
 	deps := registrar.Deps{Metrics: m}
 	if g.cfg.Registrar.Auth {
-		deps.Attempts = registrar.NewLockout(lockoutConfig(g.cfg.Registrar.Lockout),
+		g.lockout = registrar.NewLockout(lockoutConfig(g.cfg.Registrar.Lockout),
 			registrar.LockoutDeps{Logger: g.log.With("component", "auth"), Metrics: m})
+		deps.Attempts = g.lockout
 	}
 	return registrar.New(registrarConfig(g.cfg), deps)
 }
@@ -332,6 +344,9 @@ func (g *Gateway) listenHTTP(addr netip.AddrPort, ws http.Handler, conf *tls.Con
 		mux.Handle("/", web.Handler())
 		ops.RegisterCall(mux, g.callState) // the page's media panel
 	}
+	if g.cfg.TURN.Enabled {
+		mux.HandleFunc(turnCredentialsPath, g.serveTURNCredentials)
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: g.cfg.WebSocket.HandshakeTimeout,
@@ -371,6 +386,8 @@ func addrPort(ln net.Listener) netip.AddrPort {
 // Addrs are the bound addresses, for tests and the start-up log.
 type Addrs struct {
 	HTTP, HTTPS, UDP, TCP, TLS, Admin netip.AddrPort
+	// TURN are the TURN listeners, zero when turn.enabled is off.
+	TURN turnserver.Addrs
 }
 
 // attrs are the bound addresses as log attributes, unset ones left out.
@@ -379,7 +396,8 @@ func (a Addrs) attrs() []any {
 	for _, kv := range []struct {
 		name string
 		addr netip.AddrPort
-	}{{"http", a.HTTP}, {"https", a.HTTPS}, {"udp", a.UDP}, {"tcp", a.TCP}, {"tls", a.TLS}, {"admin", a.Admin}} {
+	}{{"http", a.HTTP}, {"https", a.HTTPS}, {"udp", a.UDP}, {"tcp", a.TCP}, {"tls", a.TLS}, {"admin", a.Admin},
+		{"turn_udp", a.TURN.UDP}, {"turn_tcp", a.TURN.TCP}, {"turn_tls", a.TURN.TLS}} {
 		if kv.addr.IsValid() {
 			out = append(out, slog.String(kv.name, kv.addr.String()))
 		}
@@ -407,6 +425,9 @@ func (g *Gateway) Addrs() Addrs {
 	}
 	if g.admin != nil {
 		a.Admin = addrPort(g.admin.ln)
+	}
+	if g.turn != nil {
+		a.TURN = g.turn.Addrs()
 	}
 	return a
 }

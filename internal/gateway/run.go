@@ -121,6 +121,9 @@ func (g *Gateway) close() {
 	}
 	g.closeListeners()
 	g.proxy.Close()
+	if g.turn != nil {
+		_ = g.turn.Close()
+	}
 	if g.calls != nil {
 		g.calls.Close()
 		_ = g.engine.Close()

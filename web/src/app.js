@@ -6,9 +6,11 @@ const $ = (id) => document.getElementById(id);
 const STORE = 'switchboard.softphone';
 const DTMF_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 
-// pcConfig: switchboard is ICE-lite with host candidates, so no STUN/TURN;
-// it wants rtcp-mux and one bundled transport.
+// PC_CONFIG: switchboard is ICE-lite with host candidates, so no STUN; it
+// wants rtcp-mux and one bundled transport. When switchboard runs TURN
+// (turn.enabled), pcConfig adds the iceServers fetched after registering.
 const PC_CONFIG = { iceServers: [], rtcpMuxPolicy: 'require', bundlePolicy: 'max-bundle' };
+const TURN_PATH = '/turn/credentials';
 
 const state = {
   ua: null, // the current user agent: started by Register, stopped when it cannot register
@@ -19,6 +21,9 @@ const state = {
   callState: 'idle',
   media: null, // this call's media state from /calls/{call-id}, once it appears
   poll: null,
+  iceServers: [], // TURN servers with credentials from TURN_PATH, if switchboard runs TURN
+  iceServersUntil: 0, // when those credentials stop getting new allocations (ms)
+  turnTimer: null, // fetches fresh credentials before those expire
 };
 
 // defaultWebSocketURL is the page's own origin with ws: or wss: and /ws.
@@ -145,6 +150,7 @@ function register(acct) {
     render();
   });
   on('registered', () => {
+    fetchTURN(acct, ua);
     state.registered = true;
     setRegState(`registered as ${acct.user}`, true);
     setRegStatus(`Registered as ${aor}.`, 'ok');
@@ -172,6 +178,44 @@ function register(acct) {
   render();
 }
 
+// fetchTURN asks switchboard, once registered, for short-lived TURN
+// credentials (docs/turn.md): a POST of the SIP user and password to this
+// page's own server. 404 means switchboard runs no TURN server, and calls
+// use switchboard's host candidates alone, as before. Fresh credentials
+// are fetched when four fifths of their lifetime has passed, as long as
+// ua is the registered user agent.
+async function fetchTURN(acct, ua) {
+  clearTimeout(state.turnTimer);
+  try {
+    const r = await fetch(TURN_PATH, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: acct.user, password: acct.password || '' }),
+      cache: 'no-store',
+    });
+    if (!r.ok) throw new Error(`${r.status}`);
+    const j = await r.json();
+    const ttl = Number(j.ttl) || 0;
+    state.iceServers = Array.isArray(j.iceServers) ? j.iceServers : [];
+    state.iceServersUntil = Date.now() + 1000 * ttl;
+    if (ttl > 0) {
+      state.turnTimer = setTimeout(() => {
+        if (state.ua === ua && state.registered) fetchTURN(acct, ua);
+      }, 800 * ttl);
+    }
+  } catch {
+    state.iceServers = [];
+    state.iceServersUntil = 0;
+  }
+}
+
+// pcConfig is PC_CONFIG with the TURN servers, while their credentials
+// are valid.
+function pcConfig() {
+  if (!state.iceServers.length || Date.now() >= state.iceServersUntil) return PC_CONFIG;
+  return { ...PC_CONFIG, iceServers: state.iceServers };
+}
+
 // wsAdvice says what to check when the WebSocket did not open.
 function wsAdvice(wsURL) {
   let host = '';
@@ -197,6 +241,9 @@ function stopUA() {
   const ua = state.ua;
   if (!ua) return;
   state.ua = null;
+  clearTimeout(state.turnTimer);
+  state.iceServers = [];
+  state.iceServersUntil = 0;
   if (state.session) state.session.terminate();
   ua.stop();
   state.connected = false;
@@ -224,7 +271,7 @@ function call(target) {
   if (!state.registered || state.session) return null;
   return state.ua.call(target, {
     mediaConstraints: audioConstraints(),
-    pcConfig: PC_CONFIG,
+    pcConfig: pcConfig(),
     rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false },
   });
 }
@@ -232,7 +279,7 @@ function call(target) {
 function answer() {
   const s = state.session;
   if (!s || s.direction !== 'incoming' || s.isEstablished()) return;
-  s.answer({ mediaConstraints: audioConstraints(), pcConfig: PC_CONFIG });
+  s.answer({ mediaConstraints: audioConstraints(), pcConfig: pcConfig() });
 }
 
 function hangup() {
@@ -438,6 +485,7 @@ window.softphone = {
   get pc() { return state.session ? state.session.connection : null; },
   get callID() { return callID(state.session); },
   get media() { return state.media; },
+  get iceServers() { return pcConfig().iceServers; },
   register,
   unregister,
   call: (target) => { call(target); },

@@ -42,9 +42,23 @@ type Browser struct {
 
 // NewBrowser returns a peer connection with an audio track.
 func NewBrowser() (*Browser, error) {
+	return newBrowser(webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle}, webrtc.NetworkTypeUDP4)
+}
+
+// NewRelayBrowser returns a browser that gathers and uses only relay
+// candidates from servers (iceTransportPolicy "relay"), as a browser behind
+// a firewall that lets out nothing but TURN.
+func NewRelayBrowser(servers []webrtc.ICEServer) (*Browser, error) {
+	return newBrowser(webrtc.Configuration{
+		BundlePolicy: webrtc.BundlePolicyMaxBundle, ICEServers: servers,
+		ICETransportPolicy: webrtc.ICETransportPolicyRelay,
+	}, webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4) // TCP4: TURN over TCP and TLS
+}
+
+func newBrowser(conf webrtc.Configuration, networks ...webrtc.NetworkType) (*Browser, error) {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetNetworkTypes(networks)
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	var me webrtc.MediaEngine
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
@@ -60,7 +74,7 @@ func NewBrowser() (*Browser, error) {
 		return nil, err
 	}
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(&me))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle})
+	pc, err := api.NewPeerConnection(conf)
 	if err != nil {
 		return nil, err
 	}
@@ -248,6 +262,19 @@ const TelephoneEvent = 101
 
 // Events counts the RFC 4733 telephone-event packets that arrived.
 func (b *Browser) Events() int64 { return b.events.Load() }
+
+// SelectedPair returns the ICE candidate pair media flows on, nil before
+// ICE has selected one.
+func (b *Browser) SelectedPair() *webrtc.ICECandidatePair {
+	for _, s := range b.pc.GetSenders() {
+		if tr := s.Transport(); tr != nil {
+			if p, err := tr.ICETransport().GetSelectedCandidatePair(); err == nil && p != nil {
+				return p
+			}
+		}
+	}
+	return nil
+}
 
 // RemoteSSRC is the SSRC of the stream that arrived.
 func (b *Browser) RemoteSSRC() uint32 { return b.ssrc.Load() }
