@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -548,23 +549,24 @@ func (l *errorList) checkTURN(c *Config) {
 	if t.ListenTLS.IsValid() && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
 		l.addf("turn.listen_tls", "needs tls.cert_file and tls.key_file")
 	}
-	taken := map[string]string{}
+	type bound struct {
+		key, proto string
+		addr       netip.AddrPort
+	}
+	var taken []bound
 	for _, ln := range c.listeners() {
 		if ln.addr.IsValid() && ln.addr.Port() != 0 {
 			proto := "tcp"
 			if ln.name == "udp" {
 				proto = "udp"
 			}
-			taken[proto+ln.addr.String()] = "listen." + ln.name
+			taken = append(taken, bound{"listen." + ln.name, proto, ln.addr})
 		}
 	}
 	if a := c.Media.WebRTCListen; a.IsValid() && a.Port() != 0 {
-		taken["udp"+a.String()] = "media.webrtc_listen"
+		taken = append(taken, bound{"media.webrtc_listen", "udp", a})
 	}
-	for _, ln := range []struct {
-		key, proto string
-		addr       netip.AddrPort
-	}{{"turn.listen_udp", "udp", t.ListenUDP}, {"turn.listen_tcp", "tcp", t.ListenTCP}, {"turn.listen_tls", "tcp", t.ListenTLS}} {
+	for _, ln := range []bound{{"turn.listen_udp", "udp", t.ListenUDP}, {"turn.listen_tcp", "tcp", t.ListenTCP}, {"turn.listen_tls", "tcp", t.ListenTLS}} {
 		if !ln.addr.IsValid() {
 			continue
 		}
@@ -574,10 +576,11 @@ func (l *errorList) checkTURN(c *Config) {
 		if ln.addr.Port() == 0 {
 			continue
 		}
-		if first, dup := taken[ln.proto+ln.addr.String()]; dup {
-			l.addf(ln.key, "%s is already used by %s", quoteAddr(ln.addr), first)
+		clash := slices.IndexFunc(taken, func(b bound) bool { return b.proto == ln.proto && sameSocket(b.addr, ln.addr) })
+		if clash >= 0 {
+			l.addf(ln.key, "%s is already used by %s", quoteAddr(ln.addr), taken[clash].key)
 		} else {
-			taken[ln.proto+ln.addr.String()] = ln.key
+			taken = append(taken, ln)
 		}
 	}
 	l.checkTURNRelay(t)
@@ -622,4 +625,10 @@ func (l *errorList) checkTURNRelay(t *TURN) {
 			l.addf(fmt.Sprintf("turn.allowed_peers[%d]", i), "%q allows every peer: list the networks relays may reach", p.String())
 		}
 	}
+}
+
+// sameSocket reports whether two listeners would want one port: the same
+// port on the same address, or on a wildcard that covers the other.
+func sameSocket(a, b netip.AddrPort) bool {
+	return a.Port() == b.Port() && (a.Addr() == b.Addr() || a.Addr().IsUnspecified() || b.Addr().IsUnspecified())
 }
