@@ -36,14 +36,16 @@ const selectedCandidateType = `(async () => {
 	return type;
 })()`
 
-// TestSoftphoneRelayOnly: Chromium's softphone, allowed nothing but relay
+// TestSoftphoneRelayOnly: the softphone in each browser, allowed nothing but relay
 // candidates, gets TURN credentials from switchboard once registered and
 // calls echo through switchboard's TURN server and the bridge; the tone
 // comes back, and the call ran on a relay candidate.
-func TestSoftphoneRelayOnly(t *testing.T) {
-	bin := NeedSoftphone(t)
+func TestSoftphoneRelayOnly(t *testing.T) { eachBrowser(t, testSoftphoneRelayOnly) }
+
+func testSoftphoneRelayOnly(t *testing.T, kind browserKind) {
+	bin := NeedSoftphone(t, kind)
 	g := startGatewayBinary(t, bin, openRegistrar+"turn:\n  enabled: true\n  listen_udp: 127.0.0.1:0\n  listen_tcp: 127.0.0.1:0\n")
-	page := StartSoftphone(t, g, "alice", toneWAV(t, browserToneHz))
+	page := StartSoftphone(t, kind, g, "alice", browserToneHz)
 	page.MustEval(t, forceRelay, 5*time.Second, new(bool))
 	softphoneRegister(t, page, "alice")
 	waitPage(t, page, "softphone.iceServers.length === 1", 5*time.Second)
