@@ -211,7 +211,15 @@ func (p *Poller[W]) handOff() {
 func (p *Poller[W]) moveOne(s *UDP, to *Poller[W]) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.fd < 0 || s.p != registry(p) {
+	if s.fd < 0 {
+		return
+	}
+	if s.p != registry(p) {
+		// An earlier hand-off to another poller is still to be done:
+		// ask that one, so that the latest Move wins.
+		if q, ok := s.p.(*Poller[W]); ok && q != to {
+			q.Move(s, to) // takes only q.movesMu, never held with a socket's lock
+		}
 		return
 	}
 	p.mu.RLock()
