@@ -144,7 +144,8 @@ func (g *Gateway) buildMedia() error {
 		return nil
 	}
 	var err error
-	if g.engine, err = media.New(mediaConfig(m), media.Deps{Logger: g.log.With("component", "media")}); err != nil {
+	deps := media.Deps{Logger: g.log.With("component", "media"), Metrics: media.NewMetrics(g.metrics)}
+	if g.engine, err = media.New(mediaConfig(m), deps); err != nil {
 		return fmt.Errorf("media.webrtc_listen: %w", err)
 	}
 	g.calls = callmedia.New(callmedia.Config{AnchorAll: m.AnchorAll}, callmedia.Deps{

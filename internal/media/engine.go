@@ -47,6 +47,8 @@ type Config struct {
 type Deps struct {
 	// Logger receives the engine's and pion's logs; nil discards them.
 	Logger *slog.Logger
+	// Metrics reports the pollers' counters; nil reports nothing.
+	Metrics *Metrics
 }
 
 // Engine owns what every call shares: the browser-leg socket and its ICE
@@ -154,6 +156,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		UDPConn: e.sock,
 		Logger:  e.pion.NewLogger("udpmux"),
 	})
+	deps.Metrics.watch(e)
 	return e, nil
 }
 

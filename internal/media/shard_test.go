@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/bpf"
 
 	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
@@ -257,5 +258,53 @@ func TestShardedCalls(t *testing.T) {
 		if p.Packets == 0 {
 			t.Errorf("poller %d read nothing", i)
 		}
+	}
+}
+
+// TestPollerMetrics scrapes the pollers' counters after a few packets
+// each way through a keyed bridge on two pollers.
+func TestPollerMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	e, err := New(Config{
+		WebRTCAddr: netip.AddrPortFrom(loopback, 0), RTPAddr: loopback,
+		RTPPorts: freePortRange(t, 1), Workers: 2,
+	}, Deps{Logger: testLogger(t), Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	b, fb := newKeyedBridge(t, e, srtp.ProtectionProfileAeadAes128Gcm, nil)
+	pbx := newPBXSocket(t)
+	b.SetPlainRemote(pbx.addr(), netip.AddrPort{})
+	browser := browserSock{conn: listenUDP(t), fb: fb}
+	e.setDirect(b, addrOf(browser.conn))
+	const ssrc = 0x2001 // steered to poller 1
+	for i := range 10 {
+		browser.send(t, e, ssrc, uint16(i), browserPayload)
+		pbx.next(t, "the browser's RTP at the PBX", func(datagram) bool { return true })
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, mt := range f.GetMetric() {
+			got[f.GetName()+"/"+mt.GetLabel()[0].GetValue()] = mt.GetCounter().GetValue()
+		}
+	}
+	for _, name := range []string{"packets_total", "bytes_total", "foreign_packets_total", "handoffs_total"} {
+		for _, p := range []string{"0", "1"} {
+			if _, ok := got["switchboard_media_poller_"+name+"/"+p]; !ok {
+				t.Errorf("no switchboard_media_poller_%s{poller=%q}", name, p)
+			}
+		}
+	}
+	if n := got["switchboard_media_poller_packets_total/1"]; n < 10 {
+		t.Errorf("poller 1 read %v packets, want the browser's 10 at least", n)
+	}
+	if n := got["switchboard_media_poller_bytes_total/1"]; n < 10*float64(len(browserPayload)) {
+		t.Errorf("poller 1 read %v bytes, want more than the payloads' %d", n, 10*len(browserPayload))
 	}
 }
