@@ -1,0 +1,184 @@
+package media
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/pion/srtp/v3"
+	"golang.org/x/sys/unix"
+
+	"github.com/switchboard-gw/switchboard/internal/media/sock"
+)
+
+// BenchmarkShardedRelay measures the browser → plain relay through the
+// engine's real path, on one and on two pollers: SRTP arrives on the
+// browser port from a socket per call, is steered to a poller by its
+// SSRC, looked up in the poller's cache, decrypted, counted and sent to
+// the plain side (a loopback socket nobody reads). The benchmark's own
+// goroutine is the browsers: it encrypts each chunk of packets with the
+// timer stopped, then sends them 32 at a time with sendmmsg, keeping at
+// most window packets per poller unread so that no socket buffer
+// overflows. An op is one packet relayed; pkts/s is the same figure as a
+// rate, and cpu-ns/pkt the process's CPU time (user and system: pollers,
+// sender and the kernel's loopback delivery on both sides) per packet.
+func BenchmarkShardedRelay(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("pollers=%d", workers), func(b *testing.B) { benchShardedRelay(b, workers) })
+	}
+}
+
+const (
+	benchCalls  = 32
+	benchChunk  = 16384 // packets encrypted at a time, the timer stopped
+	benchWindow = 96    // packets sent and not yet read, per poller
+)
+
+// benchLeg is one call of the benchmark: its bridge, the browser's keys,
+// its socket and its stream.
+type benchLeg struct {
+	br   *Bridge
+	fb   *fakeBrowser
+	src  *sock.UDP
+	ssrc uint32
+	seq  uint16
+	pkts [][]byte // the current chunk, encrypted
+}
+
+func benchShardedRelay(b *testing.B, workers int) {
+	e := newTestEngine(b, benchCalls+16, func(c *Config) { c.Workers = workers }) // slack: other tests bind ports too
+	sink := addrOf(listenUDP(b))
+	legs := make([]*benchLeg, benchCalls)
+	for j := range legs {
+		br, fb := newKeyedBridge(b, e, srtp.ProtectionProfileAeadAes128Gcm, io.Discard)
+		br.SetPlainRemote(sink, sink)
+		src, err := sock.Listen(netip.AddrPortFrom(loopback, 0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { src.Close() })
+		e.setDirect(br, src.LocalAddr())
+		legs[j] = &benchLeg{br: br, fb: fb, src: src, ssrc: uint32(0x5000 + j)}
+	}
+	s := &benchSender{e: e, out: sock.NewOutbox(maxPacket), sent: make([]uint64, workers)}
+	for _, st := range e.PollerStats() {
+		s.base = append(s.base, st.Packets)
+	}
+
+	// Warm up: every call claimed by the poller its SSRC is steered to.
+	for _, l := range legs {
+		l.encrypt(b, 64)
+	}
+	s.send(legs, 64)
+	s.drain()
+	for _, l := range legs {
+		if got, want := l.br.owner.Load(), int32(ownerOf(l.ssrc, workers)); got != want {
+			b.Fatalf("call with SSRC %#x owned by poller %d, want %d", l.ssrc, got, want)
+		}
+	}
+
+	b.ReportAllocs()
+	b.ResetTimer()
+	var cpu time.Duration
+	for done := 0; done < b.N; {
+		b.StopTimer()
+		n := min(benchChunk, b.N-done)
+		perLeg := (n + benchCalls - 1) / benchCalls
+		for _, l := range legs {
+			l.encrypt(b, perLeg)
+		}
+		before := cpuTime()
+		b.StartTimer()
+		s.send(legs, perLeg)
+		done += perLeg * benchCalls
+		cpu += cpuTime() - before
+	}
+	s.drain()
+	b.StopTimer()
+	relayed := 0
+	for _, l := range legs {
+		st := l.br.Stats()
+		if st.Browser.SRTPAuthFailures != 0 || st.Browser.Dropped != 0 || st.Plain.Dropped != 0 {
+			b.Fatalf("call %#x: %d auth failures, %d and %d dropped", l.ssrc, st.Browser.SRTPAuthFailures, st.Browser.Dropped, st.Plain.Dropped)
+		}
+		relayed += int(st.Plain.RTPOut.Packets)
+	}
+	elapsed := b.Elapsed()
+	b.ReportMetric(float64(relayed)/elapsed.Seconds(), "pkts/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(relayed), "cpu-ns/pkt")
+}
+
+// encrypt makes the leg's next n packets.
+func (l *benchLeg) encrypt(b *testing.B, n int) {
+	l.pkts = l.pkts[:0]
+	for range n {
+		l.seq++
+		p, err := l.fb.enc.EncryptRTP(nil, rtpPacket(l.ssrc, l.seq, browserPayload), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		l.pkts = append(l.pkts, p)
+	}
+}
+
+// benchSender sends the calls' packets to the browser port, 32 to a
+// sendmmsg, and keeps each poller's unread packets under benchWindow.
+type benchSender struct {
+	e    *Engine
+	out  *sock.Outbox
+	sent []uint64 // per poller
+	base []uint64 // the pollers' reads before the benchmark
+}
+
+// send sends the n packets of each leg's chunk.
+func (s *benchSender) send(legs []*benchLeg, n int) {
+	dst := s.e.WebRTCAddr()
+	for at := 0; at < n; at += 32 {
+		for _, l := range legs {
+			i := ownerOf(l.ssrc, len(s.sent))
+			m := min(32, n-at)
+			s.waitRoom(i, benchWindow-m)
+			for _, p := range l.pkts[at : at+m] {
+				s.out.Queue(l.src, p, dst, nopTally{}, 0)
+			}
+			s.out.Flush()
+			s.sent[i] += uint64(m)
+		}
+	}
+	for _, l := range legs {
+		l.pkts = l.pkts[:0]
+	}
+}
+
+// waitRoom waits until poller i has at most limit packets unread.
+func (s *benchSender) waitRoom(i, limit int) {
+	for {
+		read, _ := s.e.pollers[i].Stats()
+		if int(s.sent[i])-int(read-s.base[i]) <= limit {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// drain waits until every poller has read all that was sent.
+func (s *benchSender) drain() {
+	for i := range s.sent {
+		s.waitRoom(i, 0)
+	}
+}
+
+type nopTally struct{}
+
+func (nopTally) Sent(int, int64) {}
+func (nopTally) Dropped(int64)   {}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
