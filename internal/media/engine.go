@@ -17,6 +17,12 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/media/sock"
 )
 
+// browserReadBuffer is the receive buffer of each socket of the browser
+// port: about 2,500 packets of G.711 over SRTP (the kernel counts each at
+// about 800 bytes), where the default holds 256, a few milliseconds of a
+// busy port's traffic, for the moments its poller is not running.
+const browserReadBuffer = 1 << 20
+
 // Config configures an Engine with the values of the config file's media
 // block, taken as they are: New fills in nothing.
 type Config struct {
@@ -136,6 +142,11 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		checked:     map[netip.AddrPort]*Bridge{},
 	}
 	for i, conn := range group {
+		if err := conn.SetReadBuffer(browserReadBuffer); err != nil {
+			e.sock.Close()
+			e.closePollers()
+			return nil, fmt.Errorf("media: %w", err)
+		}
 		p, sc, err := newPoller(i, conn)
 		if err != nil {
 			e.sock.Close()

@@ -20,14 +20,26 @@ import (
 // SSRC, looked up in the poller's cache, decrypted, counted and sent to
 // the plain side (a loopback socket nobody reads). The benchmark's own
 // goroutine is the browsers: it encrypts each chunk of packets with the
-// timer stopped, then sends them 32 at a time with sendmmsg, keeping at
-// most window packets per poller unread so that no socket buffer
-// overflows. An op is one packet relayed; pkts/s is the same figure as a
-// rate, and cpu-ns/pkt the process's CPU time (user and system: pollers,
-// sender and the kernel's loopback delivery on both sides) per packet.
+// timer stopped, then sends them 32 at a time with sendmmsg. An op is one
+// packet relayed; pkts/s is the same figure as a rate, and cpu-ns/pkt the
+// process's CPU time (user and system) per packet over the timed part.
+//
+// mode=stream sends while the pollers relay, keeping at most benchWindow
+// packets per poller unread so that no socket buffer overflows: on
+// loopback the kernel delivers each datagram in its sender's system call,
+// so the sender costs about what a poller does, and with two cores the
+// sender and the pollers share them whatever the number of pollers.
+// mode=burst measures the pollers alone: with the timer stopped, it holds
+// every call's decryption lock, so that each poller stops at its first
+// packet, and fills the sockets' buffers; then it releases the locks and
+// times the pollers emptying them.
 func BenchmarkShardedRelay(b *testing.B) {
-	for _, workers := range []int{1, 2} {
-		b.Run(fmt.Sprintf("pollers=%d", workers), func(b *testing.B) { benchShardedRelay(b, workers) })
+	for _, mode := range []string{"stream", "burst"} {
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("mode=%s/pollers=%d", mode, workers), func(b *testing.B) {
+				benchShardedRelay(b, workers, mode == "burst")
+			})
+		}
 	}
 }
 
@@ -35,6 +47,7 @@ const (
 	benchCalls  = 32
 	benchChunk  = 16384 // packets encrypted at a time, the timer stopped
 	benchWindow = 96    // packets sent and not yet read, per poller
+	benchBurst  = 2048  // packets per socket of the browser port and round (its buffer holds 2,500)
 )
 
 // benchLeg is one call of the benchmark: its bridge, the browser's keys,
@@ -48,7 +61,7 @@ type benchLeg struct {
 	pkts [][]byte // the current chunk, encrypted
 }
 
-func benchShardedRelay(b *testing.B, workers int) {
+func benchShardedRelay(b *testing.B, workers int, burst bool) {
 	e := newTestEngine(b, benchCalls+16, func(c *Config) { c.Workers = workers }) // slack: other tests bind ports too
 	sink := addrOf(listenUDP(b))
 	legs := make([]*benchLeg, benchCalls)
@@ -80,25 +93,40 @@ func benchShardedRelay(b *testing.B, workers int) {
 		}
 	}
 
+	warm := uint64(0)
+	for _, l := range legs {
+		warm += l.br.plain.rtpOut.packets.Load()
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	var cpu time.Duration
+	chunk := benchChunk
+	if burst {
+		chunk = benchBurst * workers
+	}
 	for done := 0; done < b.N; {
 		b.StopTimer()
-		n := min(benchChunk, b.N-done)
+		n := min(chunk, b.N-done)
 		perLeg := (n + benchCalls - 1) / benchCalls
 		for _, l := range legs {
 			l.encrypt(b, perLeg)
 		}
+		if burst {
+			s.fill(legs, perLeg)
+		}
 		before := cpuTime()
 		b.StartTimer()
-		s.send(legs, perLeg)
+		if burst {
+			s.release(legs)
+		} else {
+			s.send(legs, perLeg)
+		}
 		done += perLeg * benchCalls
 		cpu += cpuTime() - before
 	}
 	s.drain()
 	b.StopTimer()
-	relayed := 0
+	relayed := -int(warm)
 	for _, l := range legs {
 		st := l.br.Stats()
 		if st.Browser.SRTPAuthFailures != 0 || st.Browser.Dropped != 0 || st.Plain.Dropped != 0 {
@@ -150,6 +178,51 @@ func (s *benchSender) send(legs []*benchLeg, n int) {
 	}
 	for _, l := range legs {
 		l.pkts = l.pkts[:0]
+	}
+}
+
+// fill sends the n packets of each leg's chunk while every leg's
+// decryption lock is held: the pollers stop at their first packet and the
+// rest waits in the sockets' buffers.
+func (s *benchSender) fill(legs []*benchLeg, n int) {
+	for _, l := range legs {
+		l.br.sess.Load().decMu.Lock()
+	}
+	dst := s.e.WebRTCAddr()
+	for at := 0; at < n; at += 32 {
+		for _, l := range legs {
+			m := min(32, n-at)
+			for _, p := range l.pkts[at : at+m] {
+				s.out.Queue(l.src, p, dst, nopTally{}, 0)
+			}
+			s.out.Flush()
+			s.sent[ownerOf(l.ssrc, len(s.sent))] += uint64(m)
+		}
+	}
+	for _, l := range legs {
+		l.pkts = l.pkts[:0]
+	}
+}
+
+// release lets the pollers go and waits, asleep so as to leave them the
+// cores, until they relayed every packet fill sent.
+func (s *benchSender) release(legs []*benchLeg) {
+	want := uint64(0)
+	for _, n := range s.sent {
+		want += n
+	}
+	for _, l := range legs {
+		l.br.sess.Load().decMu.Unlock()
+	}
+	for {
+		got := uint64(0) // the warm-up counts on both sides
+		for _, l := range legs {
+			got += l.br.plain.rtpOut.packets.Load()
+		}
+		if got >= want {
+			return
+		}
+		time.Sleep(20 * time.Microsecond)
 	}
 }
 

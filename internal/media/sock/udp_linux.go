@@ -90,6 +90,20 @@ func (s *UDP) bind(addr netip.AddrPort) error {
 	return nil
 }
 
+// SetReadBuffer asks for a receive buffer of bytes (SO_RCVBUF: the kernel
+// doubles it for its bookkeeping and caps it at net.core.rmem_max).
+func (s *UDP) SetReadBuffer(bytes int) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.fd < 0 {
+		return net.ErrClosed
+	}
+	if err := unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, bytes); err != nil {
+		return fmt.Errorf("SO_RCVBUF: %w", err)
+	}
+	return nil
+}
+
 // LocalAddr is the address the socket is bound to, unmapped.
 func (s *UDP) LocalAddr() netip.AddrPort { return s.local }
 
