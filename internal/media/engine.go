@@ -201,7 +201,7 @@ func (e *Engine) Fingerprint() string { return e.fingerprint }
 // WebRTCAddr is the bound browser-leg address.
 func (e *Engine) WebRTCAddr() netip.AddrPort { return e.addr }
 
-// Close closes every bridge and relay and the shared socket, and returns
+// Close closes every bridge and relay and the browser port, and returns
 // once every goroutine the engine, its bridges and relays started is gone.
 func (e *Engine) Close() error {
 	e.mu.Lock()

@@ -308,3 +308,44 @@ func TestPollerMetrics(t *testing.T) {
 		t.Errorf("poller 1 read %v bytes, want more than the payloads' %d", n, 10*len(browserPayload))
 	}
 }
+
+// TestShardedBridgeTwoStreams has a browser send two streams whose SSRCs
+// steer to different pollers, while the PBX talks: both pollers relay the
+// call's browser packets at once (under the race detector), nothing is
+// lost, and the call changes owner at most once a claimInterval.
+func TestShardedBridgeTwoStreams(t *testing.T) {
+	leakcheck.Check(t)
+	e := newTestEngine(t, 2, func(c *Config) { c.Workers = 2 })
+	b, fb := newKeyedBridge(t, e, srtp.ProtectionProfileAeadAes128Gcm, nil)
+	pbx := newPBXSocket(t)
+	b.SetPlainRemote(pbx.addr(), netip.AddrPort{})
+	browser := browserSock{conn: listenUDP(t), fb: fb}
+	e.setDirect(b, addrOf(browser.conn))
+	local := b.Local().RTP
+
+	const rounds = 150 // 1.5 s at 10 ms
+	for i := range rounds {
+		browser.send(t, e, 0x3000, uint16(i), browserPayload) // poller 0
+		browser.send(t, e, 0x3001, uint16(i), browserPayload) // poller 1
+		pbx.conn.WriteToUDPAddrPort(rtpPacket(pbxSSRC, uint16(i), pbxPayload), local)
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitFor(t, "every browser packet at the PBX", func() bool {
+		return b.Stats().Plain.RTPOut.Packets == 2*rounds
+	})
+	waitFor(t, "the PBX's packets at the browser", func() bool {
+		return b.Stats().Browser.RTPOut.Packets == rounds
+	})
+	st := b.Stats()
+	if st.Browser.Dropped != 0 || st.Browser.SRTPAuthFailures != 0 || st.Plain.Dropped != 0 {
+		t.Errorf("dropped %d and %d, %d auth failures; want none", st.Browser.Dropped, st.Plain.Dropped, st.Browser.SRTPAuthFailures)
+	}
+	ps := e.PollerStats()
+	moves := ps[0].Handoffs + ps[1].Handoffs
+	if moves < 1 || moves > 3 {
+		t.Errorf("the call moved %d times in 1.5 s, want 1 to 3 (at most one a second, after the first)", moves)
+	}
+	if ps[0].Foreign+ps[1].Foreign < rounds-2 {
+		t.Errorf("%d foreign packets, want about one stream's %d: one of them is always on the other poller", ps[0].Foreign+ps[1].Foreign, rounds)
+	}
+}

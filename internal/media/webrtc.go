@@ -214,7 +214,7 @@ func newSession(k srtp.SessionKeys, profile srtp.ProtectionProfile, out io.Write
 }
 
 // dtlsPacketConn is the net.PacketConn the DTLS conn runs over: it reads
-// the DTLS records the shared socket's poller and the browser reader
+// the DTLS records the browser port's pollers and the browser reader
 // demultiplexed (RFC 7983) and writes on the ice.Conn, or before ICE
 // selects a pair to the browser's early address (early.go).
 type dtlsPacketConn struct {
