@@ -19,6 +19,11 @@ import (
 // it; an index of n or more leaves the choice to the kernel's hash of the
 // 4-tuple, as without a program. Port 0 picks a free port for the group.
 // Any socket of the group sends from the group's address.
+//
+// A port some socket holds already is refused, as Listen refuses it, even
+// when that socket would let the group in (another gateway's group, of the
+// same user): a second gateway started on the port by mistake fails instead
+// of taking a share of the first one's packets.
 func ListenGroup(addr netip.AddrPort, n int, steer []bpf.RawInstruction) ([]*UDP, error) {
 	if n <= 1 {
 		s, err := Listen(addr)
@@ -26,6 +31,13 @@ func ListenGroup(addr netip.AddrPort, n int, steer []bpf.RawInstruction) ([]*UDP
 			return nil, err
 		}
 		return []*UDP{s}, nil
+	}
+	if addr.Port() != 0 {
+		probe, err := Listen(addr) // without SO_REUSEPORT: fails if anyone holds the port
+		if err != nil {
+			return nil, err
+		}
+		probe.Close()
 	}
 	group := make([]*UDP, 0, n)
 	fail := func(err error) ([]*UDP, error) {

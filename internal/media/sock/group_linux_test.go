@@ -104,6 +104,27 @@ func receiver(t *testing.T, group []*UDP, msg []byte) int {
 	return -1
 }
 
+// TestListenGroupRefusesAHeldPort: a second group on a group's port fails,
+// though both set SO_REUSEPORT.
+func TestListenGroupRefusesAHeldPort(t *testing.T) {
+	leakcheck.Check(t)
+	first, err := ListenGroup(netip.MustParseAddrPort("127.0.0.1:0"), 2, byFirstByte)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, s := range first {
+			s.Close()
+		}
+	}()
+	if second, err := ListenGroup(first[0].LocalAddr(), 2, byFirstByte); err == nil {
+		for _, s := range second {
+			s.Close()
+		}
+		t.Errorf("a second group bound %v, held by the first", first[0].LocalAddr())
+	}
+}
+
 // TestListenGroupOfOne is Listen: no SO_REUSEPORT, so the port stays the
 // socket's own.
 func TestListenGroupOfOne(t *testing.T) {
