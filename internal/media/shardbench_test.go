@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,8 +24,11 @@ import (
 // the plain side (a loopback socket nobody reads). The benchmark's own
 // goroutine is the browsers: it encrypts each chunk of packets with the
 // timer stopped, then sends them 32 at a time with sendmmsg. An op is one
-// packet relayed; pkts/s is the same figure as a rate, and cpu-ns/pkt the
-// process's CPU time (user and system) per packet over the timed part.
+// packet relayed; pkts/s is the same figure as a rate, cpu-ns/pkt the
+// process's CPU time (user and system) per packet over the timed part, and
+// runq-ns/pkt the time its threads spent runnable but waiting for a CPU
+// (/proc/self/task/*/schedstat), which says how much of the machine other
+// processes took.
 //
 // mode=stream sends while the pollers relay, keeping at most benchWindow
 // packets per poller unread so that no socket buffer overflows: on
@@ -99,13 +105,21 @@ func benchShardedRelay(b *testing.B, workers int, burst bool) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	var cpu time.Duration
+	b.StopTimer()
+	var cpu, runq time.Duration
+	timed := func(f func()) { // the timer runs, and CPU is counted, for f alone
+		before, waitBefore := cpuTime(), runqWait()
+		b.StartTimer()
+		f()
+		b.StopTimer()
+		cpu += cpuTime() - before
+		runq += runqWait() - waitBefore
+	}
 	chunk := benchChunk
 	if burst {
 		chunk = benchBurst * workers
 	}
 	for done := 0; done < b.N; {
-		b.StopTimer()
 		n := min(chunk, b.N-done)
 		perLeg := (n + benchCalls - 1) / benchCalls
 		for _, l := range legs {
@@ -113,19 +127,13 @@ func benchShardedRelay(b *testing.B, workers int, burst bool) {
 		}
 		if burst {
 			s.fill(legs, perLeg)
-		}
-		before := cpuTime()
-		b.StartTimer()
-		if burst {
-			s.release(legs)
+			timed(func() { s.release(legs) })
 		} else {
-			s.send(legs, perLeg)
+			timed(func() { s.send(legs, perLeg) })
 		}
 		done += perLeg * benchCalls
-		cpu += cpuTime() - before
 	}
-	s.drain()
-	b.StopTimer()
+	timed(s.drain)
 	relayed := -int(warm)
 	for _, l := range legs {
 		st := l.br.Stats()
@@ -137,6 +145,7 @@ func benchShardedRelay(b *testing.B, workers int, burst bool) {
 	elapsed := b.Elapsed()
 	b.ReportMetric(float64(relayed)/elapsed.Seconds(), "pkts/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(relayed), "cpu-ns/pkt")
+	b.ReportMetric(float64(runq.Nanoseconds())/float64(relayed), "runq-ns/pkt")
 }
 
 // encrypt makes the leg's next n packets.
@@ -248,6 +257,24 @@ type nopTally struct{}
 
 func (nopTally) Sent(int, int64) {}
 func (nopTally) Dropped(int64)   {}
+
+// runqWait is how long the process's threads have waited on a run queue
+// (the second field of each thread's schedstat).
+func runqWait() time.Duration {
+	tasks, _ := os.ReadDir("/proc/self/task")
+	var total time.Duration
+	for _, t := range tasks {
+		raw, err := os.ReadFile("/proc/self/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(raw)); len(f) >= 2 {
+			ns, _ := strconv.ParseInt(f[1], 10, 64)
+			total += time.Duration(ns)
+		}
+	}
+	return total
+}
 
 // cpuTime is the process's user and system CPU time so far.
 func cpuTime() time.Duration {
