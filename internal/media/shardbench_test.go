@@ -52,7 +52,7 @@ func BenchmarkShardedRelay(b *testing.B) {
 const (
 	benchCalls  = 32
 	benchChunk  = 16384 // packets encrypted at a time, the timer stopped
-	benchWindow = 96    // packets sent and not yet read, per poller
+	benchWindow = 1024  // packets sent and not yet read, per poller (its buffer holds 2,500)
 	benchBurst  = 2048  // packets per socket of the browser port and round (its buffer holds 2,500)
 )
 
