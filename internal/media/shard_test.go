@@ -324,6 +324,7 @@ func TestShardedBridgeTwoStreams(t *testing.T) {
 	local := b.Local().RTP
 
 	const rounds = 150 // 1.5 s at 10 ms
+	start := time.Now()
 	for i := range rounds {
 		browser.send(t, e, 0x3000, uint16(i), browserPayload) // poller 0
 		browser.send(t, e, 0x3001, uint16(i), browserPayload) // poller 1
@@ -342,8 +343,9 @@ func TestShardedBridgeTwoStreams(t *testing.T) {
 	}
 	ps := e.PollerStats()
 	moves := ps[0].Handoffs + ps[1].Handoffs
-	if moves < 1 || moves > 3 {
-		t.Errorf("the call moved %d times in 1.5 s, want 1 to 3 (at most one a second, after the first)", moves)
+	most := 1 + uint64(time.Since(start)/claimInterval)
+	if moves < 1 || moves > most {
+		t.Errorf("the call moved %d times in %v, want 1 to %d (at most one a second, after the first)", moves, time.Since(start), most)
 	}
 	if ps[0].Foreign+ps[1].Foreign < rounds-2 {
 		t.Errorf("%d foreign packets, want about one stream's %d: one of them is always on the other poller", ps[0].Foreign+ps[1].Foreign, rounds)
