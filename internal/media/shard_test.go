@@ -141,10 +141,19 @@ func TestShardedBridgeFollowsItsBrowser(t *testing.T) {
 		t.Errorf("poller stats %+v: want one hand-off to poller %d, after foreign packets there", st, 1-first)
 	}
 
-	// The plain leg is read by the owner now: the other poller reads
-	// nothing while the PBX talks.
-	before := e.PollerStats()
+	// The plain leg is read by the owner once the old one has done the
+	// hand-off, moments after the claim: from then on the other poller
+	// reads nothing while the PBX talks.
 	local := b.Local().RTP
+	probe := uint16(1000)
+	waitFor(t, "the owner to read the plain leg", func() bool {
+		n := e.PollerStats()[1-first].Packets
+		probe++
+		pbx.conn.WriteToUDPAddrPort(rtpPacket(pbxSSRC, probe, pbxPayload), local)
+		browserA.recv(t, e, "a probe from the PBX")
+		return e.PollerStats()[1-first].Packets > n
+	})
+	before := e.PollerStats()
 	for i := range 20 {
 		pbx.conn.WriteToUDPAddrPort(rtpPacket(pbxSSRC, uint16(i), pbxPayload), local)
 	}
