@@ -250,23 +250,20 @@ func (c *call) checkOwner(t *testing.T) {
 
 // TestShardedCalls runs calls with pion peers on two pollers: each
 // call's media flows both ways and ends on the poller its browser's SSRC
-// is steered to, and both pollers relay.
+// is steered to, each call moving once at most.
 func TestShardedCalls(t *testing.T) {
 	leakcheck.Check(t)
 	e := newTestEngine(t, 4, func(c *Config) { c.Workers = 2 })
-	owners := map[int32]bool{}
-	for i := range 4 {
+	const calls = 4
+	for i := range calls {
 		c := startCall(t, e, i%2 == 0, nil)
 		c.exchange(t)
 		c.checkOwner(t)
-		owners[c.b.owner.Load()] = true
 	}
 	st := e.PollerStats()
-	t.Logf("pollers: %+v; owners used %v", st, owners)
-	for i, p := range st {
-		if p.Packets == 0 {
-			t.Errorf("poller %d read nothing", i)
-		}
+	t.Logf("pollers: %+v", st)
+	if moves := st[0].Handoffs + st[1].Handoffs; moves > calls {
+		t.Errorf("%d hand-offs for %d calls, want one a call at most", moves, calls)
 	}
 }
 
