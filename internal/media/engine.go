@@ -57,8 +57,9 @@ type Deps struct {
 	Metrics *Metrics
 }
 
-// Engine owns what every call shares: the browser-leg socket and its ICE
-// UDPMux, the DTLS certificate and the plain-leg port pool.
+// Engine owns what every call shares: the browser-leg port (a socket per
+// poller) and its ICE UDPMux, the pollers, the DTLS certificate and the
+// plain-leg port pool.
 type Engine struct {
 	cfg         Config
 	log         *slog.Logger
