@@ -142,6 +142,7 @@ func TestAnchorAllPhoneToPhone(t *testing.T) {
 	}
 	waitFor(t, func() bool { return len(g.calls.Snapshot()) == 0 })
 	wantMetric(t, g, `switchboard_media_rtp_packets_total{direction="in",leg="plain"}`)
+	wantMetric(t, g, `switchboard_media_poller_packets_total{poller="0"}`)
 }
 
 // TestAnchorAllOffPassesThrough: without media.anchor_all, a call between

@@ -162,7 +162,8 @@ func (g *Gateway) buildMedia() error {
 	if mc.PublicAddrs, err = publicIPs(m, interfaceIPs); err != nil {
 		return err
 	}
-	if g.engine, err = media.New(mc, media.Deps{Logger: g.log.With("component", "media")}); err != nil {
+	deps := media.Deps{Logger: g.log.With("component", "media"), Metrics: media.NewMetrics(g.metrics)}
+	if g.engine, err = media.New(mc, deps); err != nil {
 		return fmt.Errorf("media.webrtc_listen: %w", err)
 	}
 	g.mediaIPs = mc.PublicAddrs

@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
 	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
@@ -17,10 +18,17 @@ import (
 // TestBrowserICERestartKeepsTheCall: mid-call the browser re-INVITEs with an
 // ICE restart offer, as after a network change. switchboard answers with new
 // ICE credentials (RFC 8839 §4.4.2.1) and the same DTLS fingerprint, keeps
-// the DTLS-SRTP session, and the echoed audio keeps coming back.
+// the DTLS-SRTP session, and the echoed audio keeps coming back; with two
+// media workers too, where the browser port is a group of sockets.
 func TestBrowserICERestartKeepsTheCall(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) { testBrowserICERestart(t, workers) })
+	}
+}
+
+func testBrowserICERestart(t *testing.T, workers int) {
 	leakcheck.Check(t)
-	g := startGateway(t, nil)
+	g := startGateway(t, func(c *config.Config) { c.Media.Workers = workers })
 	c := startMediaCall(t, g)
 	c.connectAndTalk(t, g)
 	firstAnswer := c.browserSide.Response.Body()

@@ -81,6 +81,13 @@ type Bridge struct {
 	directOff   bool
 	directTo    atomic.Pointer[netip.AddrPort]
 
+	// owner is the index of the poller that reads the plain sockets, or
+	// will once the hand-off a claim asked for is done; claimedAt is the
+	// unix ns of the last claim, made under claimMu (direct.go).
+	owner     atomic.Int32
+	claimMu   sync.Mutex
+	claimedAt atomic.Int64
+
 	// checkedAddrs are the browser addresses that passed an ICE check,
 	// newest last, at most maxChecked; guarded by the engine's directMu.
 	// checked is closed at the first check. lastChecked is the newest of
@@ -150,7 +157,9 @@ func (e *Engine) NewBridge(id string, onEnd func(reason string)) (*Bridge, error
 		b.closeSockets()
 		return nil, ErrClosed
 	}
-	if err := e.pollSockets(rtpConn, rtcpConn,
+	owner := e.nextPollerIndex()
+	b.owner.Store(int32(owner))
+	if err := e.pollSockets(owner, rtpConn, rtcpConn,
 		func(p []byte, src netip.AddrPort, sc *scratch) { b.fromPlain(p, src, false, sc) },
 		func(p []byte, src netip.AddrPort, sc *scratch) { b.fromPlain(p, src, true, sc) },
 	); err != nil {

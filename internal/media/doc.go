@@ -15,10 +15,13 @@
 // SDP is not this package's business: the caller translates it and hands a
 // Bridge plain parameters (Local, WebRTCRemote, SetPlainRemote).
 //
-// Media packets are read by pollers, not by a goroutine per socket: each
-// call's sockets are registered with one of the engine's pollers, and the
-// first poller also reads the shared browser-leg socket. The socket layer,
-// package sock, uses epoll and is Linux-only.
+// Media packets are read by pollers, not by a goroutine per socket. With
+// more than one poller the browser-leg port is a group of SO_REUSEPORT
+// sockets, one per poller, and the kernel steers each browser's RTP to a
+// poller by its SSRC (steer.go); each call's plain sockets are read by the
+// poller its browser's RTP reaches, so that one goroutine relays both
+// directions of a call (direct.go). The socket layer, package sock, uses
+// epoll and is Linux-only.
 //
 // Every goroutine has an owner: the Bridge owns its browser reader (for
 // what pion's ice.Conn delivers), its DTLS session and its monitor, and

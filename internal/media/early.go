@@ -19,7 +19,7 @@ import (
 // So the DTLS server runs from StartWebRTC, and every address that passed a
 // check (a binding request with our ufrag and a valid MESSAGE-INTEGRITY,
 // which pion has verified before it calls onCheck) is mapped to the bridge:
-// the poller of the shared socket hands DTLS from such an address straight
+// the poller that reads it hands DTLS from such an address straight
 // to the bridge with its source, and DTLS, then SRTP, go back to that source
 // until ICE selects a pair: the browser already uses that path, and the
 // check proved it holds our credentials there. DTLS from any other address
@@ -76,7 +76,7 @@ func (b *Bridge) earlyAddr() netip.AddrPort {
 }
 
 // relayDTLS hands p to the bridge whose browser checked from src, and
-// reports whether there was one. Only the shared socket's poller calls it.
+// reports whether there was one. Only pollers call it.
 func (e *Engine) relayDTLS(p []byte, src netip.AddrPort) bool {
 	e.directMu.RLock()
 	b := e.checked[src]

@@ -17,6 +17,12 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/media/sock"
 )
 
+// browserReadBuffer is the receive buffer of each socket of the browser
+// port: about 2,500 packets of G.711 over SRTP (the kernel counts each at
+// about 800 bytes), where the default holds 256, a few milliseconds of a
+// busy port's traffic, for the moments its poller is not running.
+const browserReadBuffer = 1 << 20
+
 // Config configures an Engine with the values of the config file's media
 // block, taken as they are: New fills in nothing.
 type Config struct {
@@ -37,7 +43,8 @@ type Config struct {
 	// it off.
 	MediaTimeout time.Duration
 	// Workers is how many goroutines relay packets (pollers), each
-	// reading its share of the calls' sockets. Zero means half of
+	// reading its share of the calls' sockets and, past one, its socket
+	// of the browser port's group (steer.go). Zero means half of
 	// GOMAXPROCS, at least one.
 	Workers int
 }
@@ -46,10 +53,13 @@ type Config struct {
 type Deps struct {
 	// Logger receives the engine's and pion's logs; nil discards them.
 	Logger *slog.Logger
+	// Metrics reports the pollers' counters; nil reports nothing.
+	Metrics *Metrics
 }
 
-// Engine owns what every call shares: the browser-leg socket and its ICE
-// UDPMux, the DTLS certificate and the plain-leg port pool.
+// Engine owns what every call shares: the browser-leg port (a socket per
+// poller) and its ICE UDPMux, the pollers, the DTLS certificate and the
+// plain-leg port pool.
 type Engine struct {
 	cfg         Config
 	log         *slog.Logger
@@ -62,14 +72,14 @@ type Engine struct {
 	ports       *portPool
 	net         *stdnet.Net // the host's interfaces, read once for every ICE agent
 	pollers     []*poller
+	scratches   []*scratch // each poller's, by index
 	nextPoller  atomic.Uint32
 
 	// direct maps a browser leg's remote address to its bridge once SRTP
-	// is up, for the mux reader's direct relay (direct.go).
+	// is up, for the pollers' direct relay (direct.go); each poller reads
+	// it only to fill its own cache, on a miss.
 	// checked maps the addresses that passed a bridge's ICE check to it,
-	// for DTLS before ICE selects a pair (early.go). Only the shared
-	// socket's poller reads them, so directMu is never contended between
-	// pollers.
+	// for DTLS before ICE selects a pair (early.go).
 	directMu sync.RWMutex
 	direct   map[netip.AddrPort]*Bridge // guarded by directMu
 	checked  map[netip.AddrPort]*Bridge // guarded by directMu
@@ -114,7 +124,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: interfaces: %w", err)
 	}
-	conn, err := sock.Listen(cfg.WebRTCAddr)
+	group, err := sock.ListenGroup(cfg.WebRTCAddr, cfg.Workers, steerProgram(cfg.Workers))
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
@@ -122,8 +132,8 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		cfg:         cfg,
 		log:         log,
 		pion:        newPionLogs(log),
-		sock:        newMuxSocket(conn),
-		addr:        conn.LocalAddr(),
+		sock:        newMuxSocket(group),
+		addr:        group[0].LocalAddr(),
 		cert:        cert,
 		fingerprint: fingerprint(cert.Certificate[0]),
 		ports:       newPortPool(cfg.RTPAddr, cfg.RTPPorts),
@@ -132,28 +142,33 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		direct:      map[netip.AddrPort]*Bridge{},
 		checked:     map[netip.AddrPort]*Bridge{},
 	}
-	for range cfg.Workers {
-		p, err := newPoller()
-		if err != nil {
+	for i, conn := range group {
+		if err := conn.SetReadBuffer(browserReadBuffer); err != nil {
+			e.sock.Close()
 			e.closePollers()
-			conn.Close()
+			return nil, fmt.Errorf("media: %w", err)
+		}
+		p, sc, err := newPoller(i, conn)
+		if err != nil {
+			e.sock.Close()
+			e.closePollers()
 			return nil, err
 		}
 		e.pollers = append(e.pollers, p)
+		e.scratches = append(e.scratches, sc)
 	}
-	if err := e.pollers[0].AddDrained(conn, func(p []byte, src netip.AddrPort, sc *scratch) {
-		if !e.relayDirect(p, src, sc) {
-			e.sock.queue(p, src)
+	for i, conn := range group {
+		if err := e.pollers[i].AddDrained(conn, e.fromBrowserSocket); err != nil {
+			e.sock.Close()
+			e.closePollers()
+			return nil, fmt.Errorf("media: %w", err)
 		}
-	}); err != nil {
-		e.closePollers()
-		conn.Close()
-		return nil, fmt.Errorf("media: %w", err)
 	}
 	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{
 		UDPConn: e.sock,
 		Logger:  e.pion.NewLogger("udpmux"),
 	})
+	deps.Metrics.watch(e)
 	return e, nil
 }
 
@@ -187,7 +202,7 @@ func (e *Engine) Fingerprint() string { return e.fingerprint }
 // WebRTCAddr is the bound browser-leg address.
 func (e *Engine) WebRTCAddr() netip.AddrPort { return e.addr }
 
-// Close closes every bridge and relay and the shared socket, and returns
+// Close closes every bridge and relay and the browser port, and returns
 // once every goroutine the engine, its bridges and relays started is gone.
 func (e *Engine) Close() error {
 	e.mu.Lock()
@@ -218,10 +233,25 @@ func (e *Engine) closePollers() {
 	}
 }
 
-// pollSockets has the next poller in turn read a call's RTP and RTCP
-// sockets with their handlers.
-func (e *Engine) pollSockets(rtp, rtcp *sock.UDP, onRTP, onRTCP handler) error {
-	p := e.pollers[int(e.nextPoller.Add(1))%len(e.pollers)]
+// fromBrowserSocket is the handler of each poller's socket of the
+// browser port: it relays SRTP of established legs on the spot and
+// queues the rest for pion's mux.
+func (e *Engine) fromBrowserSocket(p []byte, src netip.AddrPort, sc *scratch) {
+	if !e.relayDirect(p, src, sc) {
+		e.sock.queue(p, src)
+	}
+}
+
+// nextPollerIndex is the poller that reads the next call's plain sockets
+// until its browser's media says which poller owns it (direct.go).
+func (e *Engine) nextPollerIndex() int {
+	return int(e.nextPoller.Add(1) % uint32(len(e.pollers)))
+}
+
+// pollSockets has poller i read a call's RTP and RTCP sockets with their
+// handlers.
+func (e *Engine) pollSockets(i int, rtp, rtcp *sock.UDP, onRTP, onRTCP handler) error {
+	p := e.pollers[i]
 	if err := p.Add(rtp, onRTP); err != nil {
 		return fmt.Errorf("media: %w", err)
 	}

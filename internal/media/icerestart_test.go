@@ -17,14 +17,17 @@ func TestRestartICEKeepsMedia(t *testing.T) {
 		name          string
 		browserOffers bool   // who made the first offer
 		setup         string // switchboard's a=setup in the restart answer: its DTLS role stays
+		workers       int    // pollers: past one, the browser port is a group of sockets
 	}{
-		{name: "browser offered first", browserOffers: true, setup: "passive"},
-		{name: "switchboard offered first", setup: "active"},
+		{name: "browser offered first", browserOffers: true, setup: "passive", workers: 1},
+		{name: "switchboard offered first", setup: "active", workers: 1},
+		{name: "browser offered first, two pollers", browserOffers: true, setup: "passive", workers: 2},
+		{name: "switchboard offered first, two pollers", setup: "active", workers: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			leakcheck.Check(t)
-			e := newTestEngine(t, 2, nil)
+			e := newTestEngine(t, 2, func(c *Config) { c.Workers = tt.workers })
 			c := startCall(t, e, tt.browserOffers, nil)
 			before := c.b.Local()
 			stop := c.talk(t, before)
@@ -55,6 +58,9 @@ func TestRestartICEKeepsMedia(t *testing.T) {
 			}
 			c.waitFlowing(t, "after the restart")
 
+			if tt.workers > 1 {
+				c.checkOwner(t)
+			}
 			st := c.b.Stats()
 			if st.ICE.State != "connected" || st.DTLS.State != "connected" {
 				t.Errorf("after the restart: ICE %s, DTLS %s, want both connected", st.ICE.State, st.DTLS.State)

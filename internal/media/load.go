@@ -43,4 +43,4 @@ func (e *Engine) Load() Load {
 
 // sockets are the sockets of the browser port: one, until the port is a
 // group of sockets, one per poller.
-func (s *muxSocket) sockets() []*sock.UDP { return []*sock.UDP{s.sock} }
+func (s *muxSocket) sockets() []*sock.UDP { return s.group }

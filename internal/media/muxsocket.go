@@ -15,13 +15,16 @@ import (
 // dropped, as on a congested link.
 const muxQueue = 1024
 
-// muxSocket is the browser-leg socket as pion's ICE UDPMux sees it. The
-// engine's first poller reads the socket; media of established legs is
-// relayed there and then (direct.go), and everything else is queued for
-// the mux's reader goroutine, which pion starts and does not join:
-// waitReader lets Engine.Close wait for it.
+// muxSocket is the browser-leg port as pion's ICE UDPMux sees it: one
+// socket, or a group of them, one per poller (steer.go). The pollers read
+// them; media of established legs is relayed there and then (direct.go),
+// and everything else is queued for the mux's reader goroutine, which
+// pion starts and does not join: waitReader lets Engine.Close wait for it.
+// What pion sends leaves from the group's first socket, from the same
+// address as any other.
 type muxSocket struct {
 	sock   *sock.UDP
+	group  []*sock.UDP
 	local  *net.UDPAddr
 	in     chan muxPacket
 	closed chan struct{}
@@ -37,10 +40,11 @@ type muxPacket struct {
 	src  netip.AddrPort
 }
 
-func newMuxSocket(conn *sock.UDP) *muxSocket {
+func newMuxSocket(group []*sock.UDP) *muxSocket {
 	return &muxSocket{
-		sock:       conn,
-		local:      net.UDPAddrFromAddrPort(conn.LocalAddr()),
+		sock:       group[0],
+		group:      group,
+		local:      net.UDPAddrFromAddrPort(group[0].LocalAddr()),
 		in:         make(chan muxPacket, muxQueue),
 		closed:     make(chan struct{}),
 		readerDone: make(chan struct{}),
@@ -100,12 +104,16 @@ func (s *muxSocket) WriteTo(b []byte, addr net.Addr) (int, error) {
 	return s.WriteToAddrPort(b, ua.AddrPort())
 }
 
-// Close closes the socket; the mux reader's next read fails.
+// Close closes the sockets; the mux reader's next read fails.
 func (s *muxSocket) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		close(s.closed)
-		err = s.sock.Close()
+		for _, c := range s.group {
+			if cerr := c.Close(); err == nil {
+				err = cerr
+			}
+		}
 	})
 	return err
 }

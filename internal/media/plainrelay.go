@@ -62,8 +62,9 @@ func (e *Engine) NewPlainRelay(id string, onEnd func(reason string)) (*PlainRela
 		r.closeSockets(len(r.legs))
 		return nil, ErrClosed
 	}
+	owner := e.nextPollerIndex() // both legs: the relay's state on one goroutine
 	for i := range r.legs {
-		if err := e.pollSockets(r.legs[i].rtpConn, r.legs[i].rtcpConn,
+		if err := e.pollSockets(owner, r.legs[i].rtpConn, r.legs[i].rtcpConn,
 			func(p []byte, src netip.AddrPort, _ *scratch) { r.relay(i, p, src, false) },
 			func(p []byte, src netip.AddrPort, _ *scratch) { r.relay(i, p, src, true) },
 		); err != nil {

@@ -2,6 +2,7 @@ package media
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/switchboard-gw/switchboard/internal/media/sock"
 )
@@ -14,12 +15,49 @@ type poller = sock.Poller[*scratch]
 // handler relays a datagram a poller read; sc is the poller's scratch.
 type handler = sock.Handler[*scratch]
 
-func newPoller() (*poller, error) {
+// newPoller starts poller idx, which reads browser, its socket of the
+// browser port's group.
+func newPoller(idx int, browser *sock.UDP) (*poller, *scratch, error) {
 	sc := newScratch()
+	sc.idx = int32(idx)
+	sc.browser = browser
 	sc.tx = sock.NewOutbox(maxPacket + srtpOverhead)
 	p, err := sock.NewPoller(maxPacket, sc.tx, sc)
 	if err != nil {
-		return nil, fmt.Errorf("media: %w", err)
+		return nil, nil, fmt.Errorf("media: %w", err)
 	}
-	return p, nil
+	return p, sc, nil
+}
+
+// pollerCounters are what one poller did beyond reading (sock.Poller
+// counts that): browser packets it relayed for a call another poller
+// owns, and calls it took over. Its goroutine alone adds to them.
+type pollerCounters struct {
+	foreign  atomic.Uint64
+	handoffs atomic.Uint64
+}
+
+// PollerStats is what one poller handled.
+type PollerStats struct {
+	// Packets and Bytes are the datagrams it read, from browsers and from
+	// plain legs.
+	Packets, Bytes uint64
+	// Foreign counts the browser packets it relayed for a call whose
+	// plain leg another poller read at the time: before the call moved
+	// to it, or RTCP whose sender SSRC steers elsewhere than its RTP.
+	Foreign uint64
+	// Handoffs counts the calls whose plain leg it took from another
+	// poller, the one their browser's RTP is steered to.
+	Handoffs uint64
+}
+
+// PollerStats is a snapshot of each poller's counters, by index.
+func (e *Engine) PollerStats() []PollerStats {
+	st := make([]PollerStats, len(e.pollers))
+	for i, p := range e.pollers {
+		st[i].Packets, st[i].Bytes = p.Stats()
+		st[i].Foreign = e.scratches[i].stats.foreign.Load()
+		st[i].Handoffs = e.scratches[i].stats.handoffs.Load()
+	}
+	return st
 }

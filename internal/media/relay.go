@@ -33,13 +33,20 @@ type scratch struct {
 	rtp  rtp.Header
 	rtcp rtcp.Header
 
-	// A poller's scratch also batches what a round sends towards browsers
-	// (nil elsewhere).
-	tx *sock.Outbox
+	// A poller's scratch is also its worker state, which only its
+	// goroutine touches: its index, its socket of the browser port's
+	// group, the outbox that batches what a round sends towards browsers
+	// from that socket, its own copy of the direct-relay map, its
+	// counters. Elsewhere idx is -1 and the rest zero.
+	idx     int32
+	browser *sock.UDP
+	tx      *sock.Outbox
+	direct  directCache
+	stats   pollerCounters
 }
 
 func newScratch() *scratch {
-	return &scratch{in: make([]byte, maxPacket), out: make([]byte, maxPacket+srtpOverhead)}
+	return &scratch{idx: -1, in: make([]byte, maxPacket), out: make([]byte, maxPacket+srtpOverhead)}
 }
 
 // browserBuf is where to encrypt a packet for the browser: the outbox's
@@ -119,8 +126,9 @@ func (b *Bridge) browserRTCP(p []byte, sc *scratch) {
 
 // decrypt turns SRTP (or SRTCP) from the browser into RTP (RTCP) in
 // sc.out; false means the packet was dropped, and counted. The lock is
-// uncontended but for the moment a leg moves from its reader to the mux
-// reader's direct path (direct.go).
+// the call's own, uncontended but for the moment a leg moves from its
+// ice.Conn reader to a poller's direct path, and for a packet steered to a
+// poller that does not own the call (direct.go).
 func (b *Bridge) decrypt(p []byte, sc *scratch, rtcp bool) ([]byte, bool) {
 	s := b.sess.Load()
 	if s == nil {

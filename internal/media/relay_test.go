@@ -36,11 +36,17 @@ func (f *fakeBrowser) Write(p []byte) (int, error) {
 // run, writing towards the browser into out (nil: a fakeBrowser).
 func newRelayBridge(tb testing.TB, profile srtp.ProtectionProfile, out io.Writer) (*Bridge, *fakeBrowser) {
 	tb.Helper()
-	e := newTestEngine(tb, 1, nil)
+	return newKeyedBridge(tb, newTestEngine(tb, 1, nil), profile, out)
+}
+
+// newKeyedBridge is newRelayBridge on e.
+func newKeyedBridge(tb testing.TB, e *Engine, profile srtp.ProtectionProfile, out io.Writer) (*Bridge, *fakeBrowser) {
+	tb.Helper()
 	b, err := e.NewBridge("relay", nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { b.Close() })
 	keyLen, _ := profile.KeyLen()
 	saltLen, _ := profile.SaltLen()
 	random := func(n int) []byte {

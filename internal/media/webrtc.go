@@ -175,10 +175,13 @@ func (b *Bridge) drainDTLS(ctx context.Context, dc *dtls.Conn) {
 //
 // An srtp.Context works one way and is not safe for concurrent use, so:
 // dec (SRTP and SRTCP from the browser) is used by the browser reader and
-// the mux reader's direct relay under decMu (uncontended but for the
-// packets already queued in the ice.Conn when the direct relay starts);
-// encRTP belongs to the plain RTP reader; encRTCP is shared by both plain
-// readers (RTCP may arrive multiplexed on the RTP port) under rtcpMu. The
+// the pollers' direct relay under decMu (uncontended but for the packets
+// already queued in the ice.Conn when the direct relay starts, and for
+// those steered to a poller that does not own the call); encRTP belongs
+// to the poller that reads the plain RTP socket, one at a time
+// (sock.Poller.Move hands it over between rounds); encRTCP is shared by
+// both plain sockets (RTCP may arrive multiplexed on the RTP port) under
+// rtcpMu. The
 // two encrypting contexts share the master key but never the same
 // direction and kind, so no keystream is used twice (RFC 3711 §9.1).
 type session struct {
@@ -212,7 +215,7 @@ func newSession(k srtp.SessionKeys, profile srtp.ProtectionProfile, out io.Write
 }
 
 // dtlsPacketConn is the net.PacketConn the DTLS conn runs over: it reads
-// the DTLS records the shared socket's poller and the browser reader
+// the DTLS records the browser port's pollers and the browser reader
 // demultiplexed (RFC 7983) and writes on the ice.Conn, or before ICE
 // selects a pair to the browser's early address (early.go).
 type dtlsPacketConn struct {

@@ -112,7 +112,7 @@ func (o *Outbox) Buf() []byte { return o.bufs[o.n] }
 // once.
 func (o *Outbox) Queue(sock *UDP, p []byte, dst netip.AddrPort, t Tally, tag int64) {
 	if o.n > 0 && o.sock != sock {
-		o.flush()
+		o.Flush()
 	}
 	o.sock = sock
 	i := o.n
@@ -129,13 +129,14 @@ func (o *Outbox) Queue(sock *UDP, p []byte, dst netip.AddrPort, t Tally, tag int
 	o.slots[i] = outSlot{tally: t, tag: tag}
 	o.n++
 	if o.n == mmsgLen {
-		o.flush()
+		o.Flush()
 	}
 }
 
-// flush sends what is queued. A datagram the kernel refuses (a full send
-// buffer) is Dropped, and the rest still go.
-func (o *Outbox) flush() {
+// Flush sends what is queued. A datagram the kernel refuses (a full send
+// buffer) is Dropped, and the rest still go. A Poller flushes its outbox
+// at the end of each round; another owner calls Flush itself.
+func (o *Outbox) Flush() {
 	done := 0
 	for done < o.n {
 		m, err := o.sock.sendBatch(o.hdrs[done:o.n])

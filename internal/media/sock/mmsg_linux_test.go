@@ -45,7 +45,7 @@ func TestBatchedSendAndReceive(t *testing.T) {
 		o.Queue(from, p, to.LocalAddr(), &tally, int64(i+1))
 	}
 	o.Queue(from, []byte("nowhere"), netip.MustParseAddrPort("[::1]:9"), &tally, 0)
-	o.flush()
+	o.Flush()
 	if got := tally.sent.Load(); got != total {
 		t.Errorf("tally counts %d sent, want %d", got, total)
 	}

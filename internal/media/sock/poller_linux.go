@@ -1,11 +1,13 @@
 package sock
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -48,7 +50,24 @@ type Poller[W any] struct {
 	mu    sync.RWMutex
 	socks []member[W] // by descriptor; guarded by mu
 
+	// wake is an eventfd in the epoll set: Move writes it so that the
+	// poller performs its hand-offs even when none of its sockets is ready.
+	wake    int
+	movesMu sync.Mutex
+	moves   []move[W] // hand-offs to perform; guarded by movesMu
+	closed  bool      // no more hand-offs; guarded by movesMu
+
+	// packets and bytes count the datagrams handed to handlers; only the
+	// poller's goroutine adds to them.
+	packets, bytes atomic.Uint64
+
 	done chan struct{}
+}
+
+// move is a hand-off Move asked for: s, with its handler, to poller to.
+type move[W any] struct {
+	s  *UDP
+	to *Poller[W]
 }
 
 // member is a socket registered with a poller.
@@ -87,9 +106,22 @@ func NewPoller[W any](size int, out *Outbox, w W) (*Poller[W], error) {
 		f.Close()
 		return nil, fmt.Errorf("epoll: %w", err)
 	}
+	wake, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN}
+	*(*int32)(unsafe.Pointer(&ev.Fd)) = int32(wake)
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		unix.Close(wake)
+		f.Close()
+		return nil, fmt.Errorf("epoll add: %w", err)
+	}
 	p := &Poller[W]{
 		epfd: epfd, file: f, raw: raw,
 		w: w, rx: newBatch(size), out: out,
+		wake: wake,
 		done: make(chan struct{}),
 	}
 	go p.run()
@@ -107,6 +139,11 @@ func (p *Poller[W]) AddDrained(s *UDP, h Handler[W]) error { return p.add(s, h, 
 func (p *Poller[W]) add(s *UDP, h Handler[W], drain bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return p.addLocked(s, h, drain)
+}
+
+// addLocked is add with s.mu held for writing.
+func (p *Poller[W]) addLocked(s *UDP, h Handler[W], drain bool) error {
 	if s.fd < 0 {
 		return net.ErrClosed
 	}
@@ -139,11 +176,77 @@ func (p *Poller[W]) remove(s *UDP) {
 	p.mu.Unlock()
 }
 
+// Move hands s, which p reads, to poller to, handler and all: p's
+// goroutine takes s off its set between two of its rounds and adds it to
+// to's, so that s's handler never runs on both goroutines at once, and
+// what it touched happens before to's first read of s. Any goroutine may
+// call Move; it returns at once. A socket closed or moved meanwhile is
+// left alone. to must outlive s (pollers close after their sockets).
+func (p *Poller[W]) Move(s *UDP, to *Poller[W]) {
+	p.movesMu.Lock()
+	defer p.movesMu.Unlock()
+	if p.closed || to == p {
+		return
+	}
+	p.moves = append(p.moves, move[W]{s: s, to: to})
+	var one [8]byte // an eventfd counter increment
+	binary.NativeEndian.PutUint64(one[:], 1)
+	unix.Write(p.wake, one[:])
+}
+
+// handOff performs the hand-offs Move asked for; the poller's goroutine
+// calls it between rounds.
+func (p *Poller[W]) handOff() {
+	var buf [8]byte
+	unix.Read(p.wake, buf[:]) // reset the eventfd
+	p.movesMu.Lock()
+	moves := p.moves
+	p.moves = nil
+	p.movesMu.Unlock()
+	for _, m := range moves {
+		p.moveOne(m.s, m.to)
+	}
+}
+
+func (p *Poller[W]) moveOne(s *UDP, to *Poller[W]) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fd < 0 {
+		return
+	}
+	if s.p != registry(p) {
+		// An earlier hand-off to another poller is still to be done:
+		// ask that one, so that the latest Move wins.
+		if q, ok := s.p.(*Poller[W]); ok && q != to {
+			q.Move(s, to) // takes only q.movesMu, never held with a socket's lock
+		}
+		return
+	}
+	p.mu.RLock()
+	m := p.socks[s.fd]
+	p.mu.RUnlock()
+	p.remove(s)
+	s.p = nil
+	if err := to.addLocked(s, m.h, m.drain); err != nil {
+		p.addLocked(s, m.h, m.drain) // keep reading it here
+	}
+}
+
+// Stats is how many datagrams, and bytes, the poller has handed to
+// handlers.
+func (p *Poller[W]) Stats() (packets, bytes uint64) {
+	return p.packets.Load(), p.bytes.Load()
+}
+
 // Close stops the poller's goroutine and waits for it; its sockets must
-// be closed already.
+// be closed already. Hand-offs not yet performed are dropped.
 func (p *Poller[W]) Close() {
+	p.movesMu.Lock()
+	p.closed = true
+	p.movesMu.Unlock()
 	p.file.Close() // wakes the parked loop with an error
 	<-p.done
+	unix.Close(p.wake)
 }
 
 func (p *Poller[W]) run() {
@@ -159,9 +262,12 @@ func (p *Poller[W]) run() {
 			if n == 0 {
 				return false
 			}
-			p.dispatch(events[:n])
+			woken := p.dispatch(events[:n])
 			if p.out != nil {
-				p.out.flush()
+				p.out.Flush()
+			}
+			if woken {
+				p.handOff()
 			}
 		}
 	})
@@ -180,10 +286,15 @@ func (p *Poller[W]) poll(events []unix.EpollEvent) int {
 // dispatch reads each ready socket and hands what it read to the socket's
 // handler: one datagram, so that a round costs no read that finds
 // nothing, or from a drained socket up to drainMax, mmsgLen a system call.
-// What is left is reported again in the next round.
-func (p *Poller[W]) dispatch(events []unix.EpollEvent) {
+// What is left is reported again in the next round. It reports whether
+// Move woke the poller.
+func (p *Poller[W]) dispatch(events []unix.EpollEvent) (woken bool) {
 	for i := range events {
 		fd := int(*(*int32)(unsafe.Pointer(&events[i].Fd)))
+		if fd == p.wake {
+			woken = true
+			continue
+		}
 		p.mu.RLock()
 		var m member[W]
 		if fd < len(p.socks) {
@@ -199,9 +310,16 @@ func (p *Poller[W]) dispatch(events []unix.EpollEvent) {
 		}
 		buf := p.rx.bufs[0]
 		if n, src, err := m.s.recvFrom(buf, &p.rx.addrs[0]); err == nil {
+			p.count(1, n)
 			m.h(buf[:n], src, p.w)
 		}
 	}
+	return woken
+}
+
+func (p *Poller[W]) count(packets, bytes int) {
+	p.packets.Add(uint64(packets))
+	p.bytes.Add(uint64(bytes))
 }
 
 // drain reads s a batch at a time until it is empty, or drainMax.
@@ -212,6 +330,11 @@ func (p *Poller[W]) drain(s *UDP, h Handler[W]) {
 		if err != nil {
 			return
 		}
+		bytes := 0
+		for i := range n {
+			bytes += int(rx.hdrs[i].n)
+		}
+		p.count(n, bytes)
 		for i := range n {
 			h(rx.bufs[i][:rx.hdrs[i].n], rx.addrs[i].get(), p.w)
 		}

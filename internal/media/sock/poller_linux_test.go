@@ -160,3 +160,90 @@ func TestPollerFlushesItsOutbox(t *testing.T) {
 		t.Errorf("tally counts %d sent, want 1", got)
 	}
 }
+
+// TestPollerMove hands a socket from one poller to another while a peer
+// keeps sending, and checks that every datagram is handled once, on the
+// first poller before the hand-off and on the second after, never on both
+// at once, and that each poller counts what it handled.
+func TestPollerMove(t *testing.T) {
+	leakcheck.Check(t)
+	type owner struct {
+		name string
+		busy bool // set while its handler runs: the poller's goroutine alone writes it
+	}
+	a, b := &owner{name: "a"}, &owner{name: "b"}
+	pa, err := NewPoller(2048, nil, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pa.Close()
+	pb, err := NewPoller(2048, nil, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pb.Close()
+
+	s := listen(t)
+	var mu sync.Mutex
+	var seen []string // the owner of each datagram, in order
+	inHandler := 0
+	overlap := false
+	h := func(p []byte, _ netip.AddrPort, w *owner) {
+		mu.Lock()
+		inHandler++
+		overlap = overlap || inHandler > 1
+		mu.Unlock()
+		time.Sleep(50 * time.Microsecond) // widen the window a concurrent handler would need
+		mu.Lock()
+		seen = append(seen, w.name)
+		inHandler--
+		mu.Unlock()
+	}
+	if err := pa.Add(s, h); err != nil {
+		t.Fatal(err)
+	}
+	peer, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	const total = 200
+	for i := range total {
+		if i == total/2 {
+			pa.Move(s, pb)
+		}
+		peer.WriteToUDPAddrPort([]byte{byte(i)}, s.LocalAddr())
+		time.Sleep(100 * time.Microsecond)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n == total {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("handled %d datagrams, want %d", n, total)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if overlap {
+		t.Error("the socket's handler ran on both pollers at once")
+	}
+	if seen[0] != "a" || seen[total-1] != "b" {
+		t.Errorf("first datagram on %s, last on %s: want a, then b", seen[0], seen[total-1])
+	}
+	for i := 1; i < total; i++ {
+		if seen[i] == "a" && seen[i-1] == "b" {
+			t.Fatalf("datagram %d handled on a after b had taken the socket", i)
+		}
+	}
+	na, _ := pa.Stats()
+	nb, bytes := pb.Stats()
+	if na+nb != total || bytes != nb {
+		t.Errorf("stats: a %d, b %d datagrams (%d bytes), want %d in all, 1 byte each", na, nb, bytes, total)
+	}
+}

@@ -36,7 +36,10 @@ type registry interface {
 
 // Listen binds a non-blocking UDP socket to addr (port 0: any). An IPv6
 // address, :: included, gets a dual-stack socket, as net.ListenUDP would.
-func Listen(addr netip.AddrPort) (*UDP, error) {
+func Listen(addr netip.AddrPort) (*UDP, error) { return listenUDP(addr, false) }
+
+// listenUDP is Listen, with SO_REUSEPORT set before bind when reuse is true.
+func listenUDP(addr netip.AddrPort, reuse bool) (*UDP, error) {
 	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
 	v6 := addr.Addr().Is6()
 	family := unix.AF_INET
@@ -48,6 +51,12 @@ func Listen(addr netip.AddrPort) (*UDP, error) {
 		return nil, fmt.Errorf("socket: %w", err)
 	}
 	s := &UDP{fd: fd, v6: v6}
+	if reuse {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("SO_REUSEPORT: %w", err)
+		}
+	}
 	if err := s.bind(addr); err != nil {
 		unix.Close(fd)
 		return nil, &net.OpError{Op: "listen", Net: "udp", Addr: net.UDPAddrFromAddrPort(addr), Err: err}
@@ -77,6 +86,20 @@ func (s *UDP) bind(addr netip.AddrPort) error {
 		s.local = netip.AddrPortFrom(netip.AddrFrom4(b.Addr), uint16(b.Port))
 	case *unix.SockaddrInet6:
 		s.local = netip.AddrPortFrom(netip.AddrFrom16(b.Addr).Unmap(), uint16(b.Port))
+	}
+	return nil
+}
+
+// SetReadBuffer asks for a receive buffer of bytes (SO_RCVBUF: the kernel
+// doubles it for its bookkeeping and caps it at net.core.rmem_max).
+func (s *UDP) SetReadBuffer(bytes int) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.fd < 0 {
+		return net.ErrClosed
+	}
+	if err := unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, bytes); err != nil {
+		return fmt.Errorf("SO_RCVBUF: %w", err)
 	}
 	return nil
 }
