@@ -41,6 +41,5 @@ func (e *Engine) Load() Load {
 	return l
 }
 
-// sockets are the sockets of the browser port: one, until the port is a
-// group of sockets, one per poller.
+// sockets are the sockets of the browser port: one per poller.
 func (s *muxSocket) sockets() []*sock.UDP { return s.group }
