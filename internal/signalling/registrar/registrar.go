@@ -352,7 +352,7 @@ func (reg *registration) outOfOrder(b *Binding) bool {
 // accept builds the 200 of RFC 3261 §10.3 step 8. The live entries are
 // read without the lock: stored entries are never modified.
 func (r *Registrar) accept(req *sip.Request, reg *registration, live []*entry, now time.Time) *sip.Response {
-	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	res := newResponse(req, sip.StatusOK, "OK")
 	for _, e := range live {
 		b := &e.b
 		// The URI is shared with the binding (the response only renders
