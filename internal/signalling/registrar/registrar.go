@@ -175,10 +175,16 @@ type shard struct {
 	_ [64 - 16]byte
 }
 
+// formattedDate is the Date header of one second. Responses share it:
+// nothing changes a header once it is in a response.
 type formattedDate struct {
-	sec   int64
-	value string
+	sec    int64
+	header sip.Header
 }
+
+// requireOutbound is RFC 5626 §6's Require: outbound, shared by every
+// response that carries it.
+var requireOutbound = sip.NewHeader("Require", "outbound")
 
 // New returns a Registrar with no bindings. It copies cfg.Users.
 func New(cfg Config, deps Deps) *Registrar {
@@ -365,7 +371,7 @@ func (r *Registrar) accept(req *sip.Request, reg *registration, live []*entry, n
 	}
 	if reg.outbound {
 		// RFC 5626 §6: tell the UA its flow is in use.
-		res.AppendHeader(sip.NewHeader("Require", "outbound"))
+		res.AppendHeader(requireOutbound)
 	}
 	if reg.supportsPath {
 		// RFC 3327 §5.3.
@@ -373,19 +379,19 @@ func (r *Registrar) accept(req *sip.Request, reg *registration, live []*entry, n
 			res.AppendHeader(sip.NewHeader("Path", p))
 		}
 	}
-	res.AppendHeader(sip.NewHeader("Date", r.dateValue(now)))
+	res.AppendHeader(r.dateHeader(now))
 	return res
 }
 
-// dateValue is now as a SIP-date, formatted once per second.
-func (r *Registrar) dateValue(now time.Time) string {
+// dateHeader is now as a SIP-date in a Date header, made once per second.
+func (r *Registrar) dateHeader(now time.Time) sip.Header {
 	sec := now.Unix()
 	if d := r.date.Load(); d != nil && d.sec == sec {
-		return d.value
+		return d.header
 	}
-	d := &formattedDate{sec: sec, value: now.UTC().Format(dateFormat)}
+	d := &formattedDate{sec: sec, header: sip.NewHeader("Date", now.UTC().Format(dateFormat))}
 	r.date.Store(d)
-	return d.value
+	return d.header
 }
 
 // Lookup returns copies of the live bindings of aor ("user@host", the host
