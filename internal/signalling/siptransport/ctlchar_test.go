@@ -242,3 +242,14 @@ type discard struct{}
 
 func (discard) HandleMessage(sip.Message, Conn) {}
 func (discard) ConnClosed(Conn)                 {}
+
+// BenchmarkCheckMessage is the framing rule alone on a JsSIP REGISTER.
+func BenchmarkCheckMessage(b *testing.B) {
+	msg := []byte(fuzzSeeds[1])
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if f := checkMessage(msg); f != nil {
+			b.Fatal(f.reason)
+		}
+	}
+}

@@ -110,12 +110,32 @@ func lookupField(name []byte) (field, bool) {
 		}
 		return 0, false
 	}
-	for f, full := range fieldNames {
-		if len(full) == len(name) && strings.EqualFold(full, string(name)) {
-			return field(f), true
+	// Every header line passes here: the length, then the first letter,
+	// leave one name to compare.
+	var f field
+	switch len(name) {
+	case 2:
+		f = fieldTo
+	case 3:
+		f = fieldVia
+	case 4:
+		f = fieldCSeq
+		if name[0]|0x20 == 'f' {
+			f = fieldFrom
 		}
+	case 7:
+		f = fieldCallID
+	case 12:
+		f = fieldContentType
+		if name[0]|0x20 == 'm' {
+			f = fieldMaxForwards
+		}
+	case 14:
+		f = fieldContentLength
+	default:
+		return 0, false
 	}
-	return 0, false
+	return f, strings.EqualFold(fieldNames[f], string(name))
 }
 
 // head is what the framing rule learnt from a header block.
@@ -171,7 +191,9 @@ func scanHead(block []byte) (head, *fault) {
 		line := block[pos:end]
 		pos = end + len(crlf)
 		name, value, ok := bytes.Cut(line, []byte(":"))
-		name = bytes.TrimRight(name, " \t")
+		for len(name) > 0 && isWSP(name[len(name)-1]) {
+			name = name[:len(name)-1]
+		}
 		if !ok || !isToken(name) {
 			return h, faultHeaderLine
 		}
