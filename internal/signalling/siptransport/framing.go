@@ -153,11 +153,19 @@ var (
 // checkMessage applies the framing rule to one whole message: a datagram or
 // a WebSocket message.
 func checkMessage(data []byte) *fault {
-	end := bytes.Index(data, crlfCRLF)
+	// One pass finds both the end of the head and any control character
+	// in it; the head is not scanned for them again.
+	end, control := scanControl(data)
+	if control {
+		if bytes.Index(data, crlfCRLF) < 0 {
+			return faultUnterminated
+		}
+		return faultControlChar
+	}
 	if end < 0 {
 		return faultUnterminated
 	}
-	h, f := scanHead(data[:end])
+	h, f := scanFields(data[:end])
 	if f != nil {
 		return f
 	}
@@ -170,10 +178,16 @@ func checkMessage(data []byte) *fault {
 // scanHead applies the framing rule to a header block: the start line and
 // header lines, without the blank line that ends them. It allocates nothing.
 func scanHead(block []byte) (head, *fault) {
-	h := head{length: -1}
 	if hasControlChar(block) {
-		return h, faultControlChar
+		return head{length: -1}, faultControlChar
 	}
+	return scanFields(block)
+}
+
+// scanFields is scanHead for a header block known to hold no control
+// character.
+func scanFields(block []byte) (head, *fault) {
+	h := head{length: -1}
 	startLine, _, _ := bytes.Cut(block, crlf)
 	var f *fault
 	if h.request, f = checkStartLine(startLine); f != nil {
