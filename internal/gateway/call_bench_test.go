@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -25,20 +24,8 @@ import (
 //
 //	go test -run '^$' -bench CallPipelineParallel -benchmem -cpu 1,2 ./internal/gateway/
 func BenchmarkCallPipelineParallel(b *testing.B) {
-	in, first := newRegisterPipeline(b)
-	registry := first.registry
-	var conns atomic.Int64
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		n := int(conns.Add(1))
-		c := newBenchCall(b, in, registry, n)
-		for pb.Next() {
-			if err := c.call(); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+	runPipelineParallel(b, func(in *siptransport.Inbound, registry *siptransport.Registry, n int) func() error {
+		return newBenchCall(b, in, registry, n).call
 	})
 }
 

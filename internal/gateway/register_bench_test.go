@@ -57,13 +57,7 @@ func BenchmarkRegisterPipeline(b *testing.B) {
 //
 //	go test -run '^$' -bench RegisterPipelineParallel -benchmem -cpu 1,2 ./internal/gateway/
 func BenchmarkRegisterPipelineParallel(b *testing.B) {
-	in, first := newRegisterPipeline(b)
-	registry := first.registry
-	var conns atomic.Int64
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		n := int(conns.Add(1))
+	runPipelineParallel(b, func(in *siptransport.Inbound, registry *siptransport.Registry, n int) func() error {
 		conn := newDiscardConn(fmt.Sprintf("ws-p%d", n), 40000+n)
 		registry.Add(conn)
 		const users = 32
@@ -71,13 +65,35 @@ func BenchmarkRegisterPipelineParallel(b *testing.B) {
 		for i := range msgs {
 			msgs[i] = newRegisterMsg(n*1000 + i)
 		}
-		for i := 0; pb.Next(); i++ {
+		i := 0
+		return func() error {
 			conn.queue.Hold()
 			in.Message(msgs[i%users].next(), conn)
 			conn.queue.Flush()
+			i++
+			if conn.last == nil || conn.last.StatusCode != 200 {
+				return fmt.Errorf("connection %d: got %v, want 200", n, conn.last)
+			}
+			return nil
 		}
-		if conn.sent > 0 && (conn.last == nil || conn.last.StatusCode != 200) {
-			b.Errorf("connection %d: last response %v", n, conn.last)
+	})
+}
+
+// runPipelineParallel runs b.N ops of one REGISTER pipeline over
+// GOMAXPROCS goroutines. Each goroutine gets a number from 1 and makes its
+// op with newOp, the connections it needs included.
+func runPipelineParallel(b *testing.B, newOp func(in *siptransport.Inbound, registry *siptransport.Registry, n int) func() error) {
+	in, first := newRegisterPipeline(b)
+	var workers atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		op := newOp(in, first.registry, int(workers.Add(1)))
+		for pb.Next() {
+			if err := op(); err != nil {
+				b.Error(err)
+				return
+			}
 		}
 	})
 }
