@@ -100,10 +100,9 @@ var ErrConnClosed = errors.New("siptx: connection closed")
 // users hear of it at once rather than at timer B, then tells the
 // transaction user.
 func (l *Layer) ConnClosed(c siptransport.Conn) {
-	for _, tx := range l.clients.appendAll(nil) {
-		if tx.Conn == c {
-			tx.fail(ErrConnClosed)
-		}
+	orphans := l.clients.appendMatching(nil, func(tx *ClientTx) bool { return tx.Conn == c })
+	for _, tx := range orphans {
+		tx.fail(ErrConnClosed)
 	}
 	l.handler.ConnClosed(c)
 }

@@ -91,11 +91,19 @@ func (t *table[T]) len() int {
 
 // appendAll appends every transaction to dst, shard by shard.
 func (t *table[T]) appendAll(dst []T) []T {
+	return t.appendMatching(dst, func(T) bool { return true })
+}
+
+// appendMatching appends the transactions for which match is true to dst,
+// shard by shard; match runs with the shard locked.
+func (t *table[T]) appendMatching(dst []T, match func(T) bool) []T {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
 		for _, tx := range s.m {
-			dst = append(dst, tx)
+			if match(tx) {
+				dst = append(dst, tx)
+			}
 		}
 		s.mu.Unlock()
 	}
