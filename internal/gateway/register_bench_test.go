@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,6 +49,55 @@ func BenchmarkRegisterPipeline(b *testing.B) {
 	}
 }
 
+// BenchmarkRegisterPipelineParallel is BenchmarkRegisterPipeline on every
+// core: each of GOMAXPROCS goroutines is one WebSocket connection whose
+// 32 users take turns, as a read loop per connection does in the gateway.
+// Run at -cpu 1,2 for the speed-up from one core to two; with
+// -mutexprofile it shows which locks the cores share per message.
+//
+//	go test -run '^$' -bench RegisterPipelineParallel -benchmem -cpu 1,2 ./internal/gateway/
+func BenchmarkRegisterPipelineParallel(b *testing.B) {
+	runPipelineParallel(b, func(in *siptransport.Inbound, registry *siptransport.Registry, n int) func() error {
+		conn := newDiscardConn(fmt.Sprintf("ws-p%d", n), 40000+n)
+		registry.Add(conn)
+		const users = 32
+		msgs := make([]*registerMsg, users)
+		for i := range msgs {
+			msgs[i] = newRegisterMsg(n*1000 + i)
+		}
+		i := 0
+		return func() error {
+			conn.queue.Hold()
+			in.Message(msgs[i%users].next(), conn)
+			conn.queue.Flush()
+			i++
+			if conn.last == nil || conn.last.StatusCode != 200 {
+				return fmt.Errorf("connection %d: got %v, want 200", n, conn.last)
+			}
+			return nil
+		}
+	})
+}
+
+// runPipelineParallel runs b.N ops of one REGISTER pipeline over
+// GOMAXPROCS goroutines. Each goroutine gets a number from 1 and makes its
+// op with newOp, the connections it needs included.
+func runPipelineParallel(b *testing.B, newOp func(in *siptransport.Inbound, registry *siptransport.Registry, n int) func() error) {
+	in, first := newRegisterPipeline(b)
+	var workers atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		op := newOp(in, first.registry, int(workers.Add(1)))
+		for pb.Next() {
+			if err := op(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 	metrics := prometheus.NewRegistry()
 	layer := siptx.New(siptx.Config{T1: 500 * time.Millisecond}, siptx.Deps{Metrics: siptx.NewMetrics(metrics)})
@@ -68,10 +118,16 @@ func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 	}
 	b.Cleanup(p.Close)
 	in := siptransport.NewInbound(siptransport.InboundConfig{MaxMessageSize: 65536, MaxHeaders: 128, MaxVia: 16}, siptransport.InboundDeps{Handler: layer})
-	conn := &discardConn{flowID: "ws-1", remote: netip.MustParseAddrPort("127.0.0.1:40000")}
-	conn.queue = siptransport.NewWriteQueue(256, func([]byte) error { return nil }, func(error) {})
+	conn := newDiscardConn("ws-1", 40000)
+	conn.registry = network.Registry
 	network.Registry.Add(conn)
 	return in, conn
+}
+
+func newDiscardConn(flowID string, port int) *discardConn {
+	conn := &discardConn{flowID: flowID, remote: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))}
+	conn.queue = siptransport.NewWriteQueue(256, func([]byte) error { return nil }, func(error) {})
+	return conn
 }
 
 // registerMsg is one user's REGISTER, rewritten in place for each send
@@ -137,6 +193,9 @@ type discardConn struct {
 	queue  *siptransport.WriteQueue
 	sent   int
 	last   *sip.Response
+	// registry is the registry the first connection was added to, for
+	// more connections.
+	registry *siptransport.Registry
 }
 
 func (c *discardConn) Transport() string          { return siptransport.WS }

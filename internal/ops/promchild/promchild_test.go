@@ -38,3 +38,23 @@ func TestCacheMakesEachChildOnce(t *testing.T) {
 		t.Errorf("made %d children, want 5", len(made))
 	}
 }
+
+func TestCacheStopsGrowingAtItsBound(t *testing.T) {
+	made := 0
+	c := Cache[int, int]{Make: func(k int) int { made++; return k + 1 }}
+	for k := range maxCached + 10 {
+		if got := c.Get(k); got != k+1 {
+			t.Fatalf("Get(%d) = %d, want %d", k, got, k+1)
+		}
+	}
+	made = 0
+	c.Get(0)
+	c.Get(maxCached + 5)
+	c.Get(maxCached + 5)
+	if made != 2 {
+		t.Errorf("made %d children for one cached and two uncached lookups, want 2", made)
+	}
+	if got := len(*c.m.Load()); got != maxCached {
+		t.Errorf("cache holds %d children, want %d", got, maxCached)
+	}
+}

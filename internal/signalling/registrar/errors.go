@@ -26,7 +26,7 @@ func (e *statusError) Error() string {
 
 // response builds the error response to req.
 func (e *statusError) response(req *sip.Request) *sip.Response {
-	res := sip.NewResponseFromRequest(req, e.code, e.reason, nil)
+	res := newResponse(req, e.code, e.reason)
 	for _, h := range e.header {
 		res.AppendHeader(sip.HeaderClone(h))
 	}

@@ -12,6 +12,7 @@ package registrar
 
 import (
 	"cmp"
+	"hash/maphash"
 	"maps"
 	"net/netip"
 	"slices"
@@ -147,20 +148,43 @@ type Registrar struct {
 	now  func() time.Time
 	auth *Authenticator
 
-	mu sync.Mutex
-	// byUser maps the user part of each AOR to its bindings, expired ones
-	// included until Sweep removes them.
-	byUser map[string][]*entry
-	seq    uint64
+	// shards hold the bindings, spread by user part so that REGISTERs and
+	// lookups of different users take different locks.
+	shards [shardCount]shard
+	seed   maphash.Seed
+	// seq numbers the entries in registration order.
+	seq atomic.Uint64
 
 	// date is the Date header value of the last 200, for its second.
 	date atomic.Pointer[formattedDate]
 }
 
-type formattedDate struct {
-	sec   int64
-	value string
+// shardCount is how many locks the bindings are spread over: enough that
+// cores rarely meet on one, few enough that Sweep and DropFlow, which visit
+// every shard, stay cheap.
+const shardCount = 64
+
+// shard is the bindings of the users whose user part hashes to it.
+type shard struct {
+	// mu guards byUser.
+	mu sync.Mutex
+	// byUser maps the user part of each AOR to its bindings, expired ones
+	// included until Sweep removes them.
+	byUser map[string][]*entry
+	// The padding keeps two shards' locks off one cache line.
+	_ [64 - 16]byte
 }
+
+// formattedDate is the Date header of one second. Responses share it:
+// nothing changes a header once it is in a response.
+type formattedDate struct {
+	sec    int64
+	header sip.Header
+}
+
+// requireOutbound is RFC 5626 §6's Require: outbound, shared by every
+// response that carries it.
+var requireOutbound = sip.NewHeader("Require", "outbound")
 
 // New returns a Registrar with no bindings. It copies cfg.Users.
 func New(cfg Config, deps Deps) *Registrar {
@@ -172,15 +196,24 @@ func New(cfg Config, deps Deps) *Registrar {
 	if now == nil {
 		now = time.Now
 	}
-	return &Registrar{
-		cfg: cfg,
-		now: now,
+	r := &Registrar{
+		cfg:  cfg,
+		now:  now,
+		seed: maphash.MakeSeed(),
 		auth: NewAuthenticator(
 			AuthConfig{Realm: cfg.Realm, Users: cfg.Users, NonceTTL: cfg.NonceTTL, Algorithms: cfg.DigestAlgorithms},
 			AuthDeps{Now: now, Attempts: deps.Attempts, Metrics: deps.Metrics},
 		),
-		byUser: make(map[string][]*entry),
 	}
+	for i := range r.shards {
+		r.shards[i].byUser = make(map[string][]*entry)
+	}
+	return r
+}
+
+// shardOf returns the shard that holds user's bindings.
+func (r *Registrar) shardOf(user string) *shard {
+	return &r.shards[maphash.String(r.seed, user)%shardCount]
 }
 
 // Auth returns the registrar's Authenticator, for the proxy's 407 challenges.
@@ -211,9 +244,10 @@ func (r *Registrar) Register(req *sip.Request, flow Flow) (res *sip.Response, us
 		return err.response(req), ""
 	}
 	now := r.now()
-	r.mu.Lock()
-	live, err := r.applyLocked(reg, flow, now)
-	r.mu.Unlock()
+	sh := r.shardOf(reg.user)
+	sh.mu.Lock()
+	live, err := r.applyLocked(sh, reg, flow, now)
+	sh.mu.Unlock()
 	if err != nil {
 		return err.response(req), ""
 	}
@@ -247,9 +281,10 @@ func (r *Registrar) authenticate(req *sip.Request, src netip.Addr) (string, *sip
 // applyLocked carries out RFC 3261 §10.3 steps 6 and 7 on a copy of the
 // user's entries and commits the copy only if the result is acceptable,
 // so a REGISTER changes all its bindings or none. It returns the AOR's
-// live entries afterwards, in liveEntries' order.
-func (r *Registrar) applyLocked(reg *registration, flow Flow, now time.Time) ([]*entry, *statusError) {
-	entries := slices.Clone(r.byUser[reg.user])
+// live entries afterwards, in liveEntries' order. sh is reg.user's shard;
+// its mutex is held.
+func (r *Registrar) applyLocked(sh *shard, reg *registration, flow Flow, now time.Time) ([]*entry, *statusError) {
+	entries := slices.Clone(sh.byUser[reg.user])
 	if reg.wildcard {
 		entries = slices.DeleteFunc(entries, func(e *entry) bool {
 			return e.b.AOR == reg.aor && e.live(now) && !reg.outOfOrder(&e.b)
@@ -263,9 +298,9 @@ func (r *Registrar) applyLocked(reg *registration, flow Flow, now time.Time) ([]
 		return nil, errTooManyContacts
 	}
 	if len(entries) == 0 {
-		delete(r.byUser, reg.user)
+		delete(sh.byUser, reg.user)
 	} else {
-		r.byUser[reg.user] = entries
+		sh.byUser[reg.user] = entries
 	}
 	return live, nil
 }
@@ -291,10 +326,9 @@ func (r *Registrar) applyContactLocked(entries []*entry, reg *registration, c *c
 }
 
 func (r *Registrar) newEntryLocked(reg *registration, c *contact, flow Flow, now time.Time) *entry {
-	r.seq++
 	return &entry{
 		key: c.key,
-		seq: r.seq,
+		seq: r.seq.Add(1),
 		b: Binding{
 			AOR:        reg.aor,
 			Contact:    c.uri,
@@ -324,7 +358,7 @@ func (reg *registration) outOfOrder(b *Binding) bool {
 // accept builds the 200 of RFC 3261 §10.3 step 8. The live entries are
 // read without the lock: stored entries are never modified.
 func (r *Registrar) accept(req *sip.Request, reg *registration, live []*entry, now time.Time) *sip.Response {
-	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	res := newResponse(req, sip.StatusOK, "OK")
 	for _, e := range live {
 		b := &e.b
 		// The URI is shared with the binding (the response only renders
@@ -337,7 +371,7 @@ func (r *Registrar) accept(req *sip.Request, reg *registration, live []*entry, n
 	}
 	if reg.outbound {
 		// RFC 5626 §6: tell the UA its flow is in use.
-		res.AppendHeader(sip.NewHeader("Require", "outbound"))
+		res.AppendHeader(requireOutbound)
 	}
 	if reg.supportsPath {
 		// RFC 3327 §5.3.
@@ -345,19 +379,19 @@ func (r *Registrar) accept(req *sip.Request, reg *registration, live []*entry, n
 			res.AppendHeader(sip.NewHeader("Path", p))
 		}
 	}
-	res.AppendHeader(sip.NewHeader("Date", r.dateValue(now)))
+	res.AppendHeader(r.dateHeader(now))
 	return res
 }
 
-// dateValue is now as a SIP-date, formatted once per second.
-func (r *Registrar) dateValue(now time.Time) string {
+// dateHeader is now as a SIP-date in a Date header, made once per second.
+func (r *Registrar) dateHeader(now time.Time) sip.Header {
 	sec := now.Unix()
 	if d := r.date.Load(); d != nil && d.sec == sec {
-		return d.value
+		return d.header
 	}
-	d := &formattedDate{sec: sec, value: now.UTC().Format(dateFormat)}
+	d := &formattedDate{sec: sec, header: sip.NewHeader("Date", now.UTC().Format(dateFormat))}
 	r.date.Store(d)
-	return d.value
+	return d.header
 }
 
 // Lookup returns copies of the live bindings of aor ("user@host", the host
@@ -370,58 +404,78 @@ func (r *Registrar) Lookup(aor string) []Binding {
 	user := aor[:i]
 	aor = user + "@" + strings.ToLower(aor[i+1:])
 	now := r.now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return liveBindings(r.byUser[user], aor, now)
+	sh := r.shardOf(user)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return liveBindings(sh.byUser[user], aor, now)
 }
 
 // LookupUser is Lookup by user part alone, whatever the host; it suits a
 // registrar whose Config.Domain is "".
 func (r *Registrar) LookupUser(user string) []Binding {
 	now := r.now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return liveBindings(r.byUser[user], "", now)
+	sh := r.shardOf(user)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return liveBindings(sh.byUser[user], "", now)
 }
 
 // DropFlow removes and returns every binding registered over the flow
 // flowID, which has closed: nothing can reach those contacts any more.
 func (r *Registrar) DropFlow(flowID string) []Binding {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.removeLocked(func(e *entry) bool { return e.b.Flow.ID == flowID })
+	return r.remove(func(e *entry) bool { return e.b.Flow.ID == flowID })
 }
 
 // Sweep removes and returns the expired bindings. The owner calls it
 // periodically; Lookup already hides them in between.
 func (r *Registrar) Sweep() []Binding {
 	now := r.now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.removeLocked(func(e *entry) bool { return !e.live(now) })
+	return r.remove(func(e *entry) bool { return !e.live(now) })
 }
 
 // Count returns the number of live bindings.
 func (r *Registrar) Count() int {
 	now := r.now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	n := 0
-	for _, entries := range r.byUser {
-		for _, e := range entries {
-			if e.live(now) {
-				n++
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.Lock()
+		for _, entries := range sh.byUser {
+			for _, e := range entries {
+				if e.live(now) {
+					n++
+				}
 			}
 		}
+		sh.mu.Unlock()
 	}
 	return n
 }
 
-// removeLocked deletes the entries that match and returns them ordered by
-// AOR, then registration order.
-func (r *Registrar) removeLocked(match func(*entry) bool) []Binding {
+// remove deletes the entries that match and returns them ordered by AOR,
+// then registration order. It takes one shard's lock at a time.
+func (r *Registrar) remove(match func(*entry) bool) []Binding {
 	var removed []*entry
-	for user, entries := range r.byUser {
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.Lock()
+		removed = sh.removeLocked(match, removed)
+		sh.mu.Unlock()
+	}
+	slices.SortFunc(removed, func(a, b *entry) int {
+		return cmp.Or(strings.Compare(a.b.AOR, b.b.AOR), cmp.Compare(a.seq, b.seq))
+	})
+	out := make([]Binding, len(removed))
+	for i, e := range removed {
+		out[i] = e.b.clone()
+	}
+	return out
+}
+
+// removeLocked deletes the shard's entries that match and appends them to
+// removed.
+func (sh *shard) removeLocked(match func(*entry) bool, removed []*entry) []*entry {
+	for user, entries := range sh.byUser {
 		kept := slices.DeleteFunc(slices.Clone(entries), match)
 		if len(kept) == len(entries) {
 			continue
@@ -432,19 +486,12 @@ func (r *Registrar) removeLocked(match func(*entry) bool) []Binding {
 			}
 		}
 		if len(kept) == 0 {
-			delete(r.byUser, user)
+			delete(sh.byUser, user)
 		} else {
-			r.byUser[user] = kept
+			sh.byUser[user] = kept
 		}
 	}
-	slices.SortFunc(removed, func(a, b *entry) int {
-		return cmp.Or(strings.Compare(a.b.AOR, b.b.AOR), cmp.Compare(a.seq, b.seq))
-	})
-	out := make([]Binding, len(removed))
-	for i, e := range removed {
-		out[i] = e.b.clone()
-	}
-	return out
+	return removed
 }
 
 // liveBindings returns copies of the live entries of aor ("" for any),

@@ -603,3 +603,44 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("got %d bindings after every flow dropped, want 0", got)
 	}
 }
+
+// TestManyUsersConcurrently registers users from several goroutines at once
+// (their bindings spread over the registrar's shards) and checks that
+// Count, Lookup and DropFlow see every one, DropFlow in AOR order.
+func TestManyUsersConcurrently(t *testing.T) {
+	r := newTestRegistrar(Config{}, newClock())
+	const users, workers = 200, 8
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for u := w; u < users; u += workers {
+				to := fmt.Sprintf("To: <sip:u%03d@example.com>", u)
+				contact := fmt.Sprintf("Contact: <sip:u%03d@192.0.2.10:%d>", u, 10000+u)
+				if res, _ := r.Register(register(t, fmt.Sprintf("c%d", u), 1, to, contact), flowA); res.StatusCode != 200 {
+					t.Errorf("user %d: got %d, want 200", u, res.StatusCode)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := r.Count(); got != users {
+		t.Errorf("got Count %d, want %d", got, users)
+	}
+	for u := range users {
+		if got := r.Lookup(fmt.Sprintf("u%03d@example.com", u)); len(got) != 1 {
+			t.Errorf("user %d: got %d bindings, want 1", u, len(got))
+		}
+	}
+	dropped := r.DropFlow(flowA.ID)
+	if len(dropped) != users {
+		t.Fatalf("got %d dropped, want %d", len(dropped), users)
+	}
+	for i, b := range dropped {
+		if want := fmt.Sprintf("u%03d@example.com", i); b.AOR != want {
+			t.Errorf("dropped[%d] is %s, want %s", i, b.AOR, want)
+		}
+	}
+	if got := r.Count(); got != 0 {
+		t.Errorf("got Count %d after DropFlow, want 0", got)
+	}
+}

@@ -60,28 +60,74 @@ func parseRegistration(req *sip.Request, cfg *Config) (*registration, *statusErr
 		return nil, errNoCSeq
 	}
 	reg.cseq = cseq.SeqNo
-	if err := checkRequire(req); err != nil {
+	var f fields
+	f.gather(req)
+	if err := checkRequire(f.require); err != nil {
 		return nil, err
 	}
 	var err *statusError
 	if reg.user, reg.aor, err = addressOfRecord(req, cfg.Domain); err != nil {
 		return nil, err
 	}
-	reg.supportsPath = hasOptionTag(req, "path", "Supported", "k")
-	reg.path = headerList(req, "Path")
-	if err := reg.parseContacts(req, cfg, hasOptionTag(req, "outbound", "Supported", "k")); err != nil {
+	reg.supportsPath = f.supportsPath
+	reg.path = headerList(f.path)
+	if err := reg.parseContacts(&f, cfg); err != nil {
 		return nil, err
 	}
 	return reg, nil
 }
 
-// checkRequire implements RFC 3261 §10.3 step 2 (and §8.2.2.3).
-func checkRequire(req *sip.Request) *statusError {
-	var unsupported []string
+// fields are the header fields of a REGISTER that the registrar reads,
+// gathered in one pass over its headers rather than one pass each.
+type fields struct {
+	require []sip.Header // Require
+	path    []sip.Header // Path
+	expires sip.Header   // the first Expires, nil when there is none
+	// contacts are the Contact values; contactErr is set when one that
+	// sipgo left unparsed does not parse.
+	contacts   []*sip.ContactHeader
+	contactErr *statusError
+	// Supported lists path (RFC 3327 §5.3) or outbound (RFC 5626).
+	supportsPath, supportsOutbound bool
+}
+
+// gather files req's header fields, their names compared
+// case-insensitively (RFC 3261 §7.3.1), compact forms included (§7.3.3).
+func (f *fields) gather(req *sip.Request) {
 	for _, h := range req.Headers() {
-		if !isHeader(h, "Require") {
+		if c, ok := h.(*sip.ContactHeader); ok {
+			f.contacts = append(f.contacts, c)
 			continue
 		}
+		switch name := h.Name(); {
+		case isName(name, "Contact", "m"):
+			f.addContacts(h.Value())
+		case isName(name, "Supported", "k"):
+			f.supportsPath = f.supportsPath || hasOptionTag(h, "path")
+			f.supportsOutbound = f.supportsOutbound || hasOptionTag(h, "outbound")
+		case isName(name, "Require", ""):
+			f.require = append(f.require, h)
+		case isName(name, "Path", ""):
+			f.path = append(f.path, h)
+		case f.expires == nil && isName(name, "Expires", ""):
+			f.expires = h
+		}
+	}
+}
+
+// isName reports whether a header name is full or, when compact is not
+// "", compact, ignoring case. Header names are ASCII tokens: the length
+// check spares EqualFold the names that cannot match.
+func isName(name, full, compact string) bool {
+	return len(name) == len(full) && strings.EqualFold(name, full) ||
+		compact != "" && len(name) == len(compact) && strings.EqualFold(name, compact)
+}
+
+// checkRequire implements RFC 3261 §10.3 step 2 (and §8.2.2.3) on the
+// Require header fields.
+func checkRequire(require []sip.Header) *statusError {
+	var unsupported []string
+	for _, h := range require {
 		for v := h.Value(); v != ""; {
 			var tag string
 			tag, v, _ = strings.Cut(v, ",")
@@ -124,19 +170,19 @@ func addressOfRecord(req *sip.Request, domain string) (user, aor string, err *st
 
 // parseContacts implements the checks of RFC 3261 §10.3 steps 6 and 7 and
 // RFC 5626 §6; it rejects the whole request before any binding changes.
-func (reg *registration) parseContacts(req *sip.Request, cfg *Config, supportsOutbound bool) *statusError {
-	hdrs, err := contactHeaders(req)
-	if err != nil {
-		return err
+func (reg *registration) parseContacts(f *fields, cfg *Config) *statusError {
+	if f.contactErr != nil {
+		return f.contactErr
 	}
+	hdrs, supportsOutbound := f.contacts, f.supportsOutbound
 	if len(hdrs) > cfg.MaxContacts {
 		// Bounds the work one request can cause; applyLocked enforces the
 		// limit on the AOR as a whole.
 		return errTooManyContacts
 	}
-	defExpires, hasExpires := expiresHeader(req)
-	if !hasExpires {
-		defExpires = cfg.DefaultExpires
+	defExpires, hasExpires := cfg.DefaultExpires, f.expires != nil
+	if hasExpires {
+		defExpires = parseExpires(f.expires.Value())
 	}
 	for _, h := range hdrs {
 		if h.Address.Wildcard {
@@ -231,40 +277,22 @@ func bindingKey(u *sip.Uri, instance string, regID int) string {
 	return "uri:" + u.Scheme + ":" + u.User + "@" + strings.ToLower(u.Host) + ":" + strconv.Itoa(u.Port)
 }
 
-// contactHeaders returns every Contact value of req, parsing any that sipgo
-// left unparsed (a header added by hand, or several values in one field).
-func contactHeaders(req *sip.Request) ([]*sip.ContactHeader, *statusError) {
-	var out []*sip.ContactHeader
-	for _, h := range req.Headers() {
-		if !isHeader(h, "Contact", "m") {
-			continue
-		}
-		if c, ok := h.(*sip.ContactHeader); ok {
-			out = append(out, c)
-			continue
-		}
-		for _, v := range splitList(h.Value()) {
-			c := &sip.ContactHeader{}
-			name, err := sip.ParseAddressValue(v, &c.Address, &c.Params)
-			if err != nil {
-				return nil, errContact
-			}
-			c.DisplayName = name
-			out = append(out, c)
-		}
+// addContacts parses the values of a Contact header field that sipgo left
+// unparsed (a header added by hand, or several values in one field).
+func (f *fields) addContacts(value string) {
+	if f.contactErr != nil {
+		return
 	}
-	return out, nil
-}
-
-// expiresHeader returns the first Expires header field's value.
-func expiresHeader(req *sip.Request) (time.Duration, bool) {
-	// Not GetHeader: it allocates for every header name it lower-cases.
-	for _, h := range req.Headers() {
-		if isHeader(h, "Expires") {
-			return parseExpires(h.Value()), true
+	for _, v := range splitList(value) {
+		c := &sip.ContactHeader{}
+		name, err := sip.ParseAddressValue(v, &c.Address, &c.Params)
+		if err != nil {
+			f.contactErr = errContact
+			return
 		}
+		c.DisplayName = name
+		f.contacts = append(f.contacts, c)
 	}
-	return 0, false
 }
 
 // parseExpires parses delta-seconds (RFC 3261 §20.19), capping it at
@@ -286,45 +314,26 @@ func seconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)
 }
 
-// hasOptionTag reports whether one of the named headers lists the option
-// tag (RFC 3261 §19.2), compared case-insensitively.
-func hasOptionTag(req *sip.Request, tag string, names ...string) bool {
-	for _, h := range req.Headers() {
-		if !isHeader(h, names...) {
-			continue
-		}
-		for v := h.Value(); v != ""; {
-			var t string
-			t, v, _ = strings.Cut(v, ",")
-			if strings.EqualFold(strings.TrimSpace(t), tag) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// headerList returns the comma-separated values of the named header, in order.
-func headerList(req *sip.Request, name string) []string {
-	var out []string
-	for _, h := range req.Headers() {
-		if isHeader(h, name) {
-			out = append(out, splitList(h.Value())...)
-		}
-	}
-	return out
-}
-
-func isHeader(h sip.Header, names ...string) bool {
-	name := h.Name()
-	for _, n := range names {
-		// Header names are ASCII tokens: the length check spares EqualFold
-		// the names that cannot match.
-		if len(name) == len(n) && strings.EqualFold(name, n) {
+// hasOptionTag reports whether the header field lists the option tag (RFC
+// 3261 §19.2), compared case-insensitively.
+func hasOptionTag(h sip.Header, tag string) bool {
+	for v := h.Value(); v != ""; {
+		var t string
+		t, v, _ = strings.Cut(v, ",")
+		if strings.EqualFold(strings.TrimSpace(t), tag) {
 			return true
 		}
 	}
 	return false
+}
+
+// headerList returns the comma-separated values of the header fields, in order.
+func headerList(hdrs []sip.Header) []string {
+	var out []string
+	for _, h := range hdrs {
+		out = append(out, splitList(h.Value())...)
+	}
+	return out
 }
 
 // splitList splits a header field value at the commas that separate its

@@ -22,6 +22,14 @@ const reasonControlChar = "Bad Request (control character in header)"
 // header injected past switchboard's checks. One pass over the head, eight
 // bytes at a time while none of them is below 0x20 or is 0x7F.
 func hasControlChar(data []byte) bool {
+	_, found := scanControl(data)
+	return found
+}
+
+// scanControl is hasControlChar that also returns where the head ends: the
+// index of the CRLF CRLF that ends it when no control character comes
+// first, else -1.
+func scanControl(data []byte) (headEnd int, found bool) {
 	const (
 		ones = 0x0101010101010101
 		high = 0x8080808080808080
@@ -44,14 +52,14 @@ func hasControlChar(data []byte) bool {
 		switch {
 		case i == end:
 		case data[i] != '\r' || i+1 == len(data) || data[i+1] != '\n':
-			return true
+			return -1, true
 		case i+3 < len(data) && data[i+2] == '\r' && data[i+3] == '\n':
-			return false // the blank line: the body follows
+			return i, false // the blank line: the body follows
 		default:
 			i += 2
 		}
 	}
-	return false
+	return -1, false
 }
 
 // rejectControlChar answers a message that hasControlChar refused with a

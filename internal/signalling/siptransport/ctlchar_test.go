@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -242,3 +243,34 @@ type discard struct{}
 
 func (discard) HandleMessage(sip.Message, Conn) {}
 func (discard) ConnClosed(Conn)                 {}
+
+// BenchmarkCheckMessage is the framing rule alone on a JsSIP REGISTER.
+func BenchmarkCheckMessage(b *testing.B) {
+	msg := []byte(fuzzSeeds[1])
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if f := checkMessage(msg); f != nil {
+			b.Fatal(f.reason)
+		}
+	}
+}
+
+// TestScanControlFindsTheHeadEnd checks that, when it finds no control
+// character, scanControl puts the end of the head where bytes.Index finds
+// the first CRLF CRLF, so checkMessage can skip that search.
+func TestScanControlFindsTheHeadEnd(t *testing.T) {
+	msgs := slices.Clone(fuzzSeeds)
+	for _, tt := range framingCases {
+		msgs = append(msgs, tt.msg)
+	}
+	msgs = append(msgs, "REGISTER sip:a SIP/2.0\r\n\r\n", "no blank line\r\n", "\r\n\r\n", "a\r\n\r\r\n\r\n", "")
+	for _, m := range msgs {
+		end, found := scanControl([]byte(m))
+		if found != hasControlChar([]byte(m)) {
+			t.Errorf("%q: scanControl found %v, hasControlChar %v", m, found, !found)
+		}
+		if want := strings.Index(m, "\r\n\r\n"); !found && end != want {
+			t.Errorf("%q: head ends at %d, want %d", m, end, want)
+		}
+	}
+}

@@ -114,12 +114,32 @@ func lookupField(name []byte) (field, bool) {
 		}
 		return 0, false
 	}
-	for f, full := range fieldNames {
-		if len(full) == len(name) && strings.EqualFold(full, string(name)) {
-			return field(f), true
+	// Every header line passes here: the length, then the first letter,
+	// leave one name to compare.
+	var f field
+	switch len(name) {
+	case 2:
+		f = fieldTo
+	case 3:
+		f = fieldVia
+	case 4:
+		f = fieldCSeq
+		if name[0]|0x20 == 'f' {
+			f = fieldFrom
 		}
+	case 7:
+		f = fieldCallID
+	case 12:
+		f = fieldContentType
+		if name[0]|0x20 == 'm' {
+			f = fieldMaxForwards
+		}
+	case 14:
+		f = fieldContentLength
+	default:
+		return 0, false
 	}
-	return 0, false
+	return f, strings.EqualFold(fieldNames[f], string(name))
 }
 
 // head is what the framing rule learnt from a header block.
@@ -137,11 +157,19 @@ var (
 // checkMessage applies the framing rule to one whole message: a datagram or
 // a WebSocket message.
 func checkMessage(data []byte) *fault {
-	end := bytes.Index(data, crlfCRLF)
+	// One pass finds both the end of the head and any control character
+	// in it; the head is not scanned for them again.
+	end, control := scanControl(data)
+	if control {
+		if bytes.Index(data, crlfCRLF) < 0 {
+			return faultUnterminated
+		}
+		return faultControlChar
+	}
 	if end < 0 {
 		return faultUnterminated
 	}
-	h, f := scanHead(data[:end])
+	h, f := scanFields(data[:end])
 	if f != nil {
 		return f
 	}
@@ -154,10 +182,16 @@ func checkMessage(data []byte) *fault {
 // scanHead applies the framing rule to a header block: the start line and
 // header lines, without the blank line that ends them. It allocates nothing.
 func scanHead(block []byte) (head, *fault) {
-	h := head{length: -1}
 	if hasControlChar(block) {
-		return h, faultControlChar
+		return head{length: -1}, faultControlChar
 	}
+	return scanFields(block)
+}
+
+// scanFields is scanHead for a header block known to hold no control
+// character.
+func scanFields(block []byte) (head, *fault) {
+	h := head{length: -1}
 	startLine, _, _ := bytes.Cut(block, crlf)
 	var f *fault
 	if h.request, f = checkStartLine(startLine); f != nil {
@@ -175,7 +209,9 @@ func scanHead(block []byte) (head, *fault) {
 		line := block[pos:end]
 		pos = end + len(crlf)
 		name, value, ok := bytes.Cut(line, []byte(":"))
-		name = bytes.TrimRight(name, " \t")
+		for len(name) > 0 && isWSP(name[len(name)-1]) {
+			name = name[:len(name)-1]
+		}
 		if !ok || !isToken(name) {
 			return h, faultHeaderLine
 		}

@@ -15,9 +15,14 @@ type Registry struct {
 	maxPerIP int
 	next     atomic.Uint64
 
-	// mu guards the fields below.
+	// conns maps flow IDs to live connections. It is read for every
+	// request towards a connection, from every core, so it is a sync.Map
+	// rather than a map behind the admission mutex; n counts it.
+	conns sync.Map // string → Conn
+	n     atomic.Int64
+
+	// mu guards the admission counts below, taken once per connection.
 	mu    sync.Mutex
-	conns map[string]Conn
 	perIP map[netip.Addr]int
 	total int
 }
@@ -36,7 +41,7 @@ type RegistryConfig struct {
 // collaborators, so it takes no Deps.
 func NewRegistry(cfg RegistryConfig) *Registry {
 	return &Registry{maxTotal: cfg.MaxConnections, maxPerIP: cfg.MaxConnectionsPerIP,
-		conns: map[string]Conn{}, perIP: map[netip.Addr]int{}}
+		perIP: map[netip.Addr]int{}}
 }
 
 // NewFlowID returns a flow ID never returned before by this registry.
@@ -70,42 +75,36 @@ func (r *Registry) releaseSlot(ip netip.Addr) {
 
 // Add makes c findable by its flow ID.
 func (r *Registry) Add(c Conn) {
-	r.mu.Lock()
-	r.conns[c.FlowID()] = c
-	r.mu.Unlock()
+	if _, replaced := r.conns.Swap(c.FlowID(), c); !replaced {
+		r.n.Add(1)
+	}
 }
 
 // Remove forgets c.
 func (r *Registry) Remove(c Conn) {
-	r.mu.Lock()
-	if r.conns[c.FlowID()] == c {
-		delete(r.conns, c.FlowID())
+	if r.conns.CompareAndDelete(c.FlowID(), c) {
+		r.n.Add(-1)
 	}
-	r.mu.Unlock()
 }
 
 // Lookup returns the live connection with the given flow ID.
 func (r *Registry) Lookup(flowID string) (Conn, bool) {
-	r.mu.Lock()
-	c, ok := r.conns[flowID]
-	r.mu.Unlock()
-	return c, ok
+	c, ok := r.conns.Load(flowID)
+	if !ok {
+		return nil, false
+	}
+	return c.(Conn), true
 }
 
 // Conns returns a snapshot of the live connections.
 func (r *Registry) Conns() []Conn {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]Conn, 0, len(r.conns))
-	for _, c := range r.conns {
-		out = append(out, c)
-	}
+	out := make([]Conn, 0, r.n.Load())
+	r.conns.Range(func(_, c any) bool {
+		out = append(out, c.(Conn))
+		return true
+	})
 	return out
 }
 
 // Len returns the number of live connections.
-func (r *Registry) Len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.conns)
-}
+func (r *Registry) Len() int { return int(r.n.Load()) }

@@ -56,9 +56,7 @@ type ClientTx struct {
 // this hop's Via on top, with a branch unique to this transaction.
 func (l *Layer) Request(req *sip.Request, conn siptransport.Conn, h ClientHandler) (*ClientTx, error) {
 	tx := &ClientTx{l: l, key: clientKeyOf(req), Request: req, Conn: conn, h: h, invite: req.Method == sip.INVITE}
-	l.mu.Lock()
-	l.clients[tx.key] = tx
-	l.mu.Unlock()
+	l.clients.put(tx.key, tx)
 	l.metrics.started("client", req.Method)
 	tx.mu.Lock()
 	defer tx.mu.Unlock()

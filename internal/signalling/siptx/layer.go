@@ -11,7 +11,6 @@ package siptx
 
 import (
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -69,10 +68,8 @@ type Layer struct {
 	handler RequestHandler
 	metrics *Metrics
 
-	// mu guards the maps.
-	mu      sync.Mutex
-	servers map[string]*ServerTx
-	clients map[string]*ClientTx
+	servers *table[*ServerTx]
+	clients *table[*ClientTx]
 }
 
 var _ siptransport.Handler = (*Layer)(nil)
@@ -80,7 +77,7 @@ var _ siptransport.Handler = (*Layer)(nil)
 // New returns a layer that passes new requests to deps.Handler.
 func New(cfg Config, deps Deps) *Layer {
 	return &Layer{timers: timerSet{T1: cfg.T1, T2: T2, T4: T4}, handler: deps.Handler, metrics: deps.Metrics,
-		servers: map[string]*ServerTx{}, clients: map[string]*ClientTx{}}
+		servers: newTable[*ServerTx](), clients: newTable[*ClientTx]()}
 }
 
 // SetHandler replaces the transaction user; call it before any message arrives.
@@ -103,14 +100,7 @@ var ErrConnClosed = errors.New("siptx: connection closed")
 // users hear of it at once rather than at timer B, then tells the
 // transaction user.
 func (l *Layer) ConnClosed(c siptransport.Conn) {
-	var orphans []*ClientTx
-	l.mu.Lock()
-	for _, tx := range l.clients {
-		if tx.Conn == c {
-			orphans = append(orphans, tx)
-		}
-	}
-	l.mu.Unlock()
+	orphans := l.clients.appendMatching(nil, func(tx *ClientTx) bool { return tx.Conn == c })
 	for _, tx := range orphans {
 		tx.fail(ErrConnClosed)
 	}
@@ -126,13 +116,7 @@ func (l *Layer) handleRequest(req *sip.Request, from siptransport.Conn) {
 		return
 	}
 	key := serverKey(req, req.Method)
-	l.mu.Lock()
-	tx, found := l.servers[key]
-	if !found {
-		tx = newServerTx(l, key, req, from)
-		l.servers[key] = tx
-	}
-	l.mu.Unlock()
+	tx, found := l.servers.getOrAdd(key, func() *ServerTx { return newServerTx(l, key, req, from) })
 	if found {
 		tx.retransmitted()
 		return
@@ -156,42 +140,22 @@ func (l *Layer) FindInvite(cancel *sip.Request) *ServerTx {
 	return l.server(serverKey(cancel, sip.INVITE))
 }
 
-func (l *Layer) server(key string) *ServerTx {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.servers[key]
-}
+func (l *Layer) server(key string) *ServerTx { return l.servers.get(key) }
 
-func (l *Layer) client(key string) *ClientTx {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.clients[key]
-}
+func (l *Layer) client(key string) *ClientTx { return l.clients.get(key) }
 
 func (l *Layer) removeServer(tx *ServerTx) {
-	l.mu.Lock()
-	if l.servers[tx.key] == tx {
-		delete(l.servers, tx.key)
-	}
-	l.mu.Unlock()
+	l.servers.remove(tx.key, tx)
 	l.metrics.ended("server")
 }
 
 func (l *Layer) removeClient(tx *ClientTx) {
-	l.mu.Lock()
-	if l.clients[tx.key] == tx {
-		delete(l.clients, tx.key)
-	}
-	l.mu.Unlock()
+	l.clients.remove(tx.key, tx)
 	l.metrics.ended("client")
 }
 
 // Len returns the number of live server and client transactions.
-func (l *Layer) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.servers) + len(l.clients)
-}
+func (l *Layer) Len() int { return l.servers.len() + l.clients.len() }
 
 // serverKey is RFC 3261 §17.2.3: branch, sent-by and method, with ACK
 // matching INVITE.
@@ -216,16 +180,8 @@ func clientKeyOf(req *sip.Request) string {
 // response; those in Completed or Accepted states only absorb
 // retransmissions, so a drain need not wait for them.
 func (l *Layer) Pending() int {
-	l.mu.Lock()
-	servers := make([]*ServerTx, 0, len(l.servers))
-	for _, tx := range l.servers {
-		servers = append(servers, tx)
-	}
-	clients := make([]*ClientTx, 0, len(l.clients))
-	for _, tx := range l.clients {
-		clients = append(clients, tx)
-	}
-	l.mu.Unlock()
+	servers := l.servers.appendAll(nil)
+	clients := l.clients.appendAll(nil)
 	n := 0
 	for _, tx := range servers {
 		if !tx.Answered() {
