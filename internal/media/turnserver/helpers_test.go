@@ -1,12 +1,8 @@
 package turnserver
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
 	"io"
 	"log/slog"
@@ -20,6 +16,8 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/switchboard-gw/switchboard/internal/testkit/certtest"
 )
 
 const testSecret = "a-test-secret-of-some-length"
@@ -126,21 +124,8 @@ func hasLabel(m *dto.Metric, v string) bool {
 
 func selfSigned(t testing.TB) (tls.Certificate, *x509.Certificate) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "turn.test"},
-		DNSNames: []string{"turn.test"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, leaf
+	c := certtest.New(t, "turn.test", "127.0.0.1")
+	return c.TLS, c.TLS.Leaf
 }
 
 // stunClient speaks raw STUN to the server over one UDP, TCP or TLS

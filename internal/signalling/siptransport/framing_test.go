@@ -3,14 +3,9 @@ package siptransport
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/netip"
 	"regexp"
@@ -22,6 +17,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/internal/testkit/leakcheck"
+
+	"github.com/switchboard-gw/switchboard/internal/testkit/certtest"
 )
 
 // framingCase is one message and what every transport must do with it.
@@ -263,16 +260,7 @@ func readStreamResponse(t *testing.T, r *bufio.Reader) *sip.Response {
 // serverTLS returns a server config with a fresh self-signed certificate.
 func serverTLS(t *testing.T) *tls.Config {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
+	return &tls.Config{Certificates: []tls.Certificate{certtest.New(t).TLS}, MinVersion: tls.VersionTLS12}
 }
 
 // breakRecorder is a StreamConn without a socket.
