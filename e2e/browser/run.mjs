@@ -2,7 +2,7 @@
 //
 //   node run.mjs --url URL --browser chromium|firefox --wav FILE.wav --tone HZ
 //                [--executable PATH] [--ready harness] [--bypass-csp]
-//                [--stock-ice]
+//                [--stock-ice] [--insecure]
 //
 // It launches the stock browser (never a downloaded one) headless with fake
 // media: Chromium through playwright-core, playing FILE.wav as the
@@ -19,7 +19,10 @@
 // (the softphone's forbids eval; Firefox's BiDi script.evaluate is not
 // subject to it). --stock-ice leaves the browser's ICE as a user has it:
 // no loopback candidates (Chromium without --allow-loopback-in-peer-connection,
-// Firefox without media.peerconnection.ice.loopback). Console output of the
+// Firefox without media.peerconnection.ice.loopback). --insecure accepts
+// any certificate, for pages, WebSockets and TURN over TLS served with the
+// test's self-signed one (Chromium: --ignore-certificate-errors; Firefox:
+// WebDriver's acceptInsecureCerts). Console output of the
 // page goes to stderr, prefixed "console:". It exits when stdin closes.
 // The flags and prefs, and why each is there, are listed in docs/testing.md.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -38,6 +41,7 @@ const { values: opts } = parseArgs({
     ready: { type: "string", default: "harness" },
     "bypass-csp": { type: "boolean", default: false },
     "stock-ice": { type: "boolean", default: false },
+    insecure: { type: "boolean", default: false },
   },
 });
 const launchers = { chromium: launchChromium, firefox: launchFirefox };
@@ -67,6 +71,7 @@ async function launchChromium() {
     "--autoplay-policy=no-user-gesture-required",
   ];
   if (!opts["stock-ice"]) flags.push("--allow-loopback-in-peer-connection");
+  if (opts.insecure) flags.push("--ignore-certificate-errors");
   const userDataDir = mkdtempSync(join(tmpdir(), "switchboard-chromium-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: opts.executable ?? "/usr/bin/chromium",
@@ -74,6 +79,7 @@ async function launchChromium() {
     args: flags,
     ignoreDefaultArgs: ["--mute-audio"],
     bypassCSP: opts["bypass-csp"],
+    ignoreHTTPSErrors: opts.insecure,
     viewport: { width: 900, height: 900 },
   });
   const page = context.pages()[0] ?? (await context.newPage());
@@ -121,6 +127,7 @@ async function launchFirefox() {
     executablePath: opts.executable ?? "/usr/bin/firefox-esr",
     headless: true,
     extraPrefsFirefox: prefs,
+    acceptInsecureCerts: opts.insecure,
     defaultViewport: { width: 900, height: 900 },
   });
   const page = (await browser.pages())[0] ?? (await browser.newPage());
