@@ -33,7 +33,32 @@ import (
 const (
 	natTURNPort = 3478
 	natTLSIP    = "198.18.0.2"
+	// natTLSHost is TURN-TLS's name, in the certificate and in the
+	// private namespace's hosts file.
+	natTLSHost = "turn.switchboard.test"
 )
+
+// turnsByName makes every RTCPeerConnection the page creates name the
+// TURN-TLS server natTLSHost in its turns: URL, where the credentials
+// endpoint gave its IP address. Firefox skips a turns: URL whose host is an
+// IP literal (it gathers no TLS relay, and never connects to the listener);
+// with a name it verifies the certificate and relays. Chromium relays over
+// TLS to the IP address (and, in this namespace, not to the name: it is
+// given the URL as the endpoint wrote it). A deployment gets
+// the name from sip.advertise_host; this test cannot set that, since it
+// would be the SIP host too, which baresip cannot resolve from a hosts file.
+const turnsByName = `(() => {
+	const Native = window.RTCPeerConnection;
+	window.RTCPeerConnection = function (config, ...rest) {
+		const c = { ...(config || {}) };
+		c.iceServers = (c.iceServers || []).map((s) => ({ ...s,
+			urls: [].concat(s.urls).map((u) => u.replace("turns:` + natTLSIP + `:", "turns:` + natTLSHost + `:")) }));
+		return new Native(c, ...rest);
+	};
+	window.RTCPeerConnection.prototype = Native.prototype;
+	Object.setPrototypeOf(window.RTCPeerConnection, Native);
+	return true;
+})()`
 
 // natDirection is who calls whom in a NAT test call.
 type natDirection int
@@ -46,29 +71,34 @@ const (
 func (d natDirection) String() string { return [...]string{"browser-calls", "baresip-calls"}[d] }
 
 // natCase is one network the browser is in, and what /calls should say of
-// the candidate its call ran on.
+// the candidate its call ran on: remote_type, and relay_protocol after a
+// slash ("relay/udp").
 type natCase struct {
 	name      string
 	policy    netns.Policy
 	relayOnly bool     // the page forces iceTransportPolicy "relay"
-	types     []string // remote_type, one of
-	relay     string   // relay_protocol
+	want      []string // one of
+	// firefoxAnswering are more that the bridge may show when Firefox
+	// answers baresip's call. Firefox is then the controlling agent and
+	// nominates more than one pair (its own stats name another pair than
+	// the bridge's); the bridge, ICE-lite on pion/ice, keeps the first
+	// nominated unless a later one has a strictly higher priority, and
+	// sends on it. Audio flows either way.
+	firefoxAnswering []string
 }
 
 var natCases = []natCase{
 	// The browser's host candidate is private: the bridge sees the
 	// router's mapping, which the browser learnt from the TURN server
 	// (srflx) or not (prflx).
-	{name: "open", policy: netns.Open, types: []string{"srflx", "prflx"}},
-	{name: "udp-only-to-turn", policy: netns.UDPOnlyTo, types: []string{"relay"}, relay: "udp"},
-	{name: "tcp-443-only", policy: netns.TCP443Only, types: []string{"relay"}, relay: "tls"},
-	{name: "open-relay-only", policy: netns.Open, relayOnly: true, types: []string{"relay"}, relay: "udp"},
+	{name: "open", policy: netns.Open, want: []string{"srflx", "prflx"},
+		firefoxAnswering: []string{"relay/udp", "relay/tcp", "relay/tls"}},
+	{name: "udp-only-to-turn", policy: netns.UDPOnlyTo, want: []string{"relay/udp"},
+		firefoxAnswering: []string{"relay/tcp", "relay/tls"}},
+	{name: "tcp-443-only", policy: netns.TCP443Only, want: []string{"relay/tls"}},
+	{name: "open-relay-only", policy: netns.Open, relayOnly: true, want: []string{"relay/udp"},
+		firefoxAnswering: []string{"relay/tcp", "relay/tls"}},
 }
-
-// natFullMatrix, when SB_NAT=full, makes every browser call both ways in
-// every network; by default each browser makes one call per network, the
-// directions alternating, so that each direction runs in each browser.
-func natFullMatrix() bool { return os.Getenv("SB_NAT") == "full" }
 
 // TestNATCalls: the softphone in Chromium and Firefox, in a private network
 // behind a masquerading router, calls a plain SIP phone (baresip) on the
@@ -83,36 +113,33 @@ func TestNATCalls(t *testing.T) {
 	bin := NeedSoftphone(t, chromium)
 	NeedBrowser(t, firefox)
 	NeedBaresip(t)
-	full := natFullMatrix()
-	for ci, tc := range natCases {
+	for _, tc := range natCases {
 		t.Run(tc.name, func(t *testing.T) {
 			env := startNATEnv(t, bin, tc.policy)
-			for bi, kind := range browsers {
+			for _, kind := range browsers {
 				t.Run(string(kind), func(t *testing.T) {
-					dirs := []natDirection{natDirection((ci + bi) % 2)}
-					if full {
-						dirs = []natDirection{browserCalls, baresipCalls}
-					}
-					env.run(t, kind, tc, dirs)
+					env.run(t, kind, tc, []natDirection{browserCalls, baresipCalls})
 				})
 			}
 		})
 	}
-	t.Logf("all NAT cases (full matrix %v): %v", full, time.Since(start).Round(time.Millisecond))
+	t.Logf("every network, browser and direction: %v", time.Since(start).Round(time.Millisecond))
 }
 
 // natEnv is one network of the NAT tests: the namespaces, switchboard and
 // baresip in the public one.
 type natEnv struct {
-	nat *netns.NAT
-	g   *Gateway
-	bob *Baresip
+	nat  *netns.NAT
+	g    *Gateway
+	bob  *Baresip
+	cert string // switchboard's self-signed certificate, PEM
 }
 
 func startNATEnv(t *testing.T, bin string, policy netns.Policy) *natEnv {
 	t.Helper()
 	nat := netns.New(t).NewNAT(policy, natTURNPort)
 	nat.Public.Must("ip", "addr", "add", natTLSIP+"/24", "dev", "eth0")
+	nat.Private.Hosts(natTLSIP + " " + natTLSHost)
 	pub := nat.PublicIP.String()
 	dir := t.TempDir()
 	cert, key := writeSelfSigned(t, dir, nat.PublicIP.AsSlice(), net.ParseIP(natTLSIP))
@@ -138,14 +165,9 @@ turn:
   relay_ip: %[1]s
 `, pub, cert, key, natTURNPort, natTLSIP)
 	g := startGatewayIn(t, nat.Public, bin, config)
-	t.Cleanup(func() {
-		if dbgHook != nil {
-			dbgHook(nil, g)
-		}
-	})
 	bob := StartBaresip(t, BaresipOptions{User: "bob", Registrar: pub + ":5060", Tone: farTone(t),
 		AutoAnswer: true, Netns: nat.Public, IP: pub})
-	return &natEnv{nat: nat, g: g, bob: bob}
+	return &natEnv{nat: nat, g: g, bob: bob, cert: cert}
 }
 
 // run opens the softphone in kind inside the private network and makes
@@ -153,10 +175,13 @@ turn:
 func (e *natEnv) run(t *testing.T, kind browserKind, tc natCase, dirs []natDirection) {
 	user := "alice-" + string(kind)
 	page := startBrowserCmd(t, kind, e.nat.Private.Wrap(), user, "https://"+e.nat.PublicIP.String()+"/", browserToneHz,
-		"--ready", "softphone", "--bypass-csp", "--insecure", "--stock-ice")
+		"--ready", "softphone", "--bypass-csp", "--insecure", "--trust", e.cert, "--stock-ice")
 	loadToneTap(t, page)
 	if tc.relayOnly {
 		page.MustEval(t, forceRelay, 5*time.Second, new(bool))
+	}
+	if kind == firefox {
+		page.MustEval(t, turnsByName, 5*time.Second, new(bool))
 	}
 	softphoneRegister(t, page, user)
 	waitPage(t, page, "softphone.iceServers.length === 1", 5*time.Second)
@@ -196,13 +221,20 @@ func (e *natEnv) call(t *testing.T, page *Browser, user string, tc natCase, dir 
 	typ, _ := ice["remote_type"].(string)
 	relay, _ := ice["relay_protocol"].(string)
 	remote, _ := ice["remote"].(string)
-	t.Logf("%s: the browser's local candidate %s; /calls: remote %s, %s over %q (%v)",
+	t.Logf("%s: the browser's local candidate %s; /calls: remote %s, %s %s (call %v)",
 		tc.name, local, remote, typ, relay, time.Since(start).Round(time.Millisecond))
-	if !slices.Contains(tc.types, typ) || relay != tc.relay {
-		t.Errorf("/calls: remote candidate %s is %q over %q, want one of %v over %q", remote, typ, relay, tc.types, tc.relay)
+	got, want := typ, tc.want
+	if relay != "" {
+		got += "/" + relay
+	}
+	if page.Kind == firefox && dir == baresipCalls {
+		want = append(want[:len(want):len(want)], tc.firefoxAnswering...)
+	}
+	if !slices.Contains(want, got) {
+		t.Errorf("/calls: remote candidate %s is %s, want one of %v", remote, got, want)
 	}
 	wantIP := e.nat.RouterIP.String() // the NAT's mapping
-	if tc.relay != "" {
+	if typ == "relay" {
 		wantIP = e.nat.PublicIP.String() // the TURN server's relay
 	}
 	if !strings.HasPrefix(remote, wantIP+":") {
@@ -225,7 +257,7 @@ func (e *natEnv) call(t *testing.T, page *Browser, user string, tc natCase, dir 
 
 // writeSelfSigned writes a self-signed certificate for ips and its key as
 // PEM files in dir, and returns their paths. The browsers accept it because
-// run.mjs is started with --insecure.
+// run.mjs is started with --insecure and --trust.
 func writeSelfSigned(t *testing.T, dir string, ips ...net.IP) (cert, key string) {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -236,7 +268,7 @@ func writeSelfSigned(t *testing.T, dir string, ips ...net.IP) (cert, key string)
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "switchboard e2e"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: ips,
+		IPAddresses: ips, DNSNames: []string{natTLSHost},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
 	if err != nil {
@@ -257,5 +289,3 @@ func writeSelfSigned(t *testing.T, dir string, ips ...net.IP) (cert, key string)
 	}
 	return cert, key
 }
-
-var dbgHook func(*testing.T, *Gateway)

@@ -2,7 +2,7 @@
 //
 //   node run.mjs --url URL --browser chromium|firefox --wav FILE.wav --tone HZ
 //                [--executable PATH] [--ready harness] [--bypass-csp]
-//                [--stock-ice] [--insecure]
+//                [--stock-ice] [--insecure] [--trust CERT.pem]
 //
 // It launches the stock browser (never a downloaded one) headless with fake
 // media: Chromium through playwright-core, playing FILE.wav as the
@@ -22,9 +22,13 @@
 // Firefox without media.peerconnection.ice.loopback). --insecure accepts
 // any certificate, for pages, WebSockets and TURN over TLS served with the
 // test's self-signed one (Chromium: --ignore-certificate-errors; Firefox:
-// WebDriver's acceptInsecureCerts). Console output of the
+// WebDriver's acceptInsecureCerts). Firefox's TURN over TLS ignores
+// acceptInsecureCerts: --trust adds CERT.pem (the test's self-signed
+// certificate) to a fresh profile's certificate database as a trusted peer,
+// with NSS's certutil (Debian's libnss3-tools). Console output of the
 // page goes to stderr, prefixed "console:". It exits when stdin closes.
 // The flags and prefs, and why each is there, are listed in docs/testing.md.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +46,7 @@ const { values: opts } = parseArgs({
     "bypass-csp": { type: "boolean", default: false },
     "stock-ice": { type: "boolean", default: false },
     insecure: { type: "boolean", default: false },
+    trust: { type: "string" },
   },
 });
 const launchers = { chromium: launchChromium, firefox: launchFirefox };
@@ -121,8 +126,15 @@ async function launchFirefox() {
     prefs["media.peerconnection.ice.loopback"] = true;
     prefs["media.peerconnection.ice.obfuscate_host_addresses"] = false;
   }
+  let userDataDir;
+  if (opts.trust) {
+    userDataDir = mkdtempSync(join(tmpdir(), "switchboard-firefox-"));
+    execFileSync("certutil", ["-N", "-d", `sql:${userDataDir}`, "--empty-password"]);
+    execFileSync("certutil", ["-A", "-d", `sql:${userDataDir}`, "-n", "switchboard-test", "-t", "P,,", "-i", opts.trust]);
+  }
   const browser = await puppeteer.launch({
     browser: "firefox",
+    userDataDir,
     protocol: "webDriverBiDi",
     executablePath: opts.executable ?? "/usr/bin/firefox-esr",
     headless: true,
@@ -142,7 +154,10 @@ async function launchFirefox() {
     evaluate: (expr) => page.evaluate(expr),
     screenshot: (path) => page.screenshot({ path, fullPage: true }),
     viewport: (size) => page.setViewport(size),
-    close: () => browser.close().catch(() => {}),
+    async close() {
+      await browser.close().catch(() => {});
+      if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -16,6 +16,9 @@ type Stats struct {
 }
 
 // ICEStats is the browser leg's ICE state and selected candidate pair.
+// Until ICE selects a pair (a browser that answered may nominate late, or
+// not at all), Local is unset and Remote is where DTLS and media go: the
+// browser's latest checked address (early.go).
 type ICEStats struct {
 	State  string         `json:"state"`
 	Local  netip.AddrPort `json:"local,omitzero"`
