@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -113,6 +114,12 @@ func TestNATCalls(t *testing.T) {
 	bin := NeedSoftphone(t, chromium)
 	NeedBrowser(t, firefox)
 	NeedBaresip(t)
+	if _, err := exec.LookPath("certutil"); err != nil {
+		if testing.Short() {
+			t.Skip("certutil missing (scripts/test-deps.sh installs libnss3-tools)")
+		}
+		t.Fatal("certutil missing: run scripts/test-deps.sh (only -short runs may skip this test)")
+	}
 	for _, tc := range natCases {
 		t.Run(tc.name, func(t *testing.T) {
 			env := startNATEnv(t, bin, tc.policy)
