@@ -79,13 +79,13 @@ type natCase struct {
 	policy    netns.Policy
 	relayOnly bool     // the page forces iceTransportPolicy "relay"
 	want      []string // one of
-	// firefoxAnswering are more that the bridge may show when Firefox
-	// answers baresip's call. Firefox is then the controlling agent and
-	// nominates more than one pair (its own stats name another pair than
-	// the bridge's); the bridge, ICE-lite on pion/ice, keeps the first
-	// nominated unless a later one has a strictly higher priority, and
-	// sends on it. Audio flows either way.
-	firefoxAnswering []string
+	// firefox are more that the bridge may show with Firefox, in either
+	// direction: now and then Firefox (the controlling agent) nominates
+	// another pair than the one its own stats call selected, and the
+	// bridge, ICE-lite on pion/ice, keeps the first pair nominated unless a
+	// later one has a strictly higher priority, and sends on it. Audio
+	// flows either way.
+	firefox []string
 }
 
 var natCases = []natCase{
@@ -93,12 +93,12 @@ var natCases = []natCase{
 	// router's mapping, which the browser learnt from the TURN server
 	// (srflx) or not (prflx).
 	{name: "open", policy: netns.Open, want: []string{"srflx", "prflx"},
-		firefoxAnswering: []string{"relay/udp", "relay/tcp", "relay/tls"}},
+		firefox: []string{"relay/udp", "relay/tcp", "relay/tls"}},
 	{name: "udp-only-to-turn", policy: netns.UDPOnlyTo, want: []string{"relay/udp"},
-		firefoxAnswering: []string{"relay/tcp", "relay/tls"}},
+		firefox: []string{"relay/tcp", "relay/tls"}},
 	{name: "tcp-443-only", policy: netns.TCP443Only, want: []string{"relay/tls"}},
 	{name: "open-relay-only", policy: netns.Open, relayOnly: true, want: []string{"relay/udp"},
-		firefoxAnswering: []string{"relay/tcp", "relay/tls"}},
+		firefox: []string{"relay/tcp", "relay/tls"}},
 }
 
 // TestNATCalls: the softphone in Chromium and Firefox, in a private network
@@ -234,8 +234,8 @@ func (e *natEnv) call(t *testing.T, page *Browser, user string, tc natCase, dir 
 	if relay != "" {
 		got += "/" + relay
 	}
-	if page.Kind == firefox && dir == baresipCalls {
-		want = append(want[:len(want):len(want)], tc.firefoxAnswering...)
+	if page.Kind == firefox {
+		want = append(want[:len(want):len(want)], tc.firefox...)
 	}
 	if !slices.Contains(want, got) {
 		t.Errorf("/calls: remote candidate %s is %s, want one of %v", remote, got, want)
