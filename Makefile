@@ -37,6 +37,10 @@ test: web ## The whole suite, as CI runs it: web build, deps, vet, unit (-race -
 soak: ## Churn thousands of connections, registrations and calls through the binary (~2 min); check it returns to its baseline.
 	SB_SOAK=full $(GO) test -count=1 -timeout 10m -run '^TestSoak$$' -v ./e2e/
 
+.PHONY: nat
+nat: ## Calls through a NAT and firewalls in namespaces: Chromium and Firefox ⇄ baresip, TURN over UDP and TLS (~2 min, root).
+	$(GO) test -count=1 -run '^TestNATCalls$$' -v ./e2e/
+
 .PHONY: test-deps
 test-deps: ## Install the programs the tests drive (sipp, baresip, chromium, firefox-esr); needs root.
 	scripts/test-deps.sh

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/testkit/netns"
 )
 
 // baresipCtrl is a client of baresip's ctrl_tcp module: JSON messages framed
@@ -94,9 +96,20 @@ type baresipCall struct {
 	closeReason string
 }
 
-// dialBaresipCtrl connects to ctrl_tcp on 127.0.0.1:port.
-func dialBaresipCtrl(port int) (*baresipCtrl, error) {
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)
+// dialBaresipCtrl connects to ctrl_tcp on 127.0.0.1:port, inside ns if
+// it is set.
+func dialBaresipCtrl(port int, ns *netns.NS) (*baresipCtrl, error) {
+	var conn net.Conn
+	dial := func() (err error) {
+		conn, err = net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)
+		return err
+	}
+	var err error
+	if ns != nil {
+		err = ns.Do(dial)
+	} else {
+		err = dial()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ctrl_tcp: %w", err)
 	}

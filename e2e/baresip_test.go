@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/internal/testkit/netns"
 	"github.com/switchboard-gw/switchboard/internal/testkit/rtptest"
 )
 
@@ -49,6 +50,11 @@ type BaresipOptions struct {
 	// AutoAnswer answers incoming calls at once; otherwise they ring until
 	// Answer.
 	AutoAnswer bool
+	// Netns, when set, is the network namespace the phone runs in (its
+	// ctrl_tcp socket is dialled there); IP is the address its SIP and RTP
+	// bind, 127.0.0.1 when empty.
+	Netns *netns.NS
+	IP    string
 }
 
 // Baresip is one baresip 1.0 process, a plain SIP/RTP phone (PCMU only) on
@@ -156,7 +162,11 @@ func (b *Baresip) start(quitAfter time.Duration) error {
 		return err
 	}
 	defer log.Close() // the child has its own copy
-	b.cmd = exec.Command("baresip", "-f", b.dir, "-t", strconv.Itoa(int(quitAfter.Seconds())))
+	args := []string{"-f", b.dir, "-t", strconv.Itoa(int(quitAfter.Seconds()))}
+	b.cmd = exec.Command("baresip", args...)
+	if b.opts.Netns != nil {
+		b.cmd = b.opts.Netns.Command("baresip", args...)
+	}
 	b.cmd.Dir = b.dir
 	b.cmd.Stdout, b.cmd.Stderr = log, log
 	if err := b.cmd.Start(); err != nil {
@@ -188,7 +198,7 @@ func (b *Baresip) waitReady(timeout time.Duration) (*baresipCtrl, error) {
 			return nil, errPortInUse
 		}
 		if strings.Contains(log, "baresip is ready.") {
-			return dialBaresipCtrl(b.ctrlPort)
+			return dialBaresipCtrl(b.ctrlPort, b.opts.Netns)
 		}
 		select {
 		case <-b.done:
@@ -208,7 +218,11 @@ func (b *Baresip) waitReady(timeout time.Duration) (*baresipCtrl, error) {
 func (b *Baresip) writeConfig() error {
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "# Written by e2e.StartBaresip.\npoll_method epoll\n")
-	fmt.Fprintf(&conf, "sip_listen 127.0.0.1:%d\nnet_interface 127.0.0.1\n", b.sipPort)
+	ip := b.opts.IP
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	fmt.Fprintf(&conf, "sip_listen %s:%d\nnet_interface %s\n", ip, b.sipPort, ip)
 	fmt.Fprintf(&conf, "audio_source aufile,%s\n", b.opts.Tone)
 	fmt.Fprintf(&conf, "module_path %s\n", baresipModulePath)
 	for _, m := range baresipModules {
@@ -265,6 +279,18 @@ func (b *Baresip) ReceivedAudio() ([]int16, error) {
 	}
 	slices.Sort(dumps) // the names carry the time, to the second
 	return rtptest.ReadWAV(dumps[len(dumps)-1])
+}
+
+// ForgetAudio removes the received-audio dumps of the phone's past calls,
+// so that ReceivedAudio reads the next call's.
+func (b *Baresip) ForgetAudio(t testing.TB) {
+	t.Helper()
+	dumps, _ := filepath.Glob(filepath.Join(b.audioDir(), "dump-*.wav"))
+	for _, d := range dumps {
+		if err := os.Remove(d); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // Log returns baresip's output so far, without the call status lines

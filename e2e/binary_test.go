@@ -2,9 +2,12 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -14,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/testkit/netns"
 )
 
 // binary is the switchboard built once for the whole package by TestMain.
@@ -52,6 +57,28 @@ type Gateway struct {
 	// Candidates are the media bridge's ICE candidate addresses, as its
 	// start-up line "media bridge" lists them ("[127.0.0.1 10.0.0.2]").
 	Candidates string
+	// ns, when set, is the network namespace the gateway runs in: the
+	// admin listener is reached there.
+	ns *netns.NS
+}
+
+// AdminClient is an HTTP client that reaches the admin listener, inside
+// the gateway's network namespace if it runs in one.
+func (g *Gateway) AdminClient() *http.Client {
+	if g.ns == nil {
+		return http.DefaultClient
+	}
+	ns := g.ns
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (conn net.Conn, err error) {
+			err = ns.Do(func() (err error) {
+				conn, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+				return err
+			})
+			return conn, err
+		},
+	}}
 }
 
 // StartGateway writes config (YAML; the listen block, every listener on a
@@ -66,6 +93,22 @@ func StartGateway(t testing.TB, config string) *Gateway {
 // startGatewayBinary is StartGateway running the switchboard binary bin.
 func startGatewayBinary(t testing.TB, bin, config string) *Gateway {
 	t.Helper()
+	return startGatewayCmd(t, exec.Command(bin, "-config", writeGatewayConfig(t, config)))
+}
+
+// startGatewayIn is startGatewayBinary inside the network namespace ns;
+// AdminClient reaches its admin listener there.
+func startGatewayIn(t testing.TB, ns *netns.NS, bin, config string) *Gateway {
+	t.Helper()
+	g := startGatewayCmd(t, ns.Command(bin, "-config", writeGatewayConfig(t, config)))
+	g.ns = ns
+	return g
+}
+
+// writeGatewayConfig completes config as StartGateway says and writes it
+// to a file in a temporary directory, whose path it returns.
+func writeGatewayConfig(t testing.TB, config string) string {
+	t.Helper()
 	dir := t.TempDir()
 	// A top-level "listen:" key, not media.webrtc_listen.
 	if !strings.HasPrefix(config, "listen:") && !strings.Contains(config, "\nlisten:") {
@@ -79,7 +122,7 @@ func startGatewayBinary(t testing.TB, bin, config string) *Gateway {
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return startGatewayCmd(t, exec.Command(bin, "-config", path))
+	return path
 }
 
 // startGatewayCmd starts cmd, a switchboard (perhaps behind a command such

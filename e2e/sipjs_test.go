@@ -114,6 +114,13 @@ func checkTwoWayAudio(t *testing.T, page *Browser, bob *Baresip) {
 	if own := page.ToneScore(t, browserToneHz); own > maxOtherScore {
 		t.Errorf("the page hears its own %d Hz: score %.3f, want ≤ %.2f", browserToneHz, own, maxOtherScore)
 	}
+	bobHearsBrowser(t, bob)
+}
+
+// bobHearsBrowser checks that bob hears the browser's 1000 Hz over at least
+// a second of the call.
+func bobHearsBrowser(t *testing.T, bob *Baresip) {
+	t.Helper()
 	heard, err := waitAudio(bob, 2*time.Second, 5*time.Second)
 	if err != nil {
 		t.Fatalf("bob: %v", err)

@@ -36,10 +36,11 @@ const selectedCandidateType = `(async () => {
 	return type;
 })()`
 
-// TestSoftphoneRelayOnly: the softphone in each browser, allowed nothing but relay
-// candidates, gets TURN credentials from switchboard once registered and
-// calls echo through switchboard's TURN server and the bridge; the tone
-// comes back, and the call ran on a relay candidate.
+// TestSoftphoneRelayOnly: the softphone in each browser, allowed nothing
+// but relay candidates, gets TURN credentials from switchboard once
+// registered and calls echo through switchboard's TURN server and the
+// bridge; the tone comes back, the call ran on a relay candidate, and
+// /calls says the bridge saw a relay of switchboard's TURN server.
 func TestSoftphoneRelayOnly(t *testing.T) { eachBrowser(t, testSoftphoneRelayOnly) }
 
 func testSoftphoneRelayOnly(t *testing.T, kind browserKind) {
@@ -63,6 +64,12 @@ func testSoftphoneRelayOnly(t *testing.T, kind browserKind) {
 	page.MustEval(t, selectedCandidateType, 5*time.Second, &typ)
 	if typ != "relay" {
 		t.Errorf("selected local candidate: got %q, want relay", typ)
+	}
+	var callID string
+	page.MustEval(t, "softphone.callID", 5*time.Second, &callID)
+	if ice := bridgeICE(t, getCalls(t, g), callID); ice["remote_type"] != "relay" || ice["relay_protocol"] != "udp" {
+		// Both browsers prefer a UDP relay to the TCP one.
+		t.Errorf("/calls: the bridge's ICE %v, want remote_type relay, relay_protocol udp", ice)
 	}
 	page.MustEval(t, "softphone.hangup()", 5*time.Second, nil)
 	waitPage(t, page, `softphone.callState.startsWith("ended")`, 5*time.Second)

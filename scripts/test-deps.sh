@@ -30,6 +30,9 @@ DEPS=(
 	# drive; they never start coturn's own server (turnserver), and
 	# Debian's package does not enable it.
 	"turnutils_uclient coturn"
+	# certutil puts the NAT test's self-signed certificate in a Firefox
+	# profile: Firefox's TURN over TLS ignores WebDriver's acceptInsecureCerts.
+	"certutil libnss3-tools"
 	# "redis-server redis-server"
 )
 

@@ -2,7 +2,7 @@
 //
 //   node run.mjs --url URL --browser chromium|firefox --wav FILE.wav --tone HZ
 //                [--executable PATH] [--ready harness] [--bypass-csp]
-//                [--stock-ice]
+//                [--stock-ice] [--insecure] [--trust CERT.pem]
 //
 // It launches the stock browser (never a downloaded one) headless with fake
 // media: Chromium through playwright-core, playing FILE.wav as the
@@ -19,9 +19,16 @@
 // (the softphone's forbids eval; Firefox's BiDi script.evaluate is not
 // subject to it). --stock-ice leaves the browser's ICE as a user has it:
 // no loopback candidates (Chromium without --allow-loopback-in-peer-connection,
-// Firefox without media.peerconnection.ice.loopback). Console output of the
+// Firefox without media.peerconnection.ice.loopback). --insecure accepts
+// any certificate, for pages, WebSockets and TURN over TLS served with the
+// test's self-signed one (Chromium: --ignore-certificate-errors; Firefox:
+// WebDriver's acceptInsecureCerts). Firefox's TURN over TLS ignores
+// acceptInsecureCerts: --trust adds CERT.pem (the test's self-signed
+// certificate) to a fresh profile's certificate database as a trusted peer,
+// with NSS's certutil (Debian's libnss3-tools). Console output of the
 // page goes to stderr, prefixed "console:". It exits when stdin closes.
 // The flags and prefs, and why each is there, are listed in docs/testing.md.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,6 +45,8 @@ const { values: opts } = parseArgs({
     ready: { type: "string", default: "harness" },
     "bypass-csp": { type: "boolean", default: false },
     "stock-ice": { type: "boolean", default: false },
+    insecure: { type: "boolean", default: false },
+    trust: { type: "string" },
   },
 });
 const launchers = { chromium: launchChromium, firefox: launchFirefox };
@@ -67,6 +76,7 @@ async function launchChromium() {
     "--autoplay-policy=no-user-gesture-required",
   ];
   if (!opts["stock-ice"]) flags.push("--allow-loopback-in-peer-connection");
+  if (opts.insecure) flags.push("--ignore-certificate-errors");
   const userDataDir = mkdtempSync(join(tmpdir(), "switchboard-chromium-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: opts.executable ?? "/usr/bin/chromium",
@@ -74,6 +84,7 @@ async function launchChromium() {
     args: flags,
     ignoreDefaultArgs: ["--mute-audio"],
     bypassCSP: opts["bypass-csp"],
+    ignoreHTTPSErrors: opts.insecure,
     viewport: { width: 900, height: 900 },
   });
   const page = context.pages()[0] ?? (await context.newPage());
@@ -115,12 +126,20 @@ async function launchFirefox() {
     prefs["media.peerconnection.ice.loopback"] = true;
     prefs["media.peerconnection.ice.obfuscate_host_addresses"] = false;
   }
+  let userDataDir;
+  if (opts.trust) {
+    userDataDir = mkdtempSync(join(tmpdir(), "switchboard-firefox-"));
+    execFileSync("certutil", ["-N", "-d", `sql:${userDataDir}`, "--empty-password"]);
+    execFileSync("certutil", ["-A", "-d", `sql:${userDataDir}`, "-n", "switchboard-test", "-t", "P,,", "-i", opts.trust]);
+  }
   const browser = await puppeteer.launch({
     browser: "firefox",
+    userDataDir,
     protocol: "webDriverBiDi",
     executablePath: opts.executable ?? "/usr/bin/firefox-esr",
     headless: true,
     extraPrefsFirefox: prefs,
+    acceptInsecureCerts: opts.insecure,
     defaultViewport: { width: 900, height: 900 },
   });
   const page = (await browser.pages())[0] ?? (await browser.newPage());
@@ -135,7 +154,10 @@ async function launchFirefox() {
     evaluate: (expr) => page.evaluate(expr),
     screenshot: (path) => page.screenshot({ path, fullPage: true }),
     viewport: (size) => page.setViewport(size),
-    close: () => browser.close().catch(() => {}),
+    async close() {
+      await browser.close().catch(() => {});
+      if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    },
   };
 }
 

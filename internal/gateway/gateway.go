@@ -172,7 +172,7 @@ func (g *Gateway) buildMedia() error {
 	}
 	g.log.Info("media bridge", "webrtc_listen", g.engine.WebRTCAddr().String(), "candidates", fmt.Sprint(g.mediaIPs))
 	g.calls = callmedia.New(callmedia.Config{AnchorAll: m.AnchorAll, MaxCalls: m.MaxCalls, RefuseOverload: m.RefuseOverload}, callmedia.Deps{
-		Engine: g.engine, Logger: g.log, Metrics: callmedia.NewMetrics(g.metrics),
+		Engine: g.engine, Logger: g.log, Metrics: callmedia.NewMetrics(g.metrics), Relays: turnRelays{g},
 		OnEnd: func(callID, reason string) {
 			g.log.Info("ending call", "call_id", callID, "reason", reason)
 			g.proxy.Hangup(callID, reason)

@@ -67,6 +67,9 @@ func testBrowserICERestart(t *testing.T, workers int) {
 	if len(st) != 1 || len(st[0].Media) != 1 || st[0].Media[0].ICE.State != "connected" ||
 		st[0].Media[0].DTLS.State != "connected" || st[0].Media[0].Browser.SRTPAuthFailures != 0 {
 		t.Errorf("call state after the restart: got %+v, want one call, ICE and DTLS connected, no SRTP auth failures", st)
+	} else if ice := st[0].Media[0].ICE; ice.RemoteType != "host" {
+		// The restart's offer listed the browser's candidates afresh.
+		t.Errorf("remote candidate %v after the restart: got type %q, want host", ice.Remote, ice.RemoteType)
 	}
 	c.hangUp(t, g)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 
+	"github.com/switchboard-gw/switchboard/internal/media/callmedia"
 	"github.com/switchboard-gw/switchboard/internal/media/turnserver"
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
 )
@@ -107,6 +108,20 @@ func (g *Gateway) serveTURNCredentials(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.turnCreds.ServeHTTP(w, r)
+}
+
+// turnRelays is the TURN server as the calls' stats see it. buildTURN runs
+// after the call manager is made, and before any call: g.turn is read
+// only then, and is nil when TURN is off.
+type turnRelays struct{ g *Gateway }
+
+var _ callmedia.Relays = turnRelays{}
+
+func (r turnRelays) RelayProtocol(addr netip.AddrPort) (string, bool) {
+	if r.g.turn == nil {
+		return "", false
+	}
+	return r.g.turn.RelayProtocol(addr)
 }
 
 // turnUsers is the registrar as the credentials endpoint sees it: the

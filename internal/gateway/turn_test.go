@@ -61,6 +61,7 @@ func turnCredentials(t *testing.T, g *testGateway, user, password string) (int, 
 // Its media goes browser → TURN → bridge → phone and back, over TURN's
 // UDP and then TCP listener: the bridge accepts the relayed candidate, and
 // the relay reaches switchboard's media port although it is on loopback.
+// The call's state names the remote candidate a relay over that transport.
 func TestRelayOnlyBrowserThroughBridge(t *testing.T) {
 	for _, transport := range []string{"udp", "tcp"} {
 		t.Run(transport, func(t *testing.T) {
@@ -102,6 +103,11 @@ func TestRelayOnlyBrowserThroughBridge(t *testing.T) {
 			hearEcho(t, g, br, 10)
 			if p := br.SelectedPair(); p == nil || p.Local.Typ != webrtc.ICECandidateTypeRelay {
 				t.Errorf("selected pair: got %v, want a relay candidate", p)
+			}
+			if st := g.calls.Snapshot(); len(st) != 1 || len(st[0].Media) != 1 {
+				t.Errorf("calls: got %+v, want one with one bridge", st)
+			} else if ice := st[0].Media[0].ICE; ice.RemoteType != "relay" || ice.RelayProtocol != transport {
+				t.Errorf("the bridge's remote candidate %v: got %q over %q, want relay over %s", ice.Remote, ice.RemoteType, ice.RelayProtocol, transport)
 			}
 			if got := counterValue(t, g, "switchboard_turn_relayed_packets_total", "direction", "to_peer"); got < 10 {
 				t.Errorf("packets relayed to the bridge: got %v, want at least 10", got)

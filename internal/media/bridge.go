@@ -420,6 +420,8 @@ func (b *Bridge) Stats() Stats {
 	if pair, err := b.agent.GetSelectedCandidatePair(); err == nil && pair != nil {
 		s.ICE.Local = candidateAddr(pair.Local)
 		s.ICE.Remote = candidateAddr(pair.Remote)
+	} else {
+		s.ICE.Remote = b.earlyAddr()
 	}
 	return s
 }

@@ -16,10 +16,20 @@ type Stats struct {
 }
 
 // ICEStats is the browser leg's ICE state and selected candidate pair.
+// Until ICE selects a pair (a browser that answered may nominate late, or
+// not at all), Local is unset and Remote is where DTLS and media go: the
+// browser's latest checked address (early.go).
 type ICEStats struct {
 	State  string         `json:"state"`
 	Local  netip.AddrPort `json:"local,omitzero"`
 	Remote netip.AddrPort `json:"remote,omitzero"`
+	// RemoteType is the type of the browser's candidate Remote is: host,
+	// srflx, prflx or relay; RelayProtocol, for a relay of switchboard's
+	// own TURN server, is how the browser reaches that server: udp, tcp or
+	// tls. The bridge, ICE-lite, knows only the address: callmedia, which
+	// has the browser's SDP and the TURN server, fills them in.
+	RemoteType    string `json:"remote_type,omitempty"`
+	RelayProtocol string `json:"relay_protocol,omitempty"`
 }
 
 // DTLSStats is the DTLS-SRTP handshake's outcome.

@@ -12,6 +12,17 @@ const DTMF_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 const PC_CONFIG = { iceServers: [], rtcpMuxPolicy: 'require', bundlePolicy: 'max-bundle' };
 const TURN_PATH = '/turn/credentials';
 
+// JsSIP sends an offer or answer only once ICE gathering is complete
+// (switchboard is ICE-lite and takes no trickled candidates). Behind a
+// firewall that silently drops what it does not let out, gathering towards
+// the blocked TURN transports takes minutes (TCP's SYN retries), although
+// the one that works, TURN over TLS on 443 say, gave its relay candidate at
+// once. So the SDP goes ICE_RELAY_GRACE_MS after the first relay candidate,
+// or ICE_GATHER_MAX_MS after the first candidate, if gathering is still
+// going on by then; on an open network it completes well before either.
+const ICE_RELAY_GRACE_MS = 1000;
+const ICE_GATHER_MAX_MS = 5000;
+
 const state = {
   ua: null, // the current user agent: started by Register, stopped when it cannot register
   registered: false,
@@ -286,6 +297,29 @@ function hangup() {
   if (state.session) state.session.terminate();
 }
 
+// gatheringBudget returns a session's icecandidate listener: it has JsSIP
+// send the SDP being gathered for (each gathering has its own ready) once
+// the budget above is spent.
+function gatheringBudget() {
+  let ready = null;
+  let timer = null;
+  let relayed = false;
+  return (e) => {
+    if (e.ready !== ready) {
+      clearTimeout(timer);
+      ready = e.ready;
+      relayed = false;
+      timer = setTimeout(ready, ICE_GATHER_MAX_MS);
+    }
+    const c = e.candidate;
+    if (!relayed && (c.type === 'relay' || / typ relay /.test(c.candidate))) {
+      relayed = true;
+      clearTimeout(timer);
+      timer = setTimeout(ready, ICE_RELAY_GRACE_MS);
+    }
+  };
+}
+
 // onSession adopts a new call, or turns away a second one with 486.
 function onSession(session, originator) {
   if (state.session) {
@@ -303,6 +337,7 @@ function onSession(session, originator) {
   }
   if (session.connection) attachRemoteAudio(session.connection);
   session.on('peerconnection', (e) => attachRemoteAudio(e.peerconnection));
+  session.on('icecandidate', gatheringBudget());
   session.on('progress', () => { if (originator === 'local') setCallState('ringing'); });
   session.on('accepted', () => setCallState('in call'));
   session.on('confirmed', () => { setCallState('in call'); startPolling(); });

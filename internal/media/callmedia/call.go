@@ -48,6 +48,7 @@ type call struct {
 	caller  int
 	bridges [2]*media.Bridge // by leg, nil for a plain leg
 	relay   *media.PlainRelay
+	relays  Relays // switchboard's TURN server, if any, for the stats
 
 	// mu guards the fields below and the legs' own state; Rewrite calls
 	// for one call are ordered by the proxy, but Snapshot reads
@@ -65,7 +66,7 @@ const noLeg = -1
 // newCall allocates the media of a call whose first SDP is msg.
 func (m *Manager) newCall(msg sipmsg.SDPMessage, kind anchor, fromWebRTC bool) (*call, error) {
 	c := &call{id: msg.CallID, kind: kind, created: time.Now(), first: msg.Sender, offerFrom: noLeg,
-		from: msg.From, to: msg.To}
+		from: msg.From, to: msg.To, relays: m.relays}
 	if msg.Status != 0 {
 		c.caller = 1
 	}

@@ -28,6 +28,7 @@ import (
 // Manager keeps the anchored calls.
 type Manager struct {
 	engine    *media.Engine
+	relays    Relays
 	log       *slog.Logger
 	metrics   *Metrics
 	anchorAll bool
@@ -70,6 +71,9 @@ type Deps struct {
 	// Metrics counts the calls; nil counts nothing. A Metrics serves one
 	// Manager.
 	Metrics *Metrics
+	// Relays, which may be nil, is switchboard's own TURN server: the
+	// calls' stats tell a browser relayed through it, and how it reaches it.
+	Relays Relays
 	// OnEnd, which may be nil, hears of calls whose media ended by itself
 	// (media timeout, ICE or DTLS failure), so that it can end their SIP
 	// legs.
@@ -82,7 +86,7 @@ func New(cfg Config, deps Deps) *Manager {
 	if cfg.RefuseOverload {
 		load = deps.Engine.Load
 	}
-	m := &Manager{engine: deps.Engine, log: deps.Logger, metrics: deps.Metrics, anchorAll: cfg.AnchorAll,
+	m := &Manager{engine: deps.Engine, relays: deps.Relays, log: deps.Logger, metrics: deps.Metrics, anchorAll: cfg.AnchorAll,
 		gate: newGate(cfg.MaxCalls, load), onEnd: deps.OnEnd, calls: map[string]*call{},
 		stopGate: make(chan struct{}), gateDone: make(chan struct{})}
 	m.metrics.watch(m)

@@ -34,15 +34,24 @@ type CallState struct {
 
 // state reads the call's media. It takes c.mu.
 func (c *call) state() CallState {
-	c.mu.Lock()
-	codec, answered, settled := c.codec, c.answered, c.settled
-	c.mu.Unlock()
-	st := CallState{CallID: c.id, From: c.from, To: c.to, Started: c.created, Anchor: c.kind.String(), Codec: codec}
-	for _, i := range []int{c.caller, 1 - c.caller} {
+	st := CallState{CallID: c.id, From: c.from, To: c.to, Started: c.created, Anchor: c.kind.String()}
+	order := [2]int{c.caller, 1 - c.caller}
+	for _, i := range order {
 		if b := c.bridges[i]; b != nil {
 			st.Media = append(st.Media, b.Stats())
 		}
 	}
+	c.mu.Lock()
+	codec, answered, settled := c.codec, c.answered, c.settled
+	j := 0
+	for _, i := range order {
+		if c.bridges[i] != nil { // then legs[i] is its *webrtcLeg
+			c.legs[i].(*webrtcLeg).describeRemoteLocked(&st.Media[j].ICE, c.relays)
+			j++
+		}
+	}
+	c.mu.Unlock()
+	st.Codec = codec
 	if c.relay != nil {
 		rs := c.relay.Stats()
 		if c.caller == 1 {

@@ -20,6 +20,7 @@ type webrtcLeg struct {
 	browser      sdprewrite.WebRTCRemote
 	started      bool // ICE and DTLS with the browser are running
 	browserUfrag string
+	remoteSeen   remoteCandidate // the selected remote address, last described
 }
 
 // in translates the browser's offer or answer into a plain one addressed

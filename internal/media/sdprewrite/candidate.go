@@ -28,33 +28,47 @@ func candidateAttributes(aps []netip.AddrPort) []sdp.Attribute {
 	return append(as, sdp.NewPropertyAttribute("end-of-candidates"))
 }
 
-// remoteCandidates returns the addresses of m's UDP candidates for
-// component 1 whose address is an IP literal; mDNS names (RFC 8839 §5.1 and
+// remoteCandidates returns m's UDP candidates for component 1 whose address
+// is an IP literal; mDNS names (RFC 8839 §5.1 and
 // draft-ietf-mmusic-mdns-ice-candidates) and TCP candidates are left out.
-func remoteCandidates(m *sdp.MediaDescription) []netip.AddrPort {
-	var aps []netip.AddrPort
+func remoteCandidates(m *sdp.MediaDescription) []Candidate {
+	var cs []Candidate
 	for _, v := range values(m, "candidate") {
-		if ap, ok := parseCandidate(v); ok {
-			aps = append(aps, ap)
+		if c, ok := parseCandidate(v); ok {
+			cs = append(cs, c)
 		}
 	}
-	return aps
+	return cs
 }
 
 // parseCandidate reads "<foundation> <component> <transport> <priority>
-// <address> <port> typ <type> ...".
-func parseCandidate(v string) (netip.AddrPort, bool) {
+// <address> <port> typ <type> ..." (RFC 8839 §5.1). A type other than the
+// four of RFC 8445 §5.1.1 is left empty.
+func parseCandidate(v string) (Candidate, bool) {
 	f := strings.Fields(v)
 	if len(f) < 8 || f[1] != "1" || !strings.EqualFold(f[2], "udp") || f[6] != "typ" {
-		return netip.AddrPort{}, false
+		return Candidate{}, false
 	}
 	ip, err := netip.ParseAddr(f[4])
 	if err != nil {
-		return netip.AddrPort{}, false
+		return Candidate{}, false
 	}
 	port, err := strconv.ParseUint(f[5], 10, 16)
 	if err != nil {
-		return netip.AddrPort{}, false
+		return Candidate{}, false
 	}
-	return netip.AddrPortFrom(ip.Unmap(), uint16(port)), true
+	return Candidate{Addr: netip.AddrPortFrom(ip.Unmap(), uint16(port)), Type: candidateType(f[7])}, true
+}
+
+// candidateTypes are the candidate types of RFC 8445 §5.1.1.
+var candidateTypes = [...]string{"host", "srflx", "prflx", "relay"}
+
+// candidateType returns the type typ names, in lower case, or "".
+func candidateType(typ string) string {
+	for _, t := range candidateTypes {
+		if strings.EqualFold(typ, t) {
+			return t
+		}
+	}
+	return ""
 }

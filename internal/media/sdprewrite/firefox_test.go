@@ -41,9 +41,9 @@ func TestFirefoxSDP(t *testing.T) {
 			if remote.Setup != tt.setup {
 				t.Errorf("setup %q, want %q", remote.Setup, tt.setup)
 			}
-			var want []netip.AddrPort
+			var want []Candidate
 			for _, c := range tt.wantCands {
-				want = append(want, netip.MustParseAddrPort(c))
+				want = append(want, Candidate{Addr: netip.MustParseAddrPort(c), Type: "host"})
 			}
 			if !slices.Equal(remote.Candidates, want) {
 				t.Errorf("candidates %v, want %v (UDP, component 1, IPv4 and IPv6)", remote.Candidates, want)

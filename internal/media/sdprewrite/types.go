@@ -38,7 +38,7 @@ type WebRTCRemote struct {
 	Setup string
 	// Candidates are the browser's UDP candidates for component 1 that are
 	// IP literals (mDNS names and TCP candidates are left out).
-	Candidates []netip.AddrPort
+	Candidates []Candidate
 	// Mid is the audio m-line's a=mid; Bundle reports it is in a BUNDLE group.
 	Mid     string
 	Bundle  bool
@@ -48,6 +48,14 @@ type WebRTCRemote struct {
 	Direction string
 	// Codecs are the audio codecs kept, in the browser's order.
 	Codecs []Codec
+}
+
+// Candidate is one of a browser's ICE candidates: its address and its type,
+// "host", "srflx", "prflx" or "relay" (RFC 8839 §5.1), as the browser wrote
+// it.
+type Candidate struct {
+	Addr netip.AddrPort
+	Type string
 }
 
 // PlainRemote is what a plain leg's SDP says about its end of the media.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +19,7 @@ var (
 
 // relays allocates the relay sockets: it keeps the quotas, counts what
 // each relays and refuses to send to a denied peer, whatever pion decided.
-// It is the pion/turn RelayAddressGenerator of every listener.
+// Each listener's pion/turn RelayAddressGenerator is a listenerRelays on it.
 type relays struct {
 	ports      *turn.RelayAddressGeneratorPortRange
 	policy     *PeerPolicy
@@ -28,10 +29,12 @@ type relays struct {
 	metrics    *Metrics
 
 	mu sync.Mutex
-	// live are the open relay sockets; perUser counts them by user. Both
-	// are guarded by mu.
+	// live are the open relay sockets; perUser counts them by user, and
+	// byAddr finds them by relay address (the one advertised and the one
+	// bound). All are guarded by mu.
 	live    map[*relayConn]struct{}
 	perUser map[string]int
+	byAddr  map[netip.AddrPort]*relayConn
 	// ended adds up the traffic of the closed relay sockets.
 	ended traffic
 }
@@ -71,7 +74,19 @@ func (r *relays) roomLocked(user string) bool {
 	return true
 }
 
-func (r *relays) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+// listenerRelays is the RelayAddressGenerator of one listener: the relays,
+// and the transport its clients reach the server over.
+type listenerRelays struct {
+	*relays
+	proto string // "udp", "tcp" or "tls"
+}
+
+func (l listenerRelays) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+	return l.allocate(conf, l.proto)
+}
+
+// allocate opens a relay socket for a client that came over proto.
+func (r *relays) allocate(conf turn.AllocateListenerConfig, proto string) (net.PacketConn, net.Addr, error) {
 	if conf.Realm == "" {
 		// pion probing for an even port (EVEN-PORT, RFC 8656 §14.6): the
 		// socket is closed at once and relays nothing.
@@ -82,7 +97,7 @@ func (r *relays) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.Packe
 		r.mu.Unlock()
 		return nil, nil, errQuota
 	}
-	c := &relayConn{r: r, user: conf.UserID, started: time.Now()}
+	c := &relayConn{r: r, user: conf.UserID, proto: proto, started: time.Now()}
 	r.live[c] = struct{}{}
 	r.perUser[conf.UserID]++
 	r.mu.Unlock()
@@ -93,8 +108,31 @@ func (r *relays) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.Packe
 		return nil, nil, err
 	}
 	c.PacketConn, c.relay = pc, addr
+	r.mu.Lock()
+	for _, a := range []net.Addr{addr, pc.LocalAddr()} {
+		if ua, ok := a.(*net.UDPAddr); ok {
+			c.addrs = append(c.addrs, unmapped(ua.AddrPort()))
+			r.byAddr[unmapped(ua.AddrPort())] = c
+		}
+	}
+	r.mu.Unlock()
 	r.metrics.allocations.WithLabelValues("created").Inc()
 	return c, addr, nil
+}
+
+func unmapped(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// protocol returns the transport of the client of the live relay at addr.
+func (r *relays) protocol(addr netip.AddrPort) (string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.byAddr[unmapped(addr)]
+	if !ok {
+		return "", false
+	}
+	return c.proto, true
 }
 
 func (r *relays) AllocateListener(turn.AllocateListenerConfig) (net.Listener, net.Addr, error) {
@@ -111,6 +149,11 @@ func (r *relays) release(c *relayConn) {
 	r.mu.Lock()
 	r.ended.add(&c.traffic)
 	delete(r.live, c)
+	for _, a := range c.addrs {
+		if r.byAddr[a] == c {
+			delete(r.byAddr, a)
+		}
+	}
 	if r.perUser[c.user]--; r.perUser[c.user] <= 0 {
 		delete(r.perUser, c.user)
 	}
@@ -143,7 +186,9 @@ type relayConn struct {
 	net.PacketConn
 	r       *relays
 	user    string
+	proto   string // how the client reaches the server: udp, tcp or tls
 	relay   net.Addr
+	addrs   []netip.AddrPort // relay and the bound address, in byAddr
 	started time.Time
 	traffic traffic
 	once    sync.Once

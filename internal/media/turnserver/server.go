@@ -63,11 +63,12 @@ type Deps struct {
 
 // Server is a running TURN server.
 type Server struct {
-	pion  *turn.Server
-	creds *Credentials
-	udp   net.PacketConn
-	tcp   net.Listener
-	tls   net.Listener
+	pion   *turn.Server
+	creds  *Credentials
+	relays *relays
+	udp    net.PacketConn
+	tcp    net.Listener
+	tls    net.Listener
 }
 
 // New binds the listeners and serves them until Close.
@@ -89,9 +90,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		},
 		policy: policy, maxTotal: cfg.MaxAllocations, maxPerUser: cfg.MaxAllocationsPerUser,
 		log: deps.Logger, metrics: deps.Metrics,
-		live: map[*relayConn]struct{}{}, perUser: map[string]int{},
+		live: map[*relayConn]struct{}{}, perUser: map[string]int{}, byAddr: map[netip.AddrPort]*relayConn{},
 	}
 	deps.Metrics.relays.Store(r)
+	s.relays = r
 	permit := func(_ net.Addr, ip net.IP) bool {
 		a, _ := netip.AddrFromSlice(ip)
 		return policy.PermitIP(a)
@@ -125,10 +127,14 @@ func (s *Server) bind(cfg Config, g *gate, r *relays, permit turn.PermissionHand
 		}
 		s.udp = pc
 		sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
-			PacketConn: &gatedPacketConn{PacketConn: pc, gate: g}, RelayAddressGenerator: r, PermissionHandler: permit,
+			PacketConn: &gatedPacketConn{PacketConn: pc, gate: g}, RelayAddressGenerator: listenerRelays{r, "udp"}, PermissionHandler: permit,
 		})
 	}
 	listen := func(key string, addr netip.AddrPort, conf *tls.Config) (net.Listener, error) {
+		proto := "tcp"
+		if conf != nil {
+			proto = "tls"
+		}
 		ln, err := lc.Listen(context.Background(), "tcp", addr.String())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", key, err)
@@ -138,7 +144,7 @@ func (s *Server) bind(cfg Config, g *gate, r *relays, permit turn.PermissionHand
 		}
 		gl := newGatedListener(ln, g, maxConns(cfg.MaxAllocations))
 		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
-			Listener: gl, RelayAddressGenerator: r, PermissionHandler: permit,
+			Listener: gl, RelayAddressGenerator: listenerRelays{r, proto}, PermissionHandler: permit,
 		})
 		return gl, nil
 	}
@@ -180,6 +186,14 @@ func (s *Server) auth(now func() time.Time) turn.AuthHandler {
 		user, key, res := s.creds.check(ra.Username, now(), grace)
 		return user, key, res == credOK
 	}
+}
+
+// RelayProtocol tells whether addr is the address of one of the server's
+// live relays, advertised or bound, and if so the transport its client
+// reaches the server over: "udp", "tcp" or "tls" (RFC 8656 §3.1). It takes
+// a lock: for stats, not for every packet.
+func (s *Server) RelayProtocol(addr netip.AddrPort) (string, bool) {
+	return s.relays.protocol(addr)
 }
 
 // Credentials returns the server's credentials, to mint with.

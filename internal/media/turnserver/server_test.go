@@ -288,3 +288,39 @@ func TestOtherFamilyRefused(t *testing.T) {
 		t.Errorf("allocations: got %v, want 0", n)
 	}
 }
+
+// TestRelayProtocol: the server tells its relay addresses by the transport
+// their clients came over, and forgets one once its allocation is gone.
+func TestRelayProtocol(t *testing.T) {
+	leakcheck.Check(t)
+	s := startServer(t, nil)
+	for _, network := range []string{"udp", "tcp", "tls"} {
+		t.Run(network, func(t *testing.T) {
+			c := dialSTUN(t, s, network)
+			c.user, c.pass = s.mint("alice", time.Hour)
+			res := c.do(stun.MethodAllocate, udpTransport)
+			var relayed stun.XORMappedAddress
+			if err := relayed.GetFromAs(res, stun.AttrXORRelayedAddress); err != nil {
+				t.Fatalf("Allocate: got %s, want a relayed address: %v", describe(res), err)
+			}
+			addr := netip.AddrPortFrom(netip.MustParseAddr(relayed.IP.String()), uint16(relayed.Port))
+			if got, ok := s.RelayProtocol(addr); !ok || got != network {
+				t.Errorf("RelayProtocol(%v): got %q, %v; want %q, true", addr, got, ok, network)
+			}
+			other := netip.AddrPortFrom(addr.Addr(), addr.Port()+1)
+			if got, ok := s.RelayProtocol(other); ok {
+				t.Errorf("RelayProtocol(%v), no relay: got %q, true; want false", other, got)
+			}
+			if res := c.do(stun.MethodRefresh, stun.RawAttribute{Type: stun.AttrLifetime, Value: []byte{0, 0, 0, 0}}); code(res) != 0 {
+				t.Fatalf("Refresh to 0: got %s", describe(res))
+			}
+			deadline := time.Now().Add(2 * time.Second)
+			for _, ok := s.RelayProtocol(addr); ok; _, ok = s.RelayProtocol(addr) {
+				if time.Now().After(deadline) {
+					t.Fatalf("RelayProtocol(%v) still known 2s after the allocation was deleted", addr)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package netns
 import (
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -99,5 +100,20 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHosts: a program run in a namespace resolves the names its hosts
+// file gives, and another namespace does not.
+func TestHosts(t *testing.T) {
+	l := New(t)
+	a, b := l.Host("a"), l.Host("b")
+	a.Hosts("198.18.0.2 turn.example.test")
+	out, err := a.Command("getent", "hosts", "turn.example.test").Output()
+	if err != nil || !strings.Contains(string(out), "198.18.0.2") {
+		t.Errorf("getent in a: got %q, %v; want 198.18.0.2", out, err)
+	}
+	if out, err := b.Command("getent", "hosts", "turn.example.test").Output(); err == nil {
+		t.Errorf("getent in b: got %q, want no such name", out)
 	}
 }

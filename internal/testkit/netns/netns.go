@@ -131,6 +131,25 @@ func (n *NS) Do(f func() error) error {
 	return ferr
 }
 
+// Hosts gives the programs run in n (ip netns exec, Command, Wrap) an
+// /etc/hosts of their own with these lines, "ADDRESS NAME": ip netns exec
+// mounts /etc/netns/NAME/hosts over /etc/hosts. The lab removes the file.
+// Sockets opened in Do do not see it.
+func (n *NS) Hosts(lines ...string) {
+	n.lab.t.Helper()
+	dir := n.etcDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		n.lab.t.Fatalf("netns %s: %v", n.Name, err)
+	}
+	content := "127.0.0.1 localhost\n" + strings.Join(lines, "\n") + "\n"
+	if err := os.WriteFile(dir+"/hosts", []byte(content), 0o644); err != nil {
+		n.lab.t.Fatalf("netns %s: %v", n.Name, err)
+	}
+}
+
+// etcDir is where ip netns exec finds n's own /etc files.
+func (n *NS) etcDir() string { return "/etc/netns/" + n.Name }
+
 // Addr is the first address of ifName in n.
 func (n *NS) Addr(ifName string) netip.Addr {
 	n.lab.t.Helper()
@@ -159,6 +178,9 @@ func (l *Lab) run(args ...string) {
 // in earlier cleanups.
 func (l *Lab) close() {
 	for i := len(l.spaces) - 1; i >= 0; i-- {
+		if err := os.RemoveAll(l.spaces[i].etcDir()); err != nil {
+			l.t.Errorf("netns: %v", err)
+		}
 		if out, err := exec.Command("ip", "netns", "del", l.spaces[i].Name).CombinedOutput(); err != nil {
 			l.t.Errorf("netns: removing %s: %v\n%s", l.spaces[i].Name, err, out)
 		}
