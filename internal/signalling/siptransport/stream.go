@@ -149,7 +149,7 @@ func (l *StreamListener) start(nc net.Conn, remote netip.AddrPort, release func(
 	if !c.heard {
 		_ = nc.SetDeadline(time.Now().Add(l.cfg.FirstMessageTimeout))
 	}
-	c.queue = NewWriteQueue(sendQueueLen, c.write, func(error) { nc.Close() })
+	c.queue = NewStreamWriteQueue(sendQueueLen, c.write, func(error) { nc.Close() })
 	l.mu.Lock()
 	l.byRemote[remote] = c
 	l.mu.Unlock()

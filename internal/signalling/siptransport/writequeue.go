@@ -17,10 +17,16 @@ import (
 // on the same connection are then written by the read goroutine itself once
 // the dispatch is over and it holds no lock, rather than by a new goroutine
 // on another thread. Only that connection's own reading waits for its peer.
+//
+// On a byte stream (NewStreamWriteQueue) the messages waiting together are
+// written in one write: the answers to requests a peer pipelined in one
+// read then cost one system call. A lone message is written as it is, at
+// once.
 type WriteQueue struct {
 	write   func([]byte) error
 	onError func(error)
 	max     int
+	stream  bool
 
 	// mu guards the fields below.
 	mu sync.Mutex
@@ -53,6 +59,22 @@ const keptQueueCap = 16
 func NewWriteQueue(max int, write func([]byte) error, onError func(error)) *WriteQueue {
 	return &WriteQueue{write: write, onError: onError, max: max}
 }
+
+// NewStreamWriteQueue is NewWriteQueue for a byte stream (TCP, TLS), where
+// the messages carry their own boundaries: those waiting together are
+// written at once, up to maxCoalesce messages and maxCoalesceBytes.
+func NewStreamWriteQueue(max int, write func([]byte) error, onError func(error)) *WriteQueue {
+	q := NewWriteQueue(max, write, onError)
+	q.stream = true
+	return q
+}
+
+// A stream queue's write carries at most maxCoalesce messages and, unless
+// one message alone is longer, maxCoalesceBytes.
+const (
+	maxCoalesce      = 16
+	maxCoalesceBytes = 64 << 10
+)
 
 // Push queues b, which must not be modified afterwards.
 func (q *WriteQueue) Push(b []byte) error { return q.push(queued{b: b}) }
@@ -122,6 +144,7 @@ func (q *WriteQueue) drain() {
 // writeAll writes until the queue is empty or closed, then gives up the
 // writer's role.
 func (q *WriteQueue) writeAll() {
+	var taken [maxCoalesce]queued
 	for {
 		q.mu.Lock()
 		if q.head == len(q.pending) || q.closed {
@@ -131,13 +154,14 @@ func (q *WriteQueue) writeAll() {
 			q.mu.Unlock()
 			return
 		}
-		m := q.pending[q.head]
-		q.pending[q.head] = queued{}
-		q.head++
+		batch := q.takeLocked(taken[:0])
 		q.mu.Unlock()
-		err := q.write(m.b)
-		if m.buf != nil {
-			bufPool.Put(m.buf)
+		err := q.writeBatch(batch)
+		for i, m := range batch {
+			if m.buf != nil {
+				bufPool.Put(m.buf)
+			}
+			batch[i] = queued{}
 		}
 		if err != nil {
 			q.Close()
@@ -145,6 +169,42 @@ func (q *WriteQueue) writeAll() {
 			return
 		}
 	}
+}
+
+// takeLocked moves the next message out of the queue into batch, and on a
+// stream those after it that fit in one write.
+func (q *WriteQueue) takeLocked(batch []queued) []queued {
+	size := 0
+	for q.head < len(q.pending) && len(batch) < cap(batch) {
+		m := q.pending[q.head]
+		if len(batch) > 0 && (!q.stream || size+len(m.b) > maxCoalesceBytes) {
+			break
+		}
+		size += len(m.b)
+		batch = append(batch, m)
+		q.pending[q.head] = queued{}
+		q.head++
+		if !q.stream {
+			break
+		}
+	}
+	return batch
+}
+
+// writeBatch writes the messages of batch, which are more than one only on
+// a stream, in one write.
+func (q *WriteQueue) writeBatch(batch []queued) error {
+	if len(batch) == 1 {
+		return q.write(batch[0].b)
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	for _, m := range batch {
+		buf.Write(m.b)
+	}
+	err := q.write(buf.Bytes())
+	bufPool.Put(buf)
+	return err
 }
 
 // resetLocked empties the queue, keeping a small backing array for reuse.
