@@ -118,7 +118,7 @@ func (in *Inbound) deliver(msg sip.Message, from Conn) {
 	}
 	msg.SetTransport(from.Transport())
 	if isReq {
-		stampVia(req, from.RemoteAddr())
+		stampVia(req, from.RemoteAddr(), remoteSource(from))
 	}
 	in.metrics.received(msg, from.Transport())
 	in.handler.HandleMessage(msg, from)
@@ -180,10 +180,10 @@ func (in *Inbound) countHeaders(msg sip.Message) string {
 }
 
 // stampVia adds received and rport to the top Via, RFC 3261 §18.2.1 and
-// RFC 3581 §4, so that responses find their way back through NAT.
-func stampVia(req *sip.Request, remote netip.AddrPort) {
+// RFC 3581 §4, so that responses find their way back through NAT. source
+// is remote as text.
+func stampVia(req *sip.Request, remote netip.AddrPort, source string) {
 	via := req.Via()
-	source := remote.String()
 	req.SetSource(source)
 	// The IP and port are cut from source rather than rendered again,
 	// unless the IP is IPv4-mapped: received carries it unmapped.

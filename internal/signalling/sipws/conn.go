@@ -33,6 +33,7 @@ type Conn struct {
 	s         *Server
 	ws        *websocket.Conn
 	remote    netip.AddrPort
+	source    string // remote as text
 	local     netip.AddrPort
 	flowID    string
 	transport string
@@ -67,7 +68,7 @@ func newConn(s *Server, ws *websocket.Conn, watch *frameWatch, remote netip.Addr
 		transport, prefix = siptransport.WSS, "wss-"
 	}
 	local, _ := netip.ParseAddrPort(ws.LocalAddr().String())
-	c := &Conn{s: s, ws: ws, remote: remote, local: local, transport: transport,
+	c := &Conn{s: s, ws: ws, remote: remote, source: remote.String(), local: local, transport: transport,
 		flowID: s.reg.NewFlowID(prefix), release: release, watch: watch}
 	c.queue = siptransport.NewWriteQueue(sendQueueLen, c.write, func(error) { ws.Close() })
 	return c
@@ -81,6 +82,10 @@ func (c *Conn) LocalAddr() netip.AddrPort { return c.local }
 
 // RemoteAddr is the browser's side of the TCP connection.
 func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
+
+// RemoteSource is RemoteAddr as text, rendered once for all the messages
+// the connection delivers.
+func (c *Conn) RemoteSource() string { return c.source }
 
 // FlowID names this connection.
 func (c *Conn) FlowID() string { return c.flowID }
