@@ -259,3 +259,20 @@ func lens(s []string) []int {
 	}
 	return n
 }
+
+// BenchmarkStreamWriteQueueFlush: three responses queued during one
+// dispatch and written together, as the read goroutine does.
+func BenchmarkStreamWriteQueueFlush(b *testing.B) {
+	writes := 0
+	q := NewStreamWriteQueue(16, func([]byte) error { writes++; return nil }, func(error) {})
+	msg := []byte(response(200, "OK"))
+	b.ReportAllocs()
+	for b.Loop() {
+		q.Hold()
+		for range 3 {
+			_ = q.Push(msg)
+		}
+		q.Flush()
+	}
+	b.ReportMetric(float64(writes)/float64(b.N), "writes/op")
+}
