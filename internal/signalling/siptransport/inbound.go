@@ -82,11 +82,12 @@ func (in *Inbound) framed(data []byte, from Conn) { in.parse(data, from) }
 
 // parse parses a message that passed the framing rule and delivers it.
 func (in *Inbound) parse(data []byte, from Conn) {
-	if f := checkSyntax(data); f != nil {
+	end := bytes.Index(data, crlfCRLF) // the end of the head, for both rules
+	if f := checkSyntaxAt(data, end); f != nil {
 		in.refuse(f, data, from)
 		return
 	}
-	msg, err := in.parser.ParseSIP(normalizeHead(data))
+	msg, err := in.parser.ParseSIP(normalizeHeadAt(data, end))
 	if err != nil {
 		in.metrics.rejected("malformed")
 		in.reject(data, from, sip.StatusBadRequest, in.badRequestReason(err, data))
