@@ -18,15 +18,17 @@ import (
 // the dispatch is over and it holds no lock, rather than by a new goroutine
 // on another thread. Only that connection's own reading waits for its peer.
 //
-// On a byte stream (NewStreamWriteQueue) the messages waiting together are
-// written in one write: the answers to requests a peer pipelined in one
-// read then cost one system call. A lone message is written as it is, at
-// once.
+// A queue made with NewStreamWriteQueue or NewBatchWriteQueue hands the
+// messages waiting together to one write: the answers to requests a peer
+// sent at once then cost one system call. A lone message is written as it
+// is, at once.
 type WriteQueue struct {
-	write   func([]byte) error
-	onError func(error)
-	max     int
-	stream  bool
+	write func([]byte) error
+	// writeMany, when set, writes several messages, in order, with as few
+	// system calls as it can.
+	writeMany func([][]byte) error
+	onError   func(error)
+	max       int
 
 	// mu guards the fields below.
 	mu sync.Mutex
@@ -61,16 +63,26 @@ func NewWriteQueue(max int, write func([]byte) error, onError func(error)) *Writ
 }
 
 // NewStreamWriteQueue is NewWriteQueue for a byte stream (TCP, TLS), where
-// the messages carry their own boundaries: those waiting together are
-// written at once, up to maxCoalesce messages and maxCoalesceBytes.
+// the messages carry their own boundaries: those waiting together, up to
+// maxCoalesce messages and maxCoalesceBytes, are written in one write.
 func NewStreamWriteQueue(max int, write func([]byte) error, onError func(error)) *WriteQueue {
 	q := NewWriteQueue(max, write, onError)
-	q.stream = true
+	q.writeMany = q.concat
 	return q
 }
 
-// A stream queue's write carries at most maxCoalesce messages and, unless
-// one message alone is longer, maxCoalesceBytes.
+// NewBatchWriteQueue is NewWriteQueue for a connection that frames each
+// message itself (WebSocket): the messages waiting together, up to
+// maxCoalesce messages and maxCoalesceBytes, go to writeMany, which must
+// write each in order, and one alone to write.
+func NewBatchWriteQueue(max int, write func([]byte) error, writeMany func([][]byte) error, onError func(error)) *WriteQueue {
+	q := NewWriteQueue(max, write, onError)
+	q.writeMany = writeMany
+	return q
+}
+
+// A write of several messages carries at most maxCoalesce of them and,
+// unless one message alone is longer, maxCoalesceBytes.
 const (
 	maxCoalesce      = 16
 	maxCoalesceBytes = 64 << 10
@@ -171,36 +183,43 @@ func (q *WriteQueue) writeAll() {
 	}
 }
 
-// takeLocked moves the next message out of the queue into batch, and on a
-// stream those after it that fit in one write.
+// takeLocked moves the next message out of the queue into batch, and,
+// when the queue writes several at once, those after it that fit.
 func (q *WriteQueue) takeLocked(batch []queued) []queued {
 	size := 0
 	for q.head < len(q.pending) && len(batch) < cap(batch) {
 		m := q.pending[q.head]
-		if len(batch) > 0 && (!q.stream || size+len(m.b) > maxCoalesceBytes) {
+		if len(batch) > 0 && (q.writeMany == nil || size+len(m.b) > maxCoalesceBytes) {
 			break
 		}
 		size += len(m.b)
 		batch = append(batch, m)
 		q.pending[q.head] = queued{}
 		q.head++
-		if !q.stream {
-			break
-		}
 	}
 	return batch
 }
 
-// writeBatch writes the messages of batch, which are more than one only on
-// a stream, in one write.
+// writeBatch writes the messages of batch: one with write, several with
+// writeMany.
 func (q *WriteQueue) writeBatch(batch []queued) error {
 	if len(batch) == 1 {
 		return q.write(batch[0].b)
 	}
+	msgs := make([][]byte, len(batch))
+	for i, m := range batch {
+		msgs[i] = m.b
+	}
+	return q.writeMany(msgs)
+}
+
+// concat is a stream's writeMany: the messages one after the other in one
+// write.
+func (q *WriteQueue) concat(msgs [][]byte) error {
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
-	for _, m := range batch {
-		buf.Write(m.b)
+	for _, b := range msgs {
+		buf.Write(b)
 	}
 	err := q.write(buf.Bytes())
 	bufPool.Put(buf)
