@@ -30,7 +30,7 @@ func main() {
 // collection, rather than once. The live heap is small (a few KiB per
 // client), so at Go's 100 a REGISTER load collects every few hundred
 // messages; at 200 a REGISTER costs about 15% less CPU and an idle client
-// about 1.8 KiB more memory (docs/performance.md).
+// 1.3–1.7 KiB more memory (docs/performance.md).
 const defaultGCPercent = 200
 
 // setGCPercent applies defaultGCPercent unless gogc, the GOGC environment
