@@ -29,6 +29,9 @@ type WriteQueue struct {
 	writeMany func([][]byte) error
 	onError   func(error)
 	max       int
+	// many holds the messages handed to writeMany; only the writer uses
+	// it, and it is made the first time several messages wait together.
+	many [][]byte
 
 	// mu guards the fields below.
 	mu sync.Mutex
@@ -206,11 +209,13 @@ func (q *WriteQueue) writeBatch(batch []queued) error {
 	if len(batch) == 1 {
 		return q.write(batch[0].b)
 	}
-	msgs := make([][]byte, len(batch))
-	for i, m := range batch {
-		msgs[i] = m.b
+	for _, m := range batch {
+		q.many = append(q.many, m.b)
 	}
-	return q.writeMany(msgs)
+	err := q.writeMany(q.many)
+	clear(q.many)
+	q.many = q.many[:0]
+	return err
 }
 
 // concat is a stream's writeMany: the messages one after the other in one
