@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
@@ -20,7 +21,24 @@ import (
 var version = "dev"
 
 func main() {
+	setGCPercent(os.Getenv("GOGC"))
 	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// defaultGCPercent is the garbage collector's target (GOGC) when the
+// environment sets none: the heap may grow by twice what is live before a
+// collection, rather than once. The live heap is small (a few KiB per
+// client), so at Go's 100 a REGISTER load collects every few hundred
+// messages; at 200 a REGISTER costs about 15% less CPU and an idle client
+// 1.3–1.7 KiB more memory (docs/performance.md).
+const defaultGCPercent = 200
+
+// setGCPercent applies defaultGCPercent unless gogc, the GOGC environment
+// variable, is set: then the runtime has applied it already.
+func setGCPercent(gogc string) {
+	if gogc == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 }
 
 func run(args []string, stderr io.Writer) int {

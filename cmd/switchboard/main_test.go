@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -116,5 +117,19 @@ func TestReadmeConfigs(t *testing.T) {
 		if code := run([]string{"-config", path, "-check-config"}, &out); code != 0 {
 			t.Errorf("README's YAML block %d: exit %d: %s", i+1, code, out.String())
 		}
+	}
+}
+
+// TestGCPercent: the binary's default applies only when GOGC is unset.
+func TestGCPercent(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	setGCPercent("50") // the runtime read GOGC=50 already: left alone
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set, the GC percent is %d, want it left at 100", got)
+	}
+	setGCPercent("")
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Errorf("with GOGC unset, the GC percent is %d, want %d", got, defaultGCPercent)
 	}
 }

@@ -125,7 +125,8 @@ func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 }
 
 func newDiscardConn(flowID string, port int) *discardConn {
-	conn := &discardConn{flowID: flowID, remote: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))}
+	remote := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
+	conn := &discardConn{flowID: flowID, remote: remote, source: remote.String()}
 	conn.queue = siptransport.NewWriteQueue(256, func([]byte) error { return nil }, func(error) {})
 	return conn
 }
@@ -190,6 +191,7 @@ func putCounter(dst []byte, n uint64) {
 type discardConn struct {
 	flowID string
 	remote netip.AddrPort
+	source string
 	queue  *siptransport.WriteQueue
 	sent   int
 	last   *sip.Response
@@ -202,6 +204,7 @@ func (c *discardConn) Transport() string          { return siptransport.WS }
 func (c *discardConn) LocalAddr() netip.AddrPort  { return netip.MustParseAddrPort("127.0.0.1:8080") }
 func (c *discardConn) RemoteAddr() netip.AddrPort { return c.remote }
 func (c *discardConn) FlowID() string             { return c.flowID }
+func (c *discardConn) RemoteSource() string       { return c.source }
 
 func (c *discardConn) Send(msg sip.Message) error {
 	c.sent++

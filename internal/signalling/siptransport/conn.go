@@ -44,6 +44,21 @@ type Conn interface {
 	Send(msg sip.Message) error
 }
 
+// remoteSourcer is a Conn that keeps its peer's address rendered once, as
+// netip.AddrPort.String does, so that the messages it delivers get their
+// source without rendering it again each.
+type remoteSourcer interface {
+	RemoteSource() string
+}
+
+// remoteSource is c's RemoteAddr as text.
+func remoteSource(c Conn) string {
+	if s, ok := c.(remoteSourcer); ok {
+		return s.RemoteSource()
+	}
+	return c.RemoteAddr().String()
+}
+
 // Reliable reports whether c runs over a reliable, connection-oriented
 // transport, where RFC 3261 §17 timers that retransmit are not used.
 func Reliable(c Conn) bool { return c.Transport() != UDP }

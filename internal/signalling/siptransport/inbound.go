@@ -82,11 +82,12 @@ func (in *Inbound) framed(data []byte, from Conn) { in.parse(data, from) }
 
 // parse parses a message that passed the framing rule and delivers it.
 func (in *Inbound) parse(data []byte, from Conn) {
-	if f := checkSyntax(data); f != nil {
+	end := bytes.Index(data, crlfCRLF) // the end of the head, for both rules
+	if f := checkSyntaxAt(data, end); f != nil {
 		in.refuse(f, data, from)
 		return
 	}
-	msg, err := in.parser.ParseSIP(normalizeHead(data))
+	msg, err := in.parser.ParseSIP(normalizeHeadAt(data, end))
 	if err != nil {
 		in.metrics.rejected("malformed")
 		in.reject(data, from, sip.StatusBadRequest, in.badRequestReason(err, data))
@@ -118,7 +119,7 @@ func (in *Inbound) deliver(msg sip.Message, from Conn) {
 	}
 	msg.SetTransport(from.Transport())
 	if isReq {
-		stampVia(req, from.RemoteAddr())
+		stampVia(req, from.RemoteAddr(), remoteSource(from))
 	}
 	in.metrics.received(msg, from.Transport())
 	in.handler.HandleMessage(msg, from)
@@ -180,10 +181,10 @@ func (in *Inbound) countHeaders(msg sip.Message) string {
 }
 
 // stampVia adds received and rport to the top Via, RFC 3261 §18.2.1 and
-// RFC 3581 §4, so that responses find their way back through NAT.
-func stampVia(req *sip.Request, remote netip.AddrPort) {
+// RFC 3581 §4, so that responses find their way back through NAT. source
+// is remote as text.
+func stampVia(req *sip.Request, remote netip.AddrPort, source string) {
 	via := req.Via()
-	source := remote.String()
 	req.SetSource(source)
 	// The IP and port are cut from source rather than rendered again,
 	// unless the IP is IPv4-mapped: received carries it unmapped.

@@ -111,7 +111,7 @@ func TestStampViaAddresses(t *testing.T) {
 				t.Fatal(err)
 			}
 			req := m.(*sip.Request)
-			stampVia(req, ap)
+			stampVia(req, ap, ap.String())
 			via := req.Via()
 			if got, want := via.Params.GetOr("received", ""), ap.Addr().Unmap().String(); got != want {
 				t.Errorf("received: got %q, want %q", got, want)

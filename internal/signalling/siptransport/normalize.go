@@ -25,8 +25,11 @@ var structured = [...]string{"via", "v", "from", "f", "to", "t", "contact", "m",
 // ";", "=" and "," removed and runs of it made one SP, outside quoted
 // strings and <...>. The body is copied unchanged. It allocates only for a
 // message it rewrites.
-func normalizeHead(data []byte) []byte {
-	end := bytes.Index(data, crlfCRLF)
+func normalizeHead(data []byte) []byte { return normalizeHeadAt(data, bytes.Index(data, crlfCRLF)) }
+
+// normalizeHeadAt is normalizeHead for a message whose head ends at end,
+// where bytes.Index finds the first CRLF CRLF (-1 for none).
+func normalizeHeadAt(data []byte, end int) []byte {
 	if end < 0 || !needsNormalizing(data[:end]) {
 		return data
 	}
@@ -77,8 +80,11 @@ func needsNormalizing(block []byte) bool {
 }
 
 func isStructured(name []byte) bool {
+	if len(name) == 0 {
+		return false
+	}
 	for _, s := range structured {
-		if len(s) == len(name) && strings.EqualFold(s, string(name)) {
+		if len(s) == len(name) && s[0] == name[0]|0x20 && strings.EqualFold(s, string(name)) {
 			return true
 		}
 	}

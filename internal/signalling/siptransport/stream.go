@@ -144,12 +144,12 @@ func (l *StreamListener) Dial(ctx context.Context, remote netip.AddrPort) (Conn,
 // start serves nc. An accepted connection must send its first message
 // within FirstMessageTimeout; one switchboard dialled need not.
 func (l *StreamListener) start(nc net.Conn, remote netip.AddrPort, release func(), accepted bool) *streamConn {
-	c := &streamConn{l: l, nc: nc, remote: remote, flowID: l.reg.NewFlowID(lowerTransport(l.transport) + "-"), release: release,
+	c := &streamConn{l: l, nc: nc, remote: remote, source: remote.String(), flowID: l.reg.NewFlowID(lowerTransport(l.transport) + "-"), release: release,
 		heard: !accepted || l.cfg.FirstMessageTimeout <= 0}
 	if !c.heard {
 		_ = nc.SetDeadline(time.Now().Add(l.cfg.FirstMessageTimeout))
 	}
-	c.queue = NewWriteQueue(sendQueueLen, c.write, func(error) { nc.Close() })
+	c.queue = NewStreamWriteQueue(sendQueueLen, c.write, func(error) { nc.Close() })
 	l.mu.Lock()
 	l.byRemote[remote] = c
 	l.mu.Unlock()
@@ -176,6 +176,7 @@ type streamConn struct {
 	l       *StreamListener
 	nc      net.Conn
 	remote  netip.AddrPort
+	source  string // remote as text
 	flowID  string
 	queue   *WriteQueue
 	release func()
@@ -195,6 +196,7 @@ func (c *streamConn) Transport() string          { return c.l.transport }
 func (c *streamConn) LocalAddr() netip.AddrPort  { return c.l.local }
 func (c *streamConn) RemoteAddr() netip.AddrPort { return c.remote }
 func (c *streamConn) FlowID() string             { return c.flowID }
+func (c *streamConn) RemoteSource() string       { return c.source }
 func (c *streamConn) Send(msg sip.Message) error { return c.queue.PushMessage(msg) }
 
 func (c *streamConn) write(b []byte) error {

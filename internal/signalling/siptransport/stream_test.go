@@ -106,3 +106,63 @@ func dialTCP(t *testing.T) (*collector, net.Conn) {
 	t.Cleanup(func() { c.Close() })
 	return h, c
 }
+
+// answerer answers every request with a 200 on the connection it came from.
+type answerer struct{}
+
+func (answerer) HandleMessage(m sip.Message, from Conn) {
+	if req, ok := m.(*sip.Request); ok {
+		_ = from.Send(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	}
+}
+
+func (answerer) ConnClosed(Conn) {}
+
+// TestStreamAnswersPipelinedRequestsInOrder: requests a peer sends in one
+// write are answered in their order, each response whole, though the
+// responses share writes (NewStreamWriteQueue).
+func TestStreamAnswersPipelinedRequestsInOrder(t *testing.T) {
+	l, err := ListenTCP(netip.MustParseAddrPort("127.0.0.1:0"), StreamConfig{}, NewInbound(InboundConfig{MaxMessageSize: 65535}, InboundDeps{Handler: answerer{}}), NewRegistry(RegistryConfig{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go l.Serve()
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const n = 20 // more than one write's worth of messages (maxCoalesce)
+	var all strings.Builder
+	for i := 1; i <= n; i++ {
+		all.WriteString(strings.Replace(strings.Replace(validOptions, "CSeq: 1 ", "CSeq: "+itoa(i)+" ", 1), "Call-ID: c1", "Call-ID: c"+itoa(i), 1))
+	}
+	if _, err := c.Write([]byte(all.String())); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	p := sip.NewParser()
+	r := bufio.NewReader(c)
+	for i := 1; i <= n; i++ {
+		var head strings.Builder
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("response %d: %v", i, err)
+			}
+			head.WriteString(line)
+			if line == "\r\n" {
+				break
+			}
+		}
+		msg, err := p.ParseSIP([]byte(head.String()))
+		if err != nil {
+			t.Fatalf("response %d: %v in %q", i, err, head.String())
+		}
+		res, ok := msg.(*sip.Response)
+		if !ok || res.StatusCode != 200 || res.CSeq().SeqNo != uint32(i) {
+			t.Fatalf("response %d: got %q", i, head.String())
+		}
+	}
+}

@@ -37,8 +37,11 @@ func init() {
 
 // checkSyntax applies the syntax rule to a message that passed the framing
 // rule. It allocates nothing.
-func checkSyntax(data []byte) *fault {
-	end := bytes.Index(data, crlfCRLF)
+func checkSyntax(data []byte) *fault { return checkSyntaxAt(data, bytes.Index(data, crlfCRLF)) }
+
+// checkSyntaxAt is checkSyntax for a message whose head ends at end, where
+// bytes.Index finds the first CRLF CRLF (-1 for none).
+func checkSyntaxAt(data []byte, end int) *fault {
 	if end < 0 {
 		return nil // the framing rule has made sure there is one
 	}

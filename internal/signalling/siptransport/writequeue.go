@@ -17,10 +17,21 @@ import (
 // on the same connection are then written by the read goroutine itself once
 // the dispatch is over and it holds no lock, rather than by a new goroutine
 // on another thread. Only that connection's own reading waits for its peer.
+//
+// A queue made with NewStreamWriteQueue or NewBatchWriteQueue hands the
+// messages waiting together to one write: the answers to requests a peer
+// sent at once then cost one system call. A lone message is written as it
+// is, at once.
 type WriteQueue struct {
-	write   func([]byte) error
-	onError func(error)
-	max     int
+	write func([]byte) error
+	// writeMany, when set, writes several messages, in order, with as few
+	// system calls as it can.
+	writeMany func([][]byte) error
+	onError   func(error)
+	max       int
+	// many holds the messages handed to writeMany; only the writer uses
+	// it, and it is made the first time several messages wait together.
+	many [][]byte
 
 	// mu guards the fields below.
 	mu sync.Mutex
@@ -53,6 +64,32 @@ const keptQueueCap = 16
 func NewWriteQueue(max int, write func([]byte) error, onError func(error)) *WriteQueue {
 	return &WriteQueue{write: write, onError: onError, max: max}
 }
+
+// NewStreamWriteQueue is NewWriteQueue for a byte stream (TCP, TLS), where
+// the messages carry their own boundaries: those waiting together, up to
+// maxCoalesce messages and maxCoalesceBytes, are written in one write.
+func NewStreamWriteQueue(max int, write func([]byte) error, onError func(error)) *WriteQueue {
+	q := NewWriteQueue(max, write, onError)
+	q.writeMany = q.concat
+	return q
+}
+
+// NewBatchWriteQueue is NewWriteQueue for a connection that frames each
+// message itself (WebSocket): the messages waiting together, up to
+// maxCoalesce messages and maxCoalesceBytes, go to writeMany, which must
+// write each in order, and one alone to write.
+func NewBatchWriteQueue(max int, write func([]byte) error, writeMany func([][]byte) error, onError func(error)) *WriteQueue {
+	q := NewWriteQueue(max, write, onError)
+	q.writeMany = writeMany
+	return q
+}
+
+// A write of several messages carries at most maxCoalesce of them and,
+// unless one message alone is longer, maxCoalesceBytes.
+const (
+	maxCoalesce      = 16
+	maxCoalesceBytes = 64 << 10
+)
 
 // Push queues b, which must not be modified afterwards.
 func (q *WriteQueue) Push(b []byte) error { return q.push(queued{b: b}) }
@@ -122,6 +159,7 @@ func (q *WriteQueue) drain() {
 // writeAll writes until the queue is empty or closed, then gives up the
 // writer's role.
 func (q *WriteQueue) writeAll() {
+	var taken [maxCoalesce]queued
 	for {
 		q.mu.Lock()
 		if q.head == len(q.pending) || q.closed {
@@ -131,13 +169,14 @@ func (q *WriteQueue) writeAll() {
 			q.mu.Unlock()
 			return
 		}
-		m := q.pending[q.head]
-		q.pending[q.head] = queued{}
-		q.head++
+		batch := q.takeLocked(taken[:0])
 		q.mu.Unlock()
-		err := q.write(m.b)
-		if m.buf != nil {
-			bufPool.Put(m.buf)
+		err := q.writeBatch(batch)
+		for i, m := range batch {
+			if m.buf != nil {
+				bufPool.Put(m.buf)
+			}
+			batch[i] = queued{}
 		}
 		if err != nil {
 			q.Close()
@@ -145,6 +184,51 @@ func (q *WriteQueue) writeAll() {
 			return
 		}
 	}
+}
+
+// takeLocked moves the next message out of the queue into batch, and,
+// when the queue writes several at once, those after it that fit.
+func (q *WriteQueue) takeLocked(batch []queued) []queued {
+	size := 0
+	for q.head < len(q.pending) && len(batch) < cap(batch) {
+		m := q.pending[q.head]
+		if len(batch) > 0 && (q.writeMany == nil || size+len(m.b) > maxCoalesceBytes) {
+			break
+		}
+		size += len(m.b)
+		batch = append(batch, m)
+		q.pending[q.head] = queued{}
+		q.head++
+	}
+	return batch
+}
+
+// writeBatch writes the messages of batch: one with write, several with
+// writeMany.
+func (q *WriteQueue) writeBatch(batch []queued) error {
+	if len(batch) == 1 {
+		return q.write(batch[0].b)
+	}
+	for _, m := range batch {
+		q.many = append(q.many, m.b)
+	}
+	err := q.writeMany(q.many)
+	clear(q.many)
+	q.many = q.many[:0]
+	return err
+}
+
+// concat is a stream's writeMany: the messages one after the other in one
+// write.
+func (q *WriteQueue) concat(msgs [][]byte) error {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	for _, b := range msgs {
+		buf.Write(b)
+	}
+	err := q.write(buf.Bytes())
+	bufPool.Put(buf)
+	return err
 }
 
 // resetLocked empties the queue, keeping a small backing array for reuse.

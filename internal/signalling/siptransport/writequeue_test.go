@@ -188,3 +188,91 @@ func TestWriteQueueHoldConcurrentSenders(t *testing.T) {
 		next[m[0]]++
 	}
 }
+
+// TestStreamWriteQueueCoalesces: on a stream, the messages waiting at a
+// Flush go out in one write, up to maxCoalesce messages and
+// maxCoalesceBytes; a lone message goes out as it is.
+func TestStreamWriteQueueCoalesces(t *testing.T) {
+	w := &wire{}
+	q := NewStreamWriteQueue(64, w.write, w.onError)
+	q.Hold()
+	for _, m := range []string{"a", "b", "c"} {
+		if err := q.Push([]byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.Flush()
+	if got, want := w.written(), []string{"abc"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+
+	if err := q.Push([]byte("d")); err != nil { // not held: a drain goroutine writes it
+		t.Fatal(err)
+	}
+	q.Wait()
+	if got, want := w.written(), []string{"abc", "d"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+
+	// More than maxCoalesce messages: two writes. Then a message longer
+	// than maxCoalesceBytes together with the one before it: alone.
+	w.got = nil
+	q.Hold()
+	var want []string
+	var first, second []byte
+	for i := range maxCoalesce + 2 {
+		b := []byte{byte('A' + i)}
+		if i < maxCoalesce {
+			first = append(first, b...)
+		} else {
+			second = append(second, b...)
+		}
+		_ = q.Push(b)
+	}
+	big := make([]byte, maxCoalesceBytes)
+	_ = q.Push(big)
+	q.Flush()
+	want = []string{string(first), string(second), string(big)}
+	if got := w.written(); !slices.Equal(got, want) {
+		t.Fatalf("got %d writes of %v bytes, want %d of %v", len(got), lens(got), len(want), lens(want))
+	}
+}
+
+// TestWriteQueueKeepsMessagesApart: a message queue (WebSocket) writes
+// each message with a write of its own.
+func TestWriteQueueKeepsMessagesApart(t *testing.T) {
+	w := &wire{}
+	q := NewWriteQueue(8, w.write, w.onError)
+	q.Hold()
+	_ = q.Push([]byte("a"))
+	_ = q.Push([]byte("b"))
+	q.Flush()
+	if got, want := w.written(), []string{"a", "b"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func lens(s []string) []int {
+	n := make([]int, len(s))
+	for i, x := range s {
+		n[i] = len(x)
+	}
+	return n
+}
+
+// BenchmarkStreamWriteQueueFlush: three responses queued during one
+// dispatch and written together, as the read goroutine does.
+func BenchmarkStreamWriteQueueFlush(b *testing.B) {
+	writes := 0
+	q := NewStreamWriteQueue(16, func([]byte) error { writes++; return nil }, func(error) {})
+	msg := []byte(response(200, "OK"))
+	b.ReportAllocs()
+	for b.Loop() {
+		q.Hold()
+		for range 3 {
+			_ = q.Push(msg)
+		}
+		q.Flush()
+	}
+	b.ReportMetric(float64(writes)/float64(b.N), "writes/op")
+}

@@ -33,12 +33,16 @@ type Conn struct {
 	s         *Server
 	ws        *websocket.Conn
 	remote    netip.AddrPort
+	source    string // remote as text
 	local     netip.AddrPort
 	flowID    string
 	transport string
 	queue     *siptransport.WriteQueue
 	release   func()
 	watch     *frameWatch
+	// raw is the connection gorilla writes to, through which several
+	// messages become one write; nil if it is not a watchedConn.
+	raw *watchedConn
 
 	// closing is set once the server started the closing handshake: the
 	// read deadline then stays at closeGrace and nothing more is delivered.
@@ -67,9 +71,10 @@ func newConn(s *Server, ws *websocket.Conn, watch *frameWatch, remote netip.Addr
 		transport, prefix = siptransport.WSS, "wss-"
 	}
 	local, _ := netip.ParseAddrPort(ws.LocalAddr().String())
-	c := &Conn{s: s, ws: ws, remote: remote, local: local, transport: transport,
+	c := &Conn{s: s, ws: ws, remote: remote, source: remote.String(), local: local, transport: transport,
 		flowID: s.reg.NewFlowID(prefix), release: release, watch: watch}
-	c.queue = siptransport.NewWriteQueue(sendQueueLen, c.write, func(error) { ws.Close() })
+	c.raw, _ = ws.NetConn().(*watchedConn)
+	c.queue = siptransport.NewBatchWriteQueue(sendQueueLen, c.write, c.writeMany, func(error) { ws.Close() })
 	return c
 }
 
@@ -81,6 +86,10 @@ func (c *Conn) LocalAddr() netip.AddrPort { return c.local }
 
 // RemoteAddr is the browser's side of the TCP connection.
 func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
+
+// RemoteSource is RemoteAddr as text, rendered once for all the messages
+// the connection delivers.
+func (c *Conn) RemoteSource() string { return c.source }
 
 // FlowID names this connection.
 func (c *Conn) FlowID() string { return c.flowID }
@@ -96,6 +105,31 @@ func (c *Conn) BreakFraming() { c.broken = true }
 func (c *Conn) write(b []byte) error {
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
 	return c.ws.WriteMessage(websocket.TextMessage, b)
+}
+
+// writeMany writes msgs, one text message each, in one write to the socket.
+func (c *Conn) writeMany(msgs [][]byte) error {
+	if c.raw == nil {
+		for _, m := range msgs {
+			if err := c.write(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	deadline := time.Now().Add(c.s.cfg.WriteTimeout)
+	_ = c.ws.SetWriteDeadline(deadline)
+	c.raw.startBatch()
+	var err error
+	for _, m := range msgs {
+		if err = c.ws.WriteMessage(websocket.TextMessage, m); err != nil {
+			break
+		}
+	}
+	if werr := c.raw.endBatch(deadline); err == nil {
+		err = werr
+	}
+	return err
 }
 
 var readBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}

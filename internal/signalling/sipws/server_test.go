@@ -3,6 +3,7 @@ package sipws
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,12 +19,14 @@ import (
 )
 
 // recorder is the SIP side behind the endpoint: it keeps what arrives and
-// answers every request 200 over the connection it came on.
+// answers every request 200 over the connection it came on: once, or, when
+// answers is set, that many times, the n-th with the reason "OK n".
 type recorder struct {
-	mu     sync.Mutex
-	got    []sip.Message
-	closed []string
-	conns  chan siptransport.Conn
+	mu      sync.Mutex
+	got     []sip.Message
+	closed  []string
+	conns   chan siptransport.Conn
+	answers int
 }
 
 func (r *recorder) HandleMessage(msg sip.Message, from siptransport.Conn) {
@@ -31,7 +34,12 @@ func (r *recorder) HandleMessage(msg sip.Message, from siptransport.Conn) {
 	r.got = append(r.got, msg)
 	r.mu.Unlock()
 	if req, ok := msg.(*sip.Request); ok {
-		_ = from.Send(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+		if r.answers == 0 {
+			_ = from.Send(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+		}
+		for n := range r.answers {
+			_ = from.Send(sip.NewResponseFromRequest(req, sip.StatusOK, "OK "+strconv.Itoa(n+1), nil))
+		}
 	}
 	select {
 	case r.conns <- from:
@@ -320,4 +328,31 @@ func counterValue(c prometheus.Counter) float64 {
 		return -1
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestSeveralAnswersArriveApart: responses queued together on one
+// connection, written in one write (WriteQueue, watchedConn's batch),
+// still arrive as one WebSocket message each, in order.
+func TestSeveralAnswersArriveApart(t *testing.T) {
+	e := newEndpoint(t, Config{}, 10)
+	e.rec.answers = 20 // more than one batch's worth (siptransport's maxCoalesce)
+	c := e.dial(t, nil)
+	for range 2 {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(options)); err != nil {
+			t.Fatal(err)
+		}
+		for n := 1; n <= e.rec.answers; n++ {
+			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			kind, data, err := c.ReadMessage()
+			if err != nil {
+				t.Fatalf("response %d: %v", n, err)
+			}
+			if want := "SIP/2.0 200 OK " + strconv.Itoa(n); kind != websocket.TextMessage || firstLine(data) != want {
+				t.Fatalf("response %d: got %q (type %d), want %q as a text message", n, firstLine(data), kind, want)
+			}
+			if !strings.HasSuffix(string(data), "\r\n\r\n") {
+				t.Fatalf("response %d is not whole: %q", n, data)
+			}
+		}
+	}
 }

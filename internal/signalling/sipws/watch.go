@@ -2,8 +2,11 @@ package sipws
 
 import (
 	"bufio"
+	"bytes"
 	"net"
 	"net/http"
+	"sync"
+	"time"
 )
 
 // frameWatch follows the frame headers of what a client sends (RFC 6455
@@ -78,10 +81,53 @@ func payloadLen(h []byte) uint64 {
 	}
 }
 
-// watchedConn is the hijacked connection, read through a frameWatch.
+// watchedConn is the hijacked connection, read through a frameWatch, and
+// written to through a batch while one is open.
 type watchedConn struct {
 	net.Conn
 	watch *frameWatch
+
+	// wmu guards batch: while it is set, what gorilla writes (frames of
+	// messages, and control frames from any goroutine) is added to it, to
+	// be written in one write when the batch ends.
+	wmu   sync.Mutex
+	batch *bytes.Buffer
+}
+
+var batchPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (c *watchedConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.batch != nil {
+		return c.batch.Write(p)
+	}
+	return c.Conn.Write(p)
+}
+
+// startBatch holds what is written from now on until endBatch.
+func (c *watchedConn) startBatch() {
+	buf := batchPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	c.wmu.Lock()
+	c.batch = buf
+	c.wmu.Unlock()
+}
+
+// endBatch writes what the batch holds, in one write that must end by
+// deadline, and writes directly again.
+func (c *watchedConn) endBatch(deadline time.Time) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	buf := c.batch
+	c.batch = nil
+	var err error
+	if buf.Len() > 0 {
+		_ = c.Conn.SetWriteDeadline(deadline)
+		_, err = c.Conn.Write(buf.Bytes())
+	}
+	batchPool.Put(buf)
+	return err
 }
 
 func (c *watchedConn) Read(p []byte) (int, error) {
