@@ -38,7 +38,10 @@ const (
 // with a name it verifies the certificate and relays. Chromium relays over
 // TLS to the IP address (and, in this namespace, not to the name: it is
 // given the URL as the endpoint wrote it). A deployment gets
-// the name from sip.advertise_host; this test cannot set that, since it
+// the name from turn.tls_host (or sip.advertise_host); this test does not set
+// turn.tls_host because then Chromium, which uses the namespace's hosts file
+// no more than it resolves the name here, would get only the name. It
+// cannot set sip.advertise_host either, since it
 // would be the SIP host too, which baresip cannot resolve from a hosts file.
 const turnsByName = `(() => {
 	const Native = window.RTCPeerConnection;

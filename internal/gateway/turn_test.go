@@ -240,3 +240,32 @@ func TestTURNOverTLSSharesCertificate(t *testing.T) {
 	}
 	relay.Close()
 }
+
+// TestTURNTLSHostInURLs: with turn.tls_host the turns: URL pages get names
+// that host (Firefox skips one with an IP address), while the UDP and TCP
+// URLs keep the listener's address.
+func TestTURNTLSHostInURLs(t *testing.T) {
+	leakcheck.Check(t)
+	certFile, keyFile, _ := selfSigned(t, t.TempDir())
+	g := startGateway(t, func(c *config.Config) {
+		withTURN(c)
+		c.TLS = config.TLS{CertFile: certFile, KeyFile: keyFile}
+		c.TURN.ListenTLS = loopback0
+		c.TURN.TLSHost = "turn.switchboard.test"
+	})
+	alice := browser(t, g, "alice")
+	register(t, alice)
+	code, servers := turnCredentials(t, g, "alice", "")
+	if code != http.StatusOK || len(servers) != 1 {
+		t.Fatalf("credentials: got %d %+v", code, servers)
+	}
+	a := g.Addrs().TURN
+	want := []string{
+		"turn:127.0.0.1:" + strconv.Itoa(int(a.UDP.Port())) + "?transport=udp",
+		"turn:127.0.0.1:" + strconv.Itoa(int(a.TCP.Port())) + "?transport=tcp",
+		"turns:turn.switchboard.test:" + strconv.Itoa(int(a.TLS.Port())) + "?transport=tcp",
+	}
+	if got := servers[0].URLs; !slices.Equal(got, want) {
+		t.Errorf("urls: got %v, want %v", got, want)
+	}
+}
