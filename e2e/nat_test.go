@@ -37,12 +37,11 @@ const (
 // IP literal (it gathers no TLS relay, and never connects to the listener);
 // with a name it verifies the certificate and relays. Chromium relays over
 // TLS to the IP address (and, in this namespace, not to the name: it is
-// given the URL as the endpoint wrote it). A deployment gets
-// the name from turn.tls_host (or sip.advertise_host); this test does not set
-// turn.tls_host because then Chromium, which uses the namespace's hosts file
-// no more than it resolves the name here, would get only the name. It
-// cannot set sip.advertise_host either, since it
-// would be the SIP host too, which baresip cannot resolve from a hosts file.
+// given the URL as the endpoint wrote it). A deployment gets the name
+// from turn.tls_host (or sip.advertise_host). This test sets neither:
+// with turn.tls_host Chromium would get only the name, which it does not
+// relay to here, and sip.advertise_host is the SIP host too, which baresip
+// cannot resolve from a hosts file.
 const turnsByName = `(() => {
 	const Native = window.RTCPeerConnection;
 	window.RTCPeerConnection = function (config, ...rest) {
