@@ -27,7 +27,7 @@ func withTURN(c *config.Config) {
 }
 
 // turnCredentials asks the credentials endpoint for user's iceServers.
-func turnCredentials(t *testing.T, g *testGateway, user, password string) (int, []webrtc.ICEServer) {
+func turnCredentials(t testing.TB, g *testGateway, user, password string) (int, []webrtc.ICEServer) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"username": user, "password": password})
 	res, err := http.Post("http://"+g.Addrs().HTTP.String()+turnCredentialsPath, "application/json", bytes.NewReader(body))
