@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/testkit/rtptest"
 	"github.com/switchboard-gw/switchboard/internal/testkit/siptest"
 )
@@ -57,7 +59,10 @@ func BenchmarkRelayedCalls(b *testing.B) {
 }
 
 func benchRelayedCalls(b *testing.B, relay bool) {
-	g := startGateway(b, withTURN)
+	g := startGateway(b, func(c *config.Config) {
+		withTURN(c)
+		c.Limits.CallsPerUser, c.Limits.CallRatePerUser = 0, 0 // alice makes every call
+	})
 	farm := startFarm(b)
 	alice := browser(b, g, "alice")
 	register(b, alice)
@@ -358,18 +363,22 @@ func (c *farmCall) packet(phase byte) []byte {
 	return p
 }
 
-// warm sends a packet every 20 ms until one comes back, for up to 10 s.
+// warm waits for ICE and DTLS, then sends a packet every 20 ms until one
+// comes back, for up to 10 s in all.
 func (c *farmCall) warm() error {
-	for range 500 {
+	wait, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.br.WaitConnected(wait); err != nil {
+		return fmt.Errorf("ICE/DTLS with switchboard: %w", err)
+	}
+	for wait.Err() == nil {
 		c.mu.Lock()
 		warmed := c.warmed
 		c.mu.Unlock()
 		if warmed {
 			return nil
 		}
-		if err := c.br.SendPayload(c.packet(phaseWarm)); err != nil {
-			return err
-		}
+		_ = c.br.SendPayload(c.packet(phaseWarm))
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("no packet came back in 10 s; selected pair %v", c.br.SelectedPair())
