@@ -25,7 +25,7 @@ run: build ## Build, then run the gateway with its embedded default config.
 	./$(BIN)
 
 .PHONY: test
-test: web ## The whole suite, as CI runs it: web build, deps, vet, unit (-race -short), e2e, fuzzing, bench smoke.
+test: web ## The whole suite, as CI runs it: web build, deps, vet, unit (-race -short), e2e, fuzzing, bench smokes.
 	scripts/test-deps.sh
 	$(GO) vet ./...
 # e2e drives the binary and real peers as subprocesses: it runs once, on
@@ -33,6 +33,7 @@ test: web ## The whole suite, as CI runs it: web build, deps, vet, unit (-race -
 	$(GO) test -race -short $$($(GO) list ./... | grep -v '/e2e$$')
 	$(GO) test -count=1 ./e2e/...
 	scripts/fuzz-brief.sh
+	$(GO) test -run '^$$' -bench RelayedCalls -benchtime 200x ./internal/gateway/
 	scripts/bench-smoke.sh
 
 .PHONY: soak

@@ -26,32 +26,12 @@ import (
 const (
 	natTURNPort = 3478
 	natTLSIP    = "198.18.0.2"
-	// natTLSHost is TURN-TLS's name, in the certificate and in the
-	// private namespace's hosts file.
+	// natTLSHost is TURN-TLS's name: turn.tls_host, in the certificate
+	// and in the private namespace's hosts file. Firefox skips a turns:
+	// URL whose host is an IP address (it gathers no TLS relay); with the
+	// name both browsers verify the certificate and relay.
 	natTLSHost = "turn.switchboard.test"
 )
-
-// turnsByName makes every RTCPeerConnection the page creates name the
-// TURN-TLS server natTLSHost in its turns: URL, where the credentials
-// endpoint gave its IP address. Firefox skips a turns: URL whose host is an
-// IP literal (it gathers no TLS relay, and never connects to the listener);
-// with a name it verifies the certificate and relays. Chromium relays over
-// TLS to the IP address (and, in this namespace, not to the name: it is
-// given the URL as the endpoint wrote it). A deployment gets
-// the name from sip.advertise_host; this test cannot set that, since it
-// would be the SIP host too, which baresip cannot resolve from a hosts file.
-const turnsByName = `(() => {
-	const Native = window.RTCPeerConnection;
-	window.RTCPeerConnection = function (config, ...rest) {
-		const c = { ...(config || {}) };
-		c.iceServers = (c.iceServers || []).map((s) => ({ ...s,
-			urls: [].concat(s.urls).map((u) => u.replace("turns:` + natTLSIP + `:", "turns:` + natTLSHost + `:")) }));
-		return new Native(c, ...rest);
-	};
-	window.RTCPeerConnection.prototype = Native.prototype;
-	Object.setPrototypeOf(window.RTCPeerConnection, Native);
-	return true;
-})()`
 
 // natDirection is who calls whom in a NAT test call.
 type natDirection int
@@ -161,8 +141,9 @@ turn:
   listen_udp: %[1]s:%[4]d
   listen_tcp: %[1]s:%[4]d
   listen_tls: %[5]s:443
+  tls_host: %[6]s
   relay_ip: %[1]s
-`, pub, cert, key, natTURNPort, natTLSIP)
+`, pub, cert, key, natTURNPort, natTLSIP, natTLSHost)
 	g := startGatewayIn(t, nat.Public, bin, config)
 	bob := StartBaresip(t, BaresipOptions{User: "bob", Registrar: pub + ":5060", Tone: farTone(t),
 		AutoAnswer: true, Netns: nat.Public, IP: pub})
@@ -178,9 +159,6 @@ func (e *natEnv) run(t *testing.T, kind browserKind, tc natCase, dirs []natDirec
 	loadToneTap(t, page)
 	if tc.relayOnly {
 		page.MustEval(t, forceRelay, 5*time.Second, new(bool))
-	}
-	if kind == firefox {
-		page.MustEval(t, turnsByName, 5*time.Second, new(bool))
 	}
 	softphoneRegister(t, page, user)
 	waitPage(t, page, "softphone.iceServers.length === 1", 5*time.Second)

@@ -502,6 +502,11 @@ type TURN struct {
 	ListenUDP netip.AddrPort `yaml:"listen_udp"`
 	ListenTCP netip.AddrPort `yaml:"listen_tcp"`
 	ListenTLS netip.AddrPort `yaml:"listen_tls"`
+	// TLSHost is the host name in the turns: URLs pages get, one the
+	// certificate covers: Firefox skips a turns: URL whose host is an IP
+	// address. The default is "": sip.advertise_host, else the IP address
+	// of turn.listen_tls (enough for Chromium; start-up warns).
+	TLSHost string `yaml:"tls_host"`
 	// Realm is the STUN realm of the credentials. The default is
 	// "switchboard".
 	Realm string `yaml:"realm"`

@@ -201,7 +201,7 @@ func TestLoadFull(t *testing.T) {
 		TURN: TURN{
 			Enabled:   true,
 			ListenUDP: netip.MustParseAddrPort("0.0.0.0:3478"), ListenTCP: netip.MustParseAddrPort("0.0.0.0:3478"),
-			ListenTLS: netip.MustParseAddrPort("0.0.0.0:443"), Realm: "example.com",
+			ListenTLS: netip.MustParseAddrPort("0.0.0.0:443"), TLSHost: "turn.example.com", Realm: "example.com",
 			RelayIP: netip.MustParseAddr("10.0.0.7"), RelayPublicIP: netip.MustParseAddr("203.0.113.5"),
 			RelayPortMin: 40000, RelayPortMax: 40999, SecretFile: "/etc/switchboard/turn.secret",
 			CredentialTTL: 30 * time.Minute, CredentialsPerSecondPerIP: 0.5, AllocationLifetime: 5 * time.Minute,
@@ -309,6 +309,21 @@ func TestLoad(t *testing.T) {
 			name:    "turn public with a loopback relay",
 			yaml:    "registrar: {auth: false}\nsip: {advertise_host: turn.example.com}\nturn:\n  enabled: true\n  listen_udp: 0.0.0.0:3478\n",
 			wantErr: []string{`turn.relay_ip: "127.0.0.1" is a loopback address, but TURN listens beyond this host`},
+		},
+		{
+			name:    "turn tls_host",
+			yaml:    "registrar: {auth: false}\nturn:\n  enabled: true\n  tls_host: 192.0.2.1\n",
+			wantErr: []string{`switchboard.yaml:4: turn.tls_host: "192.0.2.1" is an IP address; Firefox needs a host name`},
+		},
+		{
+			name:    "turn tls_host not a name",
+			yaml:    "registrar: {auth: false}\nturn:\n  enabled: true\n  tls_host: turn.example.com:443\n",
+			wantErr: []string{`switchboard.yaml:4: turn.tls_host: "turn.example.com:443" is not a host name`},
+		},
+		{
+			name:    "turn tls_host without listen_tls",
+			yaml:    "registrar: {auth: false}\nturn:\n  enabled: true\n  tls_host: turn.example.com\n",
+			wantErr: []string{`switchboard.yaml:4: turn.tls_host: needs turn.listen_tls`},
 		},
 		{
 			name:    "turn listener clash",

@@ -549,6 +549,17 @@ func (l *errorList) checkTURN(c *Config) {
 	if t.ListenTLS.IsValid() && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
 		l.addf("turn.listen_tls", "needs tls.cert_file and tls.key_file")
 	}
+	if h := t.TLSHost; h != "" {
+		_, err := netip.ParseAddr(h)
+		switch {
+		case err == nil:
+			l.addf("turn.tls_host", "%q is an IP address; Firefox needs a host name in turns: URLs (leave it empty for the address of turn.listen_tls)", h)
+		case !isHostName(h):
+			l.addf("turn.tls_host", "%q is not a host name (write it without port)", h)
+		case !t.ListenTLS.IsValid():
+			l.addf("turn.tls_host", "needs turn.listen_tls")
+		}
+	}
 	type bound struct {
 		key, proto string
 		addr       netip.AddrPort

@@ -72,7 +72,8 @@ func (g *Gateway) ownMedia() []netip.AddrPort {
 }
 
 // turnURLs are the TURN URLs pages get: sip.advertise_host, else each
-// listener's own IP, at the bound ports.
+// listener's own IP, at the bound ports; turns: URLs name turn.tls_host
+// when it is set.
 func (g *Gateway) turnURLs() []string {
 	a := g.turn.Addrs()
 	var urls []string
@@ -84,8 +85,15 @@ func (g *Gateway) turnURLs() []string {
 			continue
 		}
 		host := g.cfg.SIP.AdvertiseHost
+		if l.tls && g.cfg.TURN.TLSHost != "" {
+			host = g.cfg.TURN.TLSHost
+		}
 		if host == "" {
 			host = l.addr.Addr().Unmap().String()
+		}
+		if _, err := netip.ParseAddr(host); err == nil && l.tls {
+			g.log.Warn("TURN over TLS is offered at an IP address, which Firefox skips: set turn.tls_host to a name the certificate covers",
+				"url_host", host)
 		}
 		port := l.addr.Port()
 		urls = append(urls, turnserver.URLs(host, pick(l.udp, port), pick(l.tcp, port), pick(l.tls, port))...)

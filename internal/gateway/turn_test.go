@@ -27,7 +27,7 @@ func withTURN(c *config.Config) {
 }
 
 // turnCredentials asks the credentials endpoint for user's iceServers.
-func turnCredentials(t *testing.T, g *testGateway, user, password string) (int, []webrtc.ICEServer) {
+func turnCredentials(t testing.TB, g *testGateway, user, password string) (int, []webrtc.ICEServer) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"username": user, "password": password})
 	res, err := http.Post("http://"+g.Addrs().HTTP.String()+turnCredentialsPath, "application/json", bytes.NewReader(body))
@@ -239,4 +239,33 @@ func TestTURNOverTLSSharesCertificate(t *testing.T) {
 		t.Fatalf("Allocate over TLS: %v", err)
 	}
 	relay.Close()
+}
+
+// TestTURNTLSHostInURLs: with turn.tls_host the turns: URL pages get names
+// that host (Firefox skips one with an IP address), while the UDP and TCP
+// URLs keep the listener's address.
+func TestTURNTLSHostInURLs(t *testing.T) {
+	leakcheck.Check(t)
+	certFile, keyFile, _ := selfSigned(t, t.TempDir())
+	g := startGateway(t, func(c *config.Config) {
+		withTURN(c)
+		c.TLS = config.TLS{CertFile: certFile, KeyFile: keyFile}
+		c.TURN.ListenTLS = loopback0
+		c.TURN.TLSHost = "turn.switchboard.test"
+	})
+	alice := browser(t, g, "alice")
+	register(t, alice)
+	code, servers := turnCredentials(t, g, "alice", "")
+	if code != http.StatusOK || len(servers) != 1 {
+		t.Fatalf("credentials: got %d %+v", code, servers)
+	}
+	a := g.Addrs().TURN
+	want := []string{
+		"turn:127.0.0.1:" + strconv.Itoa(int(a.UDP.Port())) + "?transport=udp",
+		"turn:127.0.0.1:" + strconv.Itoa(int(a.TCP.Port())) + "?transport=tcp",
+		"turns:turn.switchboard.test:" + strconv.Itoa(int(a.TLS.Port())) + "?transport=tcp",
+	}
+	if got := servers[0].URLs; !slices.Equal(got, want) {
+		t.Errorf("urls: got %v, want %v", got, want)
+	}
 }

@@ -32,6 +32,9 @@ type Browser struct {
 	connectedAt atomic.Int64
 	firstRTPAt  atomic.Int64
 
+	// onPayload, when set, sees the payload of every audio packet received.
+	onPayload atomic.Pointer[func([]byte)]
+
 	// mu guards heard: the payloads of the last packets received.
 	mu    sync.Mutex
 	heard [][]byte
@@ -113,6 +116,9 @@ func (b *Browser) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			if pkt.PayloadType == TelephoneEvent {
 				b.events.Add(1)
 				continue
+			}
+			if f := b.onPayload.Load(); f != nil {
+				(*f)(pkt.Payload)
 			}
 			if bytes.Equal(pkt.Payload, Payload) {
 				b.matching.Add(1)
@@ -225,6 +231,16 @@ func (b *Browser) sendFrames(frames [][]byte) {
 		}
 	}()
 }
+
+// SendPayload sends one packet of 20 ms carrying p now, beside Send's.
+func (b *Browser) SendPayload(p []byte) error {
+	return b.track.WriteSample(media.Sample{Data: p, Duration: 20 * time.Millisecond})
+}
+
+// OnPayload has f called, on the goroutine that reads the track, with the
+// payload of every audio packet that arrives from now on; f must not keep
+// it.
+func (b *Browser) OnPayload(f func(payload []byte)) { b.onPayload.Store(&f) }
 
 // WaitConnected waits for ICE and DTLS to complete.
 func (b *Browser) WaitConnected(ctx context.Context) error {
