@@ -97,22 +97,31 @@ func (c *checkingBrowser) handshake(t *testing.T, to netip.AddrPort, limit time.
 	return dc, time.Since(start), err
 }
 
-// TestDTLSAnsweredOnceChecked: the browser's ClientHello from an address that
-// passed an ICE check is answered at once, before any nomination, and media
-// flows towards the browser from then on.
-func TestDTLSAnsweredOnceChecked(t *testing.T) {
+// startChecked makes a bridge on a fresh engine and a browser that has
+// sent it one check (nominating when nominate is set); t.Cleanup closes
+// the bridge.
+func startChecked(t *testing.T, id string, nominate bool) (*Bridge, *checkingBrowser, Local) {
+	t.Helper()
 	e := newTestEngine(t, 2, nil)
-	b, err := e.NewBridge("firstwords", nil)
+	b, err := e.NewBridge(id, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	t.Cleanup(func() { b.Close() })
 	br := newCheckingBrowser(t)
 	if err := b.StartWebRTC(br.remote()); err != nil {
 		t.Fatal(err)
 	}
 	l := b.Local()
-	br.check(t, l, false)
+	br.check(t, l, nominate)
+	return b, br, l
+}
+
+// TestDTLSAnsweredOnceChecked: the browser's ClientHello from an address that
+// passed an ICE check is answered at once, before any nomination, and media
+// flows towards the browser from then on.
+func TestDTLSAnsweredOnceChecked(t *testing.T) {
+	b, br, l := startChecked(t, "firstwords", false)
 	dc, took, err := br.handshake(t, l.Candidates[0], 2*time.Second)
 	if err != nil {
 		t.Fatalf("DTLS before nomination: %v after %v", err, took)
@@ -166,18 +175,7 @@ func TestDTLSAnsweredOnceChecked(t *testing.T) {
 // TestDTLSRefusedUnchecked: DTLS from an address that never passed an ICE
 // check gets no answer.
 func TestDTLSRefusedUnchecked(t *testing.T) {
-	e := newTestEngine(t, 2, nil)
-	b, err := e.NewBridge("unchecked", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	br := newCheckingBrowser(t)
-	if err := b.StartWebRTC(br.remote()); err != nil {
-		t.Fatal(err)
-	}
-	l := b.Local()
-	br.check(t, l, true)           // checked and nominated: ICE connected
+	b, _, l := startChecked(t, "unchecked", true) // checked and nominated: ICE connected
 	other := newCheckingBrowser(t) // same credentials, never checked
 	dc, _, err := other.handshake(t, l.Candidates[0], 600*time.Millisecond)
 	if err == nil {
@@ -193,20 +191,9 @@ func TestDTLSRefusedUnchecked(t *testing.T) {
 // before DTLS has keyed SRTP reaches the browser once it has, first and in
 // order, rather than being dropped.
 func TestPhoneAudioHeldUntilKeys(t *testing.T) {
-	e := newTestEngine(t, 2, nil)
-	b, err := e.NewBridge("held", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b, br, l := startChecked(t, "held", false)
 	pbx := newPBXSocket(t)
 	b.SetPlainRemote(pbx.addr(), netip.AddrPort{})
-	br := newCheckingBrowser(t)
-	if err := b.StartWebRTC(br.remote()); err != nil {
-		t.Fatal(err)
-	}
-	l := b.Local()
-	br.check(t, l, false)
 
 	const early = 5 // the first words: sent before the handshake starts
 	for i := range early {
