@@ -176,7 +176,7 @@ func TestDTLSAnsweredOnceChecked(t *testing.T) {
 // check gets no answer.
 func TestDTLSRefusedUnchecked(t *testing.T) {
 	b, _, l := startChecked(t, "unchecked", true) // checked and nominated: ICE connected
-	other := newCheckingBrowser(t) // same credentials, never checked
+	other := newCheckingBrowser(t)                // same credentials, never checked
 	dc, _, err := other.handshake(t, l.Candidates[0], 600*time.Millisecond)
 	if err == nil {
 		dc.Close()
