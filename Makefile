@@ -42,7 +42,7 @@ soak: ## Churn thousands of connections, registrations and calls through the bin
 
 .PHONY: nat
 nat: ## Calls through a NAT and firewalls in namespaces: Chromium and Firefox ⇄ baresip, TURN over UDP and TLS (~2 min, root).
-	SB_NAT=full $(GO) test -count=1 -run '^TestNATCalls$$' -v ./e2e/
+	$(GO) test -count=1 -run '^TestNATCalls$$' -v ./e2e/
 
 .PHONY: test-deps
 test-deps: ## Install the programs the tests drive (sipp, baresip, chromium, firefox-esr); needs root.

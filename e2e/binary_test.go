@@ -238,6 +238,7 @@ func (g *Gateway) Stop(t testing.TB) {
 	}
 	if t.Failed() {
 		t.Logf("switchboard log (tail):\n%s", tail(g.Log(), 30))
+		keepLog(t, g.log)
 	}
 	_ = g.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -249,6 +250,26 @@ func (g *Gateway) Stop(t testing.TB) {
 		_ = g.cmd.Process.Kill()
 		t.Errorf("switchboard still running 15s after SIGTERM")
 	}
+}
+
+// keepLog copies a failed test's gateway log into the directory
+// SB_KEEP_LOGS names, if it is set, where the test's temporary directory
+// would otherwise remove it.
+func keepLog(t testing.TB, path string) {
+	dir := os.Getenv("SB_KEEP_LOGS")
+	if dir == "" {
+		return
+	}
+	b, err := os.ReadFile(path)
+	if err == nil {
+		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + ".log"
+		err = os.WriteFile(filepath.Join(dir, name), b, 0o644)
+	}
+	if err != nil {
+		t.Logf("SB_KEEP_LOGS: %v", err)
+		return
+	}
+	t.Logf("switchboard log kept in %s", dir)
 }
 
 // Pid is the gateway's process ID.

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -59,9 +58,6 @@ type natCase struct {
 	// later one has a strictly higher priority, and sends on it. Audio
 	// flows either way.
 	firefox []string
-	// flaky, when set, says how the case fails now and then; it runs only
-	// with SB_NAT=full (make nat), so that CI stays green while it is open.
-	flaky string
 }
 
 var anyRelay = []string{"relay/udp", "relay/tcp", "relay/tls"}
@@ -77,8 +73,7 @@ var natCases = []natCase{
 	// the browser nominated first (Chromium took relay/tcp in one CI run).
 	// What the firewall forbids, host and server-reflexive pairs, must not.
 	{name: "udp-only-to-turn", policy: netns.UDPOnlyTo, want: anyRelay},
-	{name: "tcp-443-only", policy: netns.TCP443Only, want: []string{"relay/tls"},
-		flaky: "about one run in six, Chromium's call over TURN/TLS is up but hears nothing for 5 s"},
+	{name: "tcp-443-only", policy: netns.TCP443Only, want: []string{"relay/tls"}},
 	{name: "open-relay-only", policy: netns.Open, relayOnly: true, want: anyRelay},
 }
 
@@ -103,9 +98,6 @@ func TestNATCalls(t *testing.T) {
 	}
 	for _, tc := range natCases {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.flaky != "" && os.Getenv("SB_NAT") != "full" {
-				t.Skipf("known flaky, run with SB_NAT=full (make nat): %s", tc.flaky)
-			}
 			env := startNATEnv(t, bin, tc.policy)
 			for _, kind := range browsers {
 				t.Run(string(kind), func(t *testing.T) {

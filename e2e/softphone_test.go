@@ -154,6 +154,9 @@ func softphoneHears(t testing.TB, page *Browser, name string, want, not float64)
 		if time.Now().After(deadline) {
 			var level float64
 			_ = page.Eval("toneTap.level()", time.Second, &level)
+			var rx string
+			_ = page.Eval(receiveStats, 2*time.Second, &rx)
+			t.Logf("%s: the page's receive path: %s", name, rx)
 			t.Fatalf("%s: %g Hz score %.3f after 5s, want ≥ %.2f (level %.4f, %.1f s heard)", name, want, score, minBrowserScore, level, heard)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -164,6 +167,30 @@ func softphoneHears(t testing.TB, page *Browser, name string, want, not float64)
 		t.Errorf("%s hears %g Hz: score %.3f, want ≤ %.2f", name, not, other, maxOtherScore)
 	}
 }
+
+// receiveStats summarises what the page's peer connection received: the
+// inbound RTP stream and the transport with its selected pair, for a
+// failure message.
+const receiveStats = `(async () => {
+	const stats = await softphone.pc.getStats();
+	const out = [];
+	stats.forEach((r) => {
+		if (r.type === 'inbound-rtp') {
+			out.push('inbound-rtp ssrc=' + r.ssrc + ' packets=' + r.packetsReceived + ' lost=' + r.packetsLost +
+				' discarded=' + r.packetsDiscarded + ' bytes=' + r.bytesReceived + ' jb=' + r.jitterBufferEmittedCount +
+				' concealed=' + r.concealedSamples + ' total=' + r.totalSamplesReceived);
+		}
+		if (r.type === 'transport') {
+			const pair = r.selectedCandidatePairId && stats.get(r.selectedCandidatePairId);
+			const local = pair && stats.get(pair.localCandidateId);
+			out.push('transport dtls=' + r.dtlsState + ' ice=' + r.iceState + ' srtp=' + r.srtpCipher +
+				' rx=' + r.packetsReceived + '/' + r.bytesReceived + ' tx=' + r.packetsSent +
+				(local ? ' local=' + local.candidateType + '/' + (local.relayProtocol || local.protocol) : '') +
+				(pair ? ' pair rx=' + pair.packetsReceived + ' tx=' + pair.packetsSent : ''));
+		}
+	});
+	return out.join('; ');
+})()`
 
 // waitVerdict polls the admin listener's GET /calls until the call callID has the
 // verdict want, and returns its entry.

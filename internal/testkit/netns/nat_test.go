@@ -1,6 +1,8 @@
 package netns
 
 import (
+	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"strings"
@@ -104,7 +106,9 @@ func must(t *testing.T, err error) {
 }
 
 // TestHosts: a program run in a namespace resolves the names its hosts
-// file gives, and another namespace does not.
+// file gives, through the file and through the namespace's DNS server,
+// which says at once that other names do not exist; another namespace
+// does not know the name.
 func TestHosts(t *testing.T) {
 	l := New(t)
 	a, b := l.Host("a"), l.Host("b")
@@ -115,5 +119,29 @@ func TestHosts(t *testing.T) {
 	}
 	if out, err := b.Command("getent", "hosts", "turn.example.test").Output(); err == nil {
 		t.Errorf("getent in b: got %q, want no such name", out)
+	}
+	if out, err := a.Command("cat", "/etc/resolv.conf").Output(); err != nil || string(out) != "nameserver 127.0.0.53\n" {
+		t.Errorf("resolv.conf in a: %q, %v", out, err)
+	}
+
+	// The DNS server, asked as Chromium's own DNS client would.
+	dns := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var c net.Conn
+		err := a.Do(func() (err error) {
+			c, err = (&net.Dialer{}).DialContext(ctx, network, resolverAddr)
+			return err
+		})
+		return c, err
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addrs, err := dns.LookupHost(ctx, "Turn.Example.Test")
+	if err != nil || len(addrs) != 1 || addrs[0] != "198.18.0.2" {
+		t.Errorf("DNS in a: %v, %v; want [198.18.0.2]", addrs, err)
+	}
+	_, err = dns.LookupHost(ctx, "clients2.google.com")
+	var dnsErr *net.DNSError
+	if !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+		t.Errorf("DNS in a, another name: %v; want not found", err)
 	}
 }

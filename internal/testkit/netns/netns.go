@@ -132,19 +132,40 @@ func (n *NS) Do(f func() error) error {
 }
 
 // Hosts gives the programs run in n (ip netns exec, Command, Wrap) an
-// /etc/hosts of their own with these lines, "ADDRESS NAME": ip netns exec
-// mounts /etc/netns/NAME/hosts over /etc/hosts. The lab removes the file.
-// Sockets opened in Do do not see it.
+// /etc/hosts of their own with these lines, "ADDRESS NAME", and a DNS
+// server of their own that answers for the same names (see resolver): ip
+// netns exec mounts /etc/netns/NAME/hosts over /etc/hosts and
+// /etc/netns/NAME/resolv.conf over /etc/resolv.conf. The lab removes the
+// files and stops the server. Sockets opened in Do see neither.
 func (n *NS) Hosts(lines ...string) {
 	n.lab.t.Helper()
+	records := map[string]netip.Addr{}
+	for _, line := range lines {
+		f := strings.Fields(line)
+		addr, err := netip.ParseAddr(f[0])
+		if len(f) < 2 || err != nil {
+			n.lab.t.Fatalf("netns %s: hosts line %q: want ADDRESS NAME...", n.Name, line)
+		}
+		for _, name := range f[1:] {
+			records[strings.ToLower(name)+"."] = addr
+		}
+	}
 	dir := n.etcDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		n.lab.t.Fatalf("netns %s: %v", n.Name, err)
 	}
-	content := "127.0.0.1 localhost\n" + strings.Join(lines, "\n") + "\n"
-	if err := os.WriteFile(dir+"/hosts", []byte(content), 0o644); err != nil {
-		n.lab.t.Fatalf("netns %s: %v", n.Name, err)
+	hosts := "127.0.0.1 localhost\n" + strings.Join(lines, "\n") + "\n"
+	resolvConf := "nameserver " + strings.TrimSuffix(resolverAddr, ":53") + "\n"
+	for name, content := range map[string]string{"hosts": hosts, "resolv.conf": resolvConf} {
+		if err := os.WriteFile(dir+"/"+name, []byte(content), 0o644); err != nil {
+			n.lab.t.Fatalf("netns %s: %v", n.Name, err)
+		}
 	}
+	r, err := n.startResolver(records)
+	if err != nil {
+		n.lab.t.Fatalf("netns %s: DNS server: %v", n.Name, err)
+	}
+	n.lab.t.Cleanup(r.close)
 }
 
 // etcDir is where ip netns exec finds n's own /etc files.
