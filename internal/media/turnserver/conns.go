@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -39,6 +40,15 @@ var firstFrameTimeout = 10 * time.Second // a variable for the tests
 
 const idleTimeout = time.Hour + time.Minute
 
+// maxUnverifiedPerIP is how many TCP or TLS connections one address (an
+// IPv6 /64) may
+// hold on a listener before a request on them has verified: enough for a
+// large office behind one NAT gathering at once (a connection proves itself
+// within a round trip or two), too few for one host to take every slot of
+// turn.max_allocations with connections that never will. A variable for
+// the tests.
+var maxUnverifiedPerIP = 32
+
 // maxFrame is the largest STUN message or ChannelData frame: a 16-bit
 // length after a header.
 const maxFrame = 20 + 0xffff + 3
@@ -51,6 +61,11 @@ type gatedConn struct {
 	net.Conn
 	gate *gate
 	done func() // pion has finished with the connection
+	// verified gives back the connection's place among its address's
+	// unverified ones: at its first request whose credentials verify, or
+	// at Close. Called once, through verifyOnce.
+	verified   func()
+	verifyOnce sync.Once
 
 	// Read's state, touched only by pion's reading goroutine. The buffers
 	// are reused: in[inOff:] is read and not yet framed, out[outOff:]
@@ -109,6 +124,7 @@ func (c *gatedConn) frames() {
 		frame := rest[:size]
 		reply, pass, signed := c.gate.check(frame)
 		if signed { // a client with credentials: the connection is in use
+			c.verifyOnce.Do(c.verified)
 			c.touch()
 		}
 		if pass {
@@ -152,6 +168,7 @@ func frameSize(b []byte) (int, bool) {
 // Close is pion's, at the end of its goroutine for the connection.
 func (c *gatedConn) Close() error {
 	err := c.Conn.Close()
+	c.verifyOnce.Do(c.verified)
 	c.closeOnce.Do(c.done)
 	return err
 }
@@ -164,13 +181,17 @@ type gatedListener struct {
 	max  int
 
 	mu sync.Mutex
-	// conns are the open connections, by the raw conn; guarded by mu.
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	// conns are the open connections, by the raw conn; unverified counts
+	// those of each address on which no request has verified yet. Both
+	// guarded by mu.
+	conns      map[net.Conn]struct{}
+	unverified map[netip.Addr]int
+	wg         sync.WaitGroup
 }
 
 func newGatedListener(ln net.Listener, g *gate, max int) *gatedListener {
-	return &gatedListener{Listener: ln, gate: g, max: max, conns: map[net.Conn]struct{}{}}
+	return &gatedListener{Listener: ln, gate: g, max: max,
+		conns: map[net.Conn]struct{}{}, unverified: map[netip.Addr]int{}}
 }
 
 func (l *gatedListener) Accept() (net.Conn, error) {
@@ -183,20 +204,34 @@ func (l *gatedListener) Accept() (net.Conn, error) {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
+		ip := client(connIP(raw))
 		l.mu.Lock()
 		full := len(l.conns) >= l.max
-		if !full {
+		crowded := l.unverified[ip] >= maxUnverifiedPerIP
+		if !full && !crowded {
 			l.conns[raw] = struct{}{}
+			l.unverified[ip]++
 			l.wg.Add(1)
 		}
 		l.mu.Unlock()
-		if full {
-			l.gate.metrics.refused("connections")
+		if full || crowded {
+			if full {
+				l.gate.metrics.refused("connections")
+			} else {
+				l.gate.metrics.refused("connections_per_ip")
+			}
 			_ = raw.Close()
 			continue
 		}
 		_ = raw.SetReadDeadline(time.Now().Add(firstFrameTimeout))
 		c := &gatedConn{Conn: raw, gate: l.gate}
+		c.verified = func() {
+			l.mu.Lock()
+			if l.unverified[ip]--; l.unverified[ip] <= 0 {
+				delete(l.unverified, ip)
+			}
+			l.mu.Unlock()
+		}
 		c.done = func() {
 			l.mu.Lock()
 			delete(l.conns, raw)
@@ -205,6 +240,15 @@ func (l *gatedListener) Accept() (net.Conn, error) {
 		}
 		return c, nil
 	}
+}
+
+// connIP is a connection's peer address, unmapped; the zero Addr if it
+// has none (then all such share one count).
+func connIP(c net.Conn) netip.Addr {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
 }
 
 // Close stops accepting, closes every connection and waits until pion has

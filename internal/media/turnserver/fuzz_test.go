@@ -62,7 +62,7 @@ func FuzzStreamFrames(f *testing.F) {
 	seeds(f)
 	g := fuzzGate()
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c := &gatedConn{Conn: &chunkConn{data: b}, gate: g, done: func() {}}
+		c := &gatedConn{Conn: &chunkConn{data: b}, gate: g, done: func() {}, verified: func() {}}
 		out, _ := io.ReadAll(io.LimitReader(c, int64(len(b))+1))
 		if len(out) > len(b) {
 			t.Fatalf("got %d bytes out of %d", len(out), len(b))

@@ -25,7 +25,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"result"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_turn_refused_total",
-			Help: "TURN messages refused by reason: unauthorized (401), forbidden_peer (403, or a Send dropped), tcp_relay, connections.",
+			Help: "TURN messages refused by reason: unauthorized (401), forbidden_peer (403, or a Send dropped), tcp_relay, connections, connections_per_ip.",
 		}, []string{"reason"}),
 		credentials: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_turn_credentials_total",

@@ -324,3 +324,75 @@ func TestRelayProtocol(t *testing.T) {
 		})
 	}
 }
+
+// TestUnverifiedConnectionsPerIP: one address holds at most
+// maxUnverifiedPerIP TCP connections on which nothing has verified; the
+// next is closed at once and counted, while another address connects and
+// allocates; a connection that allocates, or closes, gives its place back.
+func TestUnverifiedConnectionsPerIP(t *testing.T) {
+	leakcheck.Check(t)
+	defer func(n int) { maxUnverifiedPerIP = n }(maxUnverifiedPerIP)
+	maxUnverifiedPerIP = 3
+	s := startServer(t, nil)
+	from := func(ip string) *stunClient {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: time.Second}
+		conn, err := d.Dial("tcp", s.Addrs().TCP.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return &stunClient{t: t, conn: conn, stream: true}
+	}
+	// answers says whether the server answers a Binding request on c.
+	answers := func(c *stunClient) bool {
+		_ = c.conn.SetDeadline(time.Now().Add(2 * time.Second))
+		defer c.conn.SetDeadline(time.Time{})
+		if _, err := c.conn.Write(stun.MustBuild(stun.TransactionID, stun.BindingRequest).Raw); err != nil {
+			return false
+		}
+		_, err := c.conn.Read(make([]byte, 1500))
+		return err == nil
+	}
+
+	var idle []*stunClient
+	for range maxUnverifiedPerIP {
+		c := from("127.0.0.1")
+		if !answers(c) {
+			t.Fatal("a connection under the limit got no answer")
+		}
+		idle = append(idle, c)
+	}
+	if answers(from("127.0.0.1")) {
+		t.Fatalf("connection %d from one address without credentials: answered, want closed", maxUnverifiedPerIP+1)
+	}
+	if n := s.metric(t, "switchboard_turn_refused_total", "connections_per_ip"); n != 1 {
+		t.Errorf("refused connections_per_ip: %v, want 1", n)
+	}
+
+	other := from("127.0.0.2")
+	other.user, other.pass = s.mint("bob", time.Hour)
+	if res := other.do(stun.MethodAllocate, udpTransport); code(res) != 0 {
+		t.Fatalf("Allocate from another address: got %s, want success", describe(res))
+	}
+
+	// One idle connection allocates: its place is free again.
+	idle[0].user, idle[0].pass = s.mint("alice", time.Hour)
+	if res := idle[0].do(stun.MethodAllocate, udpTransport); code(res) != 0 {
+		t.Fatalf("Allocate on an idle connection: got %s, want success", describe(res))
+	}
+	if !answers(from("127.0.0.1")) {
+		t.Error("after one connection verified, a new one from its address got no answer")
+	}
+	// Now full again; one closes, and its place is free too.
+	if answers(from("127.0.0.1")) {
+		t.Error("over the limit again: answered, want closed")
+	}
+	idle[1].conn.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for !answers(from("127.0.0.1")) {
+		if time.Now().After(deadline) {
+			t.Fatal("a closed connection's place was not given back within 2 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
