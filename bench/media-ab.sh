@@ -3,8 +3,8 @@
 # one binary under two environments, by loading both at the same time: two
 # gateways, each driven by its own sbload with the same parameters, so that
 # whatever else the machine runs weighs on both alike. Sequential runs of
-# one binary on a shared 2-core machine vary by ±25% in CPU per packet;
-# two copies of one binary loaded together agree within about 1%.
+# one binary on a shared 2-core machine differ by as much as half in CPU
+# per packet; two copies of one binary loaded together agree within 1.5%.
 #
 #   bench/media-ab.sh BINARY_A BINARY_B
 #
