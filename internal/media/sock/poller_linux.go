@@ -32,8 +32,15 @@ type Handler[W any] func(p []byte, src netip.AddrPort, w W)
 // round, until a round finds none. The busier the relay, the more packets
 // a wake-up serves.
 //
-// (Sleeping a little between rounds, so that each finds more, was tried:
-// a blocking nanosleep costs the runtime more than the rounds save.)
+// Tried and dropped, each measured through the binary (docs/performance.md,
+// "Where a media call's CPU goes"): sleeping a little between rounds, so
+// that each finds more (a blocking nanosleep, or time.Sleep: the timer's
+// wake-up costs more than the batching saves); spinning on empty polls
+// before parking; and waiting in epoll_wait on a thread of the poller's own,
+// as an ordinary system call (the runtime's hand-off of the P costs more
+// than the netpoller) or as a raw one that keeps the P (5% less CPU per
+// packet only if the P is never given back, which takes a core from the
+// rest of the process, as GOMAXPROCS=1 does for the same 5%).
 //
 // W is the worker state the poller's goroutine hands every handler, its
 // scratch buffers for instance; only that goroutine uses it, so handlers
