@@ -30,6 +30,19 @@ type InboundDeps struct {
 	Handler Handler
 	// Metrics counts received and rejected messages; nil counts nothing.
 	Metrics *Metrics
+	// Raw, when set, is offered each REGISTER, from its bytes, before
+	// sipgo parses it (the transaction layer, for the REGISTERs the
+	// registrar reads itself); nil parses every message.
+	Raw RawHandler
+}
+
+// RawHandler takes some requests from their bytes, before sipgo parses them.
+type RawHandler interface {
+	// HandleRaw handles data, a whole request from from that passed the
+	// framing and syntax rules, the size and header limits and the rate
+	// limit, and reports whether it did. When it reports false nothing has
+	// happened: the request is parsed and delivered as any other.
+	HandleRaw(data []byte, from Conn) bool
 }
 
 // Inbound turns raw bytes from any transport into checked SIP messages for a
@@ -39,15 +52,26 @@ type Inbound struct {
 	limits  InboundConfig
 	rate    *RateLimiter
 	handler Handler
+	raw     RawHandler
 	metrics *Metrics
 }
+
+// rateVerdict is what the rate limit said of a request, if it was asked
+// already.
+type rateVerdict int8
+
+const (
+	unrated rateVerdict = iota
+	rateAllowed
+	rateLimited
+)
 
 // NewInbound returns an Inbound that checks messages against cfg and
 // delivers them to deps.Handler.
 func NewInbound(cfg InboundConfig, deps InboundDeps) *Inbound {
 	p := sip.NewParser()
 	p.MaxMessageLength = cfg.MaxMessageSize
-	in := &Inbound{parser: p, limits: cfg, handler: deps.Handler, metrics: deps.Metrics}
+	in := &Inbound{parser: p, limits: cfg, handler: deps.Handler, raw: deps.Raw, metrics: deps.Metrics}
 	if r := cfg.RequestsPerSecondPerIP; r > 0 {
 		in.rate = NewRateLimiter(r, 2*r)
 	}
@@ -87,6 +111,17 @@ func (in *Inbound) parse(data []byte, from Conn) {
 		in.refuse(f, data, from)
 		return
 	}
+	verdict := unrated
+	if in.raw != nil && in.rawCandidate(data, end) {
+		// The rate limit is asked before parsing here, not after as below:
+		// a REGISTER that does not parse then costs its sender a token.
+		if verdict = rateAllowed; in.rate != nil && !in.rate.Allow(from.RemoteAddr().Addr()) {
+			verdict = rateLimited
+		} else if in.raw.HandleRaw(data, from) {
+			in.metrics.receivedRequest(from.Transport())
+			return
+		}
+	}
 	msg, err := in.parser.ParseSIP(normalizeHeadAt(data, end))
 	if err != nil {
 		in.metrics.rejected("malformed")
@@ -96,14 +131,22 @@ func (in *Inbound) parse(data []byte, from Conn) {
 	if req, ok := msg.(*sip.Request); ok {
 		keepMethodCase(req, data)
 	}
-	in.deliver(msg, from)
+	in.deliver(msg, from, verdict)
+}
+
+// rawCandidate reports whether the message whose head ends at end may go
+// to the RawHandler: a REGISTER whose header lines are within MaxHeaders
+// (the RawHandler reads only one header field a line, and one Via).
+func (in *Inbound) rawCandidate(data []byte, end int) bool {
+	return end > 0 && bytes.HasPrefix(data, []byte("REGISTER ")) &&
+		(in.limits.MaxHeaders <= 0 || bytes.Count(data[:end], crlf) <= in.limits.MaxHeaders)
 }
 
 // deliver checks a parsed message against the limits, stamps its origin and
-// hands it to the handler.
-func (in *Inbound) deliver(msg sip.Message, from Conn) {
+// hands it to the handler. verdict is the rate limit's, when it was asked.
+func (in *Inbound) deliver(msg sip.Message, from Conn, verdict rateVerdict) {
 	req, isReq := msg.(*sip.Request)
-	if isReq && in.rate != nil && req.Method != sip.ACK && !in.rate.Allow(from.RemoteAddr().Addr()) {
+	if isReq && in.rate != nil && req.Method != sip.ACK && !in.allowed(verdict, from) {
 		in.metrics.rejected("rate_limited")
 		res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (rate limit)", nil)
 		res.AppendHeader(sip.NewHeader("Retry-After", "1"))
@@ -123,6 +166,15 @@ func (in *Inbound) deliver(msg sip.Message, from Conn) {
 	}
 	in.metrics.received(msg, from.Transport())
 	in.handler.HandleMessage(msg, from)
+}
+
+// allowed asks the rate limit about a request from from, unless it was
+// asked already.
+func (in *Inbound) allowed(verdict rateVerdict, from Conn) bool {
+	if verdict != unrated {
+		return verdict == rateAllowed
+	}
+	return in.rate.Allow(from.RemoteAddr().Addr())
 }
 
 // check returns the first fault that makes msg unacceptable, or "".
