@@ -348,7 +348,6 @@ func compareAnswers(t *testing.T, i int, got, want []string) {
 	}
 }
 
-
 // gatherText renders the counters of a registry as text. (Gauges, such
 // as live transactions, follow timers that run on the wall clock.)
 func gatherText(t *testing.T, reg *prometheus.Registry) string {
