@@ -51,8 +51,11 @@ func rawRegistration(req *rawreg.Request, cfg *Config) (*registration, *statusEr
 	if reg.user, reg.aor, err = aorOf(string(to.Scheme), string(to.User), string(to.Host), cfg.Domain); err != nil {
 		return nil, err
 	}
+	var contacts [rawreg.MaxContacts]*sip.ContactHeader
+	var rendered [rawreg.MaxContacts]string
 	f := fields{supportsPath: req.SupportsPath, supportsOutbound: req.SupportsOutbound,
-		expires: string(req.Expires), hasExpires: req.Expires != nil}
+		expires: string(req.Expires), hasExpires: req.Expires != nil,
+		contacts: contacts[:0], rendered: rendered[:0], owned: true}
 	if req.Wildcard {
 		f.contacts = []*sip.ContactHeader{{Address: sip.Uri{Wildcard: true}}}
 	}

@@ -95,6 +95,9 @@ type fields struct {
 	// rendered, when set, are the contacts as the 200 lists them, but
 	// for expires: the bytes they came in (rawreg).
 	rendered []string
+	// owned is set when the contacts were made for this request alone
+	// (rawreg), so their URIs need no copy to be kept.
+	owned bool
 	// Supported lists path (RFC 3327 §5.3) or outbound (RFC 5626).
 	supportsPath, supportsOutbound bool
 }
@@ -207,7 +210,7 @@ func (reg *registration) parseContacts(f *fields, cfg *Config) *statusError {
 	}
 	tooBrief := false
 	for i, h := range hdrs {
-		c, err := newContact(h, defExpires, cfg, supportsOutbound)
+		c, err := newContact(h, defExpires, cfg, supportsOutbound, f.owned)
 		if err != nil {
 			return err
 		}
@@ -241,12 +244,15 @@ func (reg *registration) addContact(c contact) {
 	reg.contacts = append(reg.contacts, c)
 }
 
-func newContact(h *sip.ContactHeader, defExpires time.Duration, cfg *Config, supportsOutbound bool) (contact, *statusError) {
+func newContact(h *sip.ContactHeader, defExpires time.Duration, cfg *Config, supportsOutbound, owned bool) (contact, *statusError) {
 	u := &h.Address
 	if u.Scheme != "sip" && u.Scheme != "sips" || u.Host == "" {
 		return contact{}, errContactScheme
 	}
-	c := contact{uri: u.Clone(), q: 1, expires: defExpires}
+	c := contact{uri: u, q: 1, expires: defExpires}
+	if !owned {
+		c.uri = u.Clone()
+	}
 	for _, kv := range h.Params {
 		if !strings.EqualFold(kv.K, "expires") {
 			c.params = append(c.params, kv)

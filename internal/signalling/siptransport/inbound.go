@@ -38,10 +38,13 @@ type InboundDeps struct {
 
 // RawHandler takes some requests from their bytes, before sipgo parses them.
 type RawHandler interface {
-	// HandleRaw handles data, a whole request from from that passed the
-	// framing and syntax rules, the size and header limits and the rate
-	// limit, and reports whether it did. When it reports false nothing has
-	// happened: the request is parsed and delivered as any other.
+	// HandleRaw handles data, a whole request from from within the size
+	// and header limits and the rate limit, and reports whether it did.
+	// It must take only requests that the framing and syntax rules accept
+	// (framing.go, syntax.go), which have not run yet: rawreg reads a
+	// strict subset of what they accept (TestRawRegisterKeepsRules). When it
+	// reports false nothing has happened: the request goes through the
+	// rules, is parsed and delivered as any other.
 	HandleRaw(data []byte, from Conn) bool
 }
 
@@ -94,33 +97,55 @@ func (in *Inbound) Message(data []byte, from Conn) {
 		in.reject(data, from, sip.StatusMessageTooLarge, "Message Too Large")
 		return
 	}
-	if in.refuseFraming(data, from) {
+	handled, verdict := in.offerRaw(data, from)
+	if handled || in.refuseFraming(data, from) {
 		return
 	}
-	in.parse(data, from)
+	in.parse(data, from, verdict)
 }
 
 // framed delivers a message the stream framer cut, which has passed the
 // framing rule (and the size limit) on its way out of the stream already.
-func (in *Inbound) framed(data []byte, from Conn) { in.parse(data, from) }
+func (in *Inbound) framed(data []byte, from Conn) {
+	if handled, verdict := in.offerRaw(data, from); !handled {
+		in.parse(data, from, verdict)
+	}
+}
+
+// offerRaw offers a REGISTER within the header limit to the RawHandler,
+// once the rate limit allows it, and reports whether it was handled, and
+// what the rate limit said if it was asked. The rate limit is asked here,
+// before the rules and the parse, not after them as for other messages: a
+// REGISTER that breaks them then costs its sender a token.
+func (in *Inbound) offerRaw(data []byte, from Conn) (bool, rateVerdict) {
+	if in.raw == nil || !in.rawCandidate(data) {
+		return false, unrated
+	}
+	if in.rate != nil && !in.rate.Allow(from.RemoteAddr().Addr()) {
+		return false, rateLimited
+	}
+	if in.raw.HandleRaw(data, from) {
+		in.metrics.receivedRequest(from.Transport())
+		return true, rateAllowed
+	}
+	return false, rateAllowed
+}
+
+// rawCandidate reports whether a message may go to the RawHandler: a
+// REGISTER with no more lines than MaxHeaders allows header fields (the
+// RawHandler reads one header field a line, and one Via).
+func (in *Inbound) rawCandidate(data []byte) bool {
+	return bytes.HasPrefix(data, []byte("REGISTER ")) &&
+		(in.limits.MaxHeaders <= 0 || bytes.Count(data, crlf)-2 <= in.limits.MaxHeaders)
+}
 
 // parse parses a message that passed the framing rule and delivers it.
-func (in *Inbound) parse(data []byte, from Conn) {
+// verdict is the rate limit's, when it was asked already.
+func (in *Inbound) parse(data []byte, from Conn, verdict rateVerdict) {
 	end := bytes.Index(data, crlfCRLF) // the end of the head, for both rules
 	if f := checkSyntaxAt(data, end); f != nil {
 		in.refuse(f, data, from)
 		return
-	}
-	verdict := unrated
-	if in.raw != nil && in.rawCandidate(data, end) {
-		// The rate limit is asked before parsing here, not after as below:
-		// a REGISTER that does not parse then costs its sender a token.
-		if verdict = rateAllowed; in.rate != nil && !in.rate.Allow(from.RemoteAddr().Addr()) {
-			verdict = rateLimited
-		} else if in.raw.HandleRaw(data, from) {
-			in.metrics.receivedRequest(from.Transport())
-			return
-		}
 	}
 	msg, err := in.parser.ParseSIP(normalizeHeadAt(data, end))
 	if err != nil {
@@ -132,14 +157,6 @@ func (in *Inbound) parse(data []byte, from Conn) {
 		keepMethodCase(req, data)
 	}
 	in.deliver(msg, from, verdict)
-}
-
-// rawCandidate reports whether the message whose head ends at end may go
-// to the RawHandler: a REGISTER whose header lines are within MaxHeaders
-// (the RawHandler reads only one header field a line, and one Via).
-func (in *Inbound) rawCandidate(data []byte, end int) bool {
-	return end > 0 && bytes.HasPrefix(data, []byte("REGISTER ")) &&
-		(in.limits.MaxHeaders <= 0 || bytes.Count(data[:end], crlf) <= in.limits.MaxHeaders)
 }
 
 // deliver checks a parsed message against the limits, stamps its origin and

@@ -61,9 +61,12 @@ type Contact struct {
 	Params []byte
 }
 
-// Parse reads data, a whole message whose head passed the framing rule,
-// into req and reports whether it is a REGISTER in the form this package
-// reads, with no body. When it reports false req holds nothing useful.
+// Parse reads data, a whole message, into req and reports whether it is a
+// REGISTER in the form this package reads, with no body. When it reports
+// false req holds nothing useful. What it reads, siptransport's framing
+// and syntax rules accept (no control character, each header once, no
+// folding, a SIP Request-URI...), so that a REGISTER it reads need not go
+// through them first.
 func Parse(data []byte, req *Request) bool {
 	*req = Request{}
 	rest, ok := bytes.CutPrefix(data, []byte("REGISTER "))
@@ -107,30 +110,34 @@ func (s *seen) complete() bool {
 
 // header reads one header field line.
 func (req *Request) header(line []byte, s *seen) bool {
-	name, value, ok := bytes.Cut(line, []byte(": "))
-	if !ok || len(name) < 2 || !isToken(name) || len(value) == 0 || isWSP(value[0]) || isWSP(value[len(value)-1]) {
+	colon := bytes.IndexByte(line, ':')
+	if colon < 0 || colon+1 == len(line) || line[colon+1] != ' ' {
 		return false
 	}
-	switch {
-	case is(name, "via"):
+	name, value := line[:colon], line[colon+2:]
+	if len(name) < 2 || !isToken(name) || len(value) == 0 || isWSP(value[0]) || isWSP(value[len(value)-1]) {
+		return false
+	}
+	switch nameOf(name) {
+	case hVia:
 		s.via++
 		return req.via(value)
-	case is(name, "from"):
+	case hFrom:
 		s.from++
 		req.From = value
 		_, ok := nameAddr(value, false)
 		return ok
-	case is(name, "to"):
+	case hTo:
 		s.to++
 		req.To = value
 		u, ok := nameAddr(value, false)
 		req.ToURI = u
 		return ok && !hasParam(value[len(u.Text)+2+displayLen(value):], "tag")
-	case is(name, "call-id"):
+	case hCallID:
 		s.callID++
 		req.CallID = value
 		return isWord(value)
-	case is(name, "cseq"):
+	case hCSeq:
 		s.cseq++
 		n, ok := bytes.CutSuffix(value, []byte(" REGISTER"))
 		if !ok {
@@ -138,40 +145,92 @@ func (req *Request) header(line []byte, s *seen) bool {
 		}
 		req.CSeq, ok = number(n, 1<<31-1)
 		return ok
-	case is(name, "max-forwards"):
+	case hMaxForwards:
 		s.maxForwards++
 		n, ok := number(value, 255)
 		return ok && n > 0
-	case is(name, "content-length"):
+	case hContentLength:
 		s.contentLength++
 		n, ok := number(value, 0)
 		return ok && n == 0
-	case is(name, "contact"):
+	case hContact:
 		return req.contact(value)
-	case is(name, "expires"):
+	case hExpires:
 		s.expires++
 		req.Expires = value
 		_, ok := number(value, 1<<32-1)
 		return ok
-	case is(name, "supported"):
+	case hSupported:
 		req.SupportsPath = req.SupportsPath || hasOptionTag(value, "path")
 		req.SupportsOutbound = req.SupportsOutbound || hasOptionTag(value, "outbound")
-		return true
+		return noControl(value)
+	case hSpecial:
+		return false
 	}
-	return !special(name)
+	return noControl(value)
 }
 
-// special reports whether a header is one this package does not read but
-// sipgo parses, or the registrar or proxy acts on: such a REGISTER takes
-// the usual way.
-func special(name []byte) bool {
-	for _, n := range [...]string{"content-type", "route", "record-route", "require", "proxy-require",
-		"path", "refer-to", "referred-by", "proxy-authorization"} {
-		if is(name, n) {
-			return true
+// noControl reports whether a header value holds no control character but
+// HT (the framing rule refuses them).
+func noControl(v []byte) bool {
+	for _, c := range v {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
 		}
 	}
-	return false
+	return true
+}
+
+// The headers Parse tells apart.
+const (
+	hOther = iota
+	hVia
+	hFrom
+	hTo
+	hCallID
+	hCSeq
+	hMaxForwards
+	hContentLength
+	hContact
+	hExpires
+	hSupported
+	// hSpecial is a header Parse does not read but sipgo parses, or the
+	// registrar or proxy acts on: such a REGISTER takes the usual way.
+	hSpecial
+)
+
+// headerNames are the names nameOf knows, lower case, by kind.
+var headerNames = [...]struct {
+	name string
+	kind int
+}{
+	{"via", hVia}, {"from", hFrom}, {"to", hTo}, {"call-id", hCallID}, {"cseq", hCSeq},
+	{"max-forwards", hMaxForwards}, {"content-length", hContentLength}, {"contact", hContact},
+	{"expires", hExpires}, {"supported", hSupported},
+	{"content-type", hSpecial}, {"route", hSpecial}, {"record-route", hSpecial}, {"require", hSpecial},
+	{"proxy-require", hSpecial}, {"path", hSpecial}, {"refer-to", hSpecial}, {"referred-by", hSpecial},
+	{"proxy-authorization", hSpecial},
+}
+
+// namesByLen are the indexes into headerNames of the names of each length.
+var namesByLen = func() (t [24][]int) {
+	for i, h := range headerNames {
+		t[len(h.name)] = append(t[len(h.name)], i)
+	}
+	return t
+}()
+
+// nameOf returns the kind of a header name, compared without regard to case.
+func nameOf(name []byte) int {
+	if len(name) >= len(namesByLen) {
+		return hOther
+	}
+	for _, i := range namesByLen[len(name)] {
+		if h := &headerNames[i]; h.name[0] == name[0]|0x20 && is(name, h.name) {
+			return h.kind
+		}
+	}
+	return hOther
 }
 
 // via reads "SIP/2.0/TRANSPORT host[:port][;params]".
@@ -181,12 +240,12 @@ func (req *Request) via(v []byte) bool {
 	if !ok {
 		return false
 	}
-	transport, rest, ok := bytes.Cut(rest, []byte(" "))
+	transport, rest, ok := cut(rest, ' ')
 	if !ok || len(transport) == 0 || !allUpper(transport) {
 		return false
 	}
 	sentBy, params, _ := cutAt(rest, ';')
-	host, port, hasPort := bytes.Cut(sentBy, []byte(":"))
+	host, port, hasPort := cut(sentBy, ':')
 	if !isHost(host) || hasPort && !isPort(port) {
 		return false
 	}
@@ -253,18 +312,18 @@ func displayLen(v []byte) int {
 // sipURI reads "sip:user@host[:port][;params]" or the same in sips.
 func sipURI(t []byte) (URI, bool) {
 	u := URI{Text: t}
-	scheme, rest, ok := bytes.Cut(t, []byte(":"))
+	scheme, rest, ok := cut(t, ':')
 	if !ok || string(scheme) != "sip" && string(scheme) != "sips" {
 		return u, false
 	}
 	u.Scheme = scheme
-	user, rest, ok := bytes.Cut(rest, []byte("@"))
+	user, rest, ok := cut(rest, '@')
 	if !ok || len(user) == 0 || !isUser(user) {
 		return u, false
 	}
 	u.User = user
 	hostPort, params, _ := cutAt(rest, ';')
-	host, port, hasPort := bytes.Cut(hostPort, []byte(":"))
+	host, port, hasPort := cut(hostPort, ':')
 	if !isHost(host) || hasPort && !isPort(port) {
 		return u, false
 	}
@@ -274,13 +333,21 @@ func sipURI(t []byte) (URI, bool) {
 
 // requestURI reads a REGISTER's Request-URI: "sip:host[:port][;params]".
 func requestURI(t []byte) bool {
-	scheme, rest, ok := bytes.Cut(t, []byte(":"))
+	scheme, rest, ok := cut(t, ':')
 	if !ok || string(scheme) != "sip" && string(scheme) != "sips" {
 		return false
 	}
 	hostPort, params, _ := cutAt(rest, ';')
-	host, port, hasPort := bytes.Cut(hostPort, []byte(":"))
+	host, port, hasPort := cut(hostPort, ':')
 	return isHost(host) && (!hasPort || isPort(port)) && validParams(params, false)
+}
+
+// cut is bytes.Cut for a one-byte separator.
+func cut(b []byte, c byte) (before, after []byte, found bool) {
+	if i := bytes.IndexByte(b, c); i >= 0 {
+		return b[:i], b[i+1:], true
+	}
+	return b, nil, false
 }
 
 // cutAt cuts b before the first c: params keep their leading c.
@@ -292,14 +359,22 @@ func cutAt(b []byte, c byte) (before, after []byte, found bool) {
 }
 
 // validParams checks ";name[=value]..." (or nothing): names and values
-// tokens, values quoted strings too when quoted is set, no name twice.
+// tokens, values quoted strings too when quoted is set, no name twice
+// (sipgo keeps one), at most maxParams of them.
 func validParams(p []byte, quoted bool) bool {
-	for rest := p; len(rest) > 0; {
-		before := p[:len(p)-len(rest)]
+	var names [maxParams][]byte
+	n := 0
+	for rest := p; len(rest) > 0; n++ {
 		name, value, next, ok := NextParam(rest)
-		if !ok || !isToken(name) || hasParam(before, string(name)) {
+		if !ok || n == maxParams || !isToken(name) {
 			return false
 		}
+		for _, seen := range names[:n] {
+			if string(seen) == string(name) {
+				return false
+			}
+		}
+		names[n] = name
 		if value != nil && !isToken(value) && !(quoted && isQuoted(value)) {
 			return false
 		}
@@ -307,6 +382,9 @@ func validParams(p []byte, quoted bool) bool {
 	}
 	return true
 }
+
+// maxParams is the most parameters of one URI or header value Parse reads.
+const maxParams = 16
 
 // NextParam cuts the first ";name[=value]" off p. value is nil when the
 // parameter has no '=', and keeps its quotes when it is quoted.
@@ -368,7 +446,7 @@ func hasParam(p []byte, name string) bool {
 func hasOptionTag(v []byte, tag string) bool {
 	for len(v) > 0 {
 		var t []byte
-		t, v, _ = bytes.Cut(v, []byte(","))
+		t, v, _ = cut(v, ',')
 		if bytes.EqualFold(bytes.TrimSpace(t), []byte(tag)) {
 			return true
 		}
@@ -391,17 +469,14 @@ func number(b []byte, limit uint64) (uint32, bool) {
 	return uint32(n), n <= limit
 }
 
-// cutLine cuts the first CRLF-ended line off b.
+// cutLine cuts the first CRLF-ended line off b. A bare CR or LF ends no
+// line: it makes the message one Parse does not read.
 func cutLine(b []byte) (line, rest []byte, ok bool) {
-	i := bytes.Index(b, []byte("\r\n"))
-	if i < 0 {
+	i := bytes.IndexByte(b, '\r')
+	if i < 0 || i+1 == len(b) || b[i+1] != '\n' || bytes.IndexByte(b[:i], '\n') >= 0 {
 		return nil, nil, false
 	}
-	line = b[:i]
-	if bytes.IndexByte(line, '\r') >= 0 || bytes.IndexByte(line, '\n') >= 0 {
-		return nil, nil, false
-	}
-	return line, b[i+2:], true
+	return b[:i], b[i+2:], true
 }
 
 // is compares a header name with a lower-case one, ignoring case.
@@ -429,17 +504,7 @@ func allUpper(b []byte) bool {
 }
 
 // isHost reads a host name or IPv4 address: letters, digits, '-' and '.'.
-func isHost(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if !(isAlnum(c) || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
+func isHost(b []byte) bool { return len(b) > 0 && all(b, cHost) }
 
 // isPort reads 1 to 65535 with no leading zero.
 func isPort(b []byte) bool {
@@ -450,46 +515,53 @@ func isPort(b []byte) bool {
 	return ok && n > 0
 }
 
-func isAlnum(c byte) bool { return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z' }
-
 // isToken reads an RFC 3261 §25.1 token.
-func isToken(b []byte) bool {
-	for _, c := range b {
-		if !isAlnum(c) && bytes.IndexByte([]byte("-.!%*_+`'~"), c) < 0 {
-			return false
-		}
-	}
-	return len(b) > 0
-}
+func isToken(b []byte) bool { return len(b) > 0 && all(b, cToken) }
 
 // isUser reads the user part of a SIP URI, its unreserved characters only.
-func isUser(b []byte) bool {
-	for _, c := range b {
-		if !isAlnum(c) && bytes.IndexByte([]byte("-_.!~*'()+"), c) < 0 {
-			return false
-		}
-	}
-	return true
-}
+func isUser(b []byte) bool { return all(b, cUser) }
 
 // isWord reads a Call-ID: RFC 3261 §25.1 word characters but quote and
-// backslash, and '@'.
-func isWord(b []byte) bool {
-	for _, c := range b {
-		if !isAlnum(c) && bytes.IndexByte([]byte("-.!%*_+`'~()<>:/[]?{}@"), c) < 0 {
-			return false
-		}
-	}
-	return true
-}
+// backslash.
+func isWord(b []byte) bool { return all(b, cWord) }
 
 // isQuoted reads a quoted string with no quote, backslash or white space inside.
 func isQuoted(b []byte) bool {
-	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
-		return false
+	return len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && all(b[1:len(b)-1], cQuoted)
+}
+
+// The character classes of the grammar Parse reads, as bits of classes.
+const (
+	cToken = 1 << iota
+	cUser
+	cWord
+	cHost
+	cQuoted
+)
+
+var classes = func() (t [256]uint8) {
+	add := func(class uint8, chars string) {
+		for i := range len(chars) {
+			t[chars[i]] |= class
+		}
 	}
-	for _, c := range b[1 : len(b)-1] {
-		if c <= ' ' || c > '~' || c == '"' || c == '\\' {
+	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	add(cToken, alnum+"-.!%*_+`'~")
+	add(cUser, alnum+"-_.!~*'()+")
+	add(cWord, alnum+"-.!%*_+`'~()<>:/[]?{}@")
+	add(cHost, alnum+"-.")
+	for c := '!'; c <= '~'; c++ {
+		if c != '"' && c != '\\' {
+			t[c] |= cQuoted
+		}
+	}
+	return t
+}()
+
+// all reports whether every byte of b is of class.
+func all(b []byte, class uint8) bool {
+	for _, c := range b {
+		if classes[c]&class == 0 {
 			return false
 		}
 	}

@@ -162,3 +162,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParse reads a JsSIP REGISTER.
+//
+//	go test -run '^$' -bench Parse -benchmem ./internal/signalling/registrar/rawreg/
+func BenchmarkParse(b *testing.B) {
+	msg := []byte(jssip)
+	var req Request
+	b.ReportAllocs()
+	for b.Loop() {
+		if !Parse(msg, &req) {
+			b.Fatal("Parse refused the REGISTER")
+		}
+	}
+}
