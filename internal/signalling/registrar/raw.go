@@ -79,7 +79,7 @@ func rawRegistration(req *rawreg.Request, cfg *Config) (*registration, *statusEr
 // 200 lists it but for expires.
 func rawContact(c *rawreg.Contact) (h *sip.ContactHeader, rendered string, ok bool) {
 	value := string(c.Value)
-	h = &sip.ContactHeader{}
+	h = &sip.ContactHeader{Params: make(sip.HeaderParams, 0, bytes.Count(c.Params, []byte(";")))}
 	if sip.ParseUri(value[1:1+len(c.URI.Text)], &h.Address) != nil {
 		return nil, "", false
 	}

@@ -74,6 +74,9 @@ func parseRegistration(req *sip.Request, cfg *Config) (*registration, *statusErr
 	}
 	reg.supportsPath = f.supportsPath
 	reg.path = headerList(f.path)
+	if f.contactErr != nil {
+		return nil, f.contactErr
+	}
 	if err := reg.parseContacts(&f, cfg); err != nil {
 		return nil, err
 	}
@@ -185,10 +188,8 @@ func aorOf(scheme, user, host, domain string) (string, string, *statusError) {
 
 // parseContacts implements the checks of RFC 3261 §10.3 steps 6 and 7 and
 // RFC 5626 §6; it rejects the whole request before any binding changes.
+// It does not look at f.contactErr, which its caller has.
 func (reg *registration) parseContacts(f *fields, cfg *Config) *statusError {
-	if f.contactErr != nil {
-		return f.contactErr
-	}
 	hdrs, supportsOutbound := f.contacts, f.supportsOutbound
 	if len(hdrs) > cfg.MaxContacts {
 		// Bounds the work one request can cause; applyLocked enforces the
@@ -255,6 +256,9 @@ func newContact(h *sip.ContactHeader, defExpires time.Duration, cfg *Config, sup
 	}
 	for _, kv := range h.Params {
 		if !strings.EqualFold(kv.K, "expires") {
+			if c.params == nil {
+				c.params = make(sip.HeaderParams, 0, len(h.Params))
+			}
 			c.params = append(c.params, kv)
 		}
 	}
