@@ -79,29 +79,52 @@ func rawRegistration(req *rawreg.Request, cfg *Config) (*registration, *statusEr
 // 200 lists it but for expires.
 func rawContact(c *rawreg.Contact) (h *sip.ContactHeader, rendered string, ok bool) {
 	value := string(c.Value)
-	h = &sip.ContactHeader{Params: make(sip.HeaderParams, 0, bytes.Count(c.Params, []byte(";")))}
-	if sip.ParseUri(value[1:1+len(c.URI.Text)], &h.Address) != nil {
-		return nil, "", false
+	in := func(part []byte) string { return within(value, c.Value, part) }
+	u := &c.URI
+	h = &sip.ContactHeader{Address: sip.Uri{Scheme: in(u.Scheme), User: in(u.User), Host: in(u.Host)}}
+	if len(u.Port) > 0 {
+		h.Address.Port, _ = strconv.Atoi(in(u.Port))
 	}
+	h.Address.UriParams = rawParams(u.Params, in)
+	h.Params = rawParams(c.Params, in)
 	rendered = value
 	for rest := c.Params; len(rest) > 0; {
 		from := len(c.Value) - len(rest)
-		name, v, next, _ := rawreg.NextParam(rest)
-		to := len(c.Value) - len(next)
+		name, _, next, _ := rawreg.NextParam(rest)
 		rest = next
-		kv := sip.HeaderKV{K: value[from+1 : from+1+len(name)]}
-		if v != nil {
-			kv.V = value[to-len(v) : to]
-		}
-		h.Params = append(h.Params, kv)
-		if strings.EqualFold(kv.K, "expires") {
+		if strings.EqualFold(in(name), "expires") {
 			if len(rendered) != len(value) {
 				return nil, "", false // two of them: not worth the bother
 			}
-			rendered = value[:from] + value[to:] // no copy when it is last
+			rendered = value[:from] + value[len(c.Value)-len(next):] // no copy when it is last
 		}
 	}
 	return h, rendered, true
+}
+
+// rawParams are parameters rawreg read, as sipgo parses them (nil for
+// none), their strings cut by in.
+func rawParams(p []byte, in func([]byte) string) sip.HeaderParams {
+	if len(p) == 0 {
+		return nil
+	}
+	out := make(sip.HeaderParams, 0, bytes.Count(p, []byte(";")))
+	for rest := p; len(rest) > 0; {
+		name, v, next, _ := rawreg.NextParam(rest)
+		rest = next
+		kv := sip.HeaderKV{K: in(name)}
+		if v != nil {
+			kv.V = in(v)
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// within returns the part of s, a copy of b, that part is of b.
+func within(s string, b, part []byte) string {
+	i := cap(b) - cap(part)
+	return s[i : i+len(part)]
 }
 
 // appendOK appends the 200 of RFC 3261 §10.3 step 8 that accept builds,
