@@ -1,26 +1,22 @@
 package siptransport
 
 import (
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/switchboard-gw/switchboard/internal/signalling/registrar/rawreg"
 )
 
-// rawJsSIP is a REGISTER as JsSIP 3.10 sends it.
-const rawJsSIP = "REGISTER sip:example.com SIP/2.0\r\n" +
-	"Via: SIP/2.0/WSS 7k2mq3df1hle.invalid;branch=z9hG4bK4866617\r\n" +
-	"Max-Forwards: 69\r\n" +
-	"To: <sip:alice@example.com>\r\n" +
-	"From: \"Alice\" <sip:alice@example.com>;tag=0g3ctr2nq0\r\n" +
-	"Call-ID: 6ro40v6ct7bjvs4hd0ecgd\r\n" +
-	"CSeq: 7 REGISTER\r\n" +
-	"Contact: <sip:5bdtjss1@7k2mq3df1hle.invalid;transport=ws>;+sip.ice;reg-id=1;+sip.instance=\"<urn:uuid:0f7a8b7d>\";expires=600\r\n" +
-	"Expires: 600\r\n" +
-	"Allow: INVITE,ACK,CANCEL,BYE,UPDATE,MESSAGE,OPTIONS,REFER,INFO,NOTIFY\r\n" +
-	"Supported: path,gruu,outbound\r\n" +
-	"User-Agent: JsSIP 3.10.1\r\n" +
-	"Content-Length: 0\r\n\r\n"
+// rawJsSIP is a REGISTER as JsSIP 3.10 sends it, from the registrar's
+// test data.
+var rawJsSIP = func() string {
+	b, err := os.ReadFile("../registrar/testdata/jssip-register.sip")
+	if err != nil {
+		panic(err)
+	}
+	return strings.ReplaceAll(strings.TrimRight(string(b), "\n")+"\n\n", "\n", "\r\n")
+}()
 
 // TestRawRegisterKeepsRules holds rawreg, which Inbound offers a REGISTER
 // to before the framing and syntax rules run, to read only messages both
