@@ -23,10 +23,11 @@ import (
 
 // BenchmarkRegisterPipeline runs REGISTERs as JsSIP sends them over a
 // WebSocket (no auth, expires 300) through everything the gateway does with
-// them after the WebSocket frame is read: Inbound (limits, parse, checks,
-// Via stamp), the transaction layer, the proxy, the registrar behind the
-// adapter the gateway gives the proxy, and the rendering of the 200 into
-// the connection's write queue, which writes it nowhere. 32 users take turns, each refreshing its own binding, as in
+// them after the WebSocket frame is read: Inbound, the transaction layer,
+// the proxy, the registrar behind the adapter the gateway gives the proxy,
+// and the 200 into the connection's write queue, which writes it nowhere.
+// These REGISTERs take the fast way (registrar.RegisterRaw), as the
+// gateway wires it. 32 users take turns, each refreshing its own binding, as in
 // e2e's BenchmarkRegisterThroughBinary.
 //
 //	go test -run '^$' -bench RegisterPipeline -benchmem ./internal/gateway/
