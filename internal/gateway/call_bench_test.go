@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -137,6 +138,16 @@ type recordingConn struct {
 func (c *recordingConn) Send(msg sip.Message) error {
 	c.got = append(c.got, msg)
 	return c.discardConn.Send(msg)
+}
+
+// SendBuffer records a response rendered by hand as the message it renders.
+func (c *recordingConn) SendBuffer(buf *bytes.Buffer) error {
+	msg, err := sip.NewParser().ParseSIP(bytes.Clone(buf.Bytes()))
+	if err != nil {
+		return err
+	}
+	c.got = append(c.got, msg)
+	return c.discardConn.SendBuffer(buf)
 }
 
 // request returns the last request of method received, and forgets

@@ -104,10 +104,10 @@ func (g *Gateway) build() error {
 		MaxVia: cfg.Limits.MaxVia, RequestsPerSecondPerIP: cfg.Limits.RequestsPerSecondPerIP,
 	}
 	inMetrics := siptransport.NewMetrics(g.metrics)
-	in := siptransport.NewInbound(limits, siptransport.InboundDeps{Handler: g.layer, Metrics: inMetrics})
+	in := siptransport.NewInbound(limits, siptransport.InboundDeps{Handler: g.layer, Raw: g.layer, Metrics: inMetrics})
 	wsLimits := limits
 	wsLimits.MaxMessageSize = cfg.WebSocket.MaxMessageSize
-	wsIn := siptransport.NewInbound(wsLimits, siptransport.InboundDeps{Handler: g.layer, Metrics: inMetrics})
+	wsIn := siptransport.NewInbound(wsLimits, siptransport.InboundDeps{Handler: g.layer, Raw: g.layer, Metrics: inMetrics})
 	g.net = &siptransport.Network{
 		Registry: siptransport.NewRegistry(siptransport.RegistryConfig{
 			MaxConnections: cfg.Limits.MaxConnections, MaxConnectionsPerIP: cfg.Limits.MaxConnectionsPerIP,

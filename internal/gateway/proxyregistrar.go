@@ -17,12 +17,17 @@ import (
 type proxyRegistrar struct{ r *registrar.Registrar }
 
 var (
-	_ sipproxy.Registrations = proxyRegistrar{}
-	_ sipproxy.Locator       = proxyRegistrar{}
+	_ sipproxy.Registrations    = proxyRegistrar{}
+	_ sipproxy.RawRegistrations = proxyRegistrar{}
+	_ sipproxy.Locator          = proxyRegistrar{}
 )
 
 func (a proxyRegistrar) Register(req *sip.Request, f sipproxy.Flow) (*sip.Response, string) {
 	return a.r.Register(req, registrar.Flow{ID: f.ID, Transport: f.Transport, Remote: f.Remote})
+}
+
+func (a proxyRegistrar) RegisterRaw(data []byte, f sipproxy.Flow, dst []byte) ([]byte, string, bool) {
+	return a.r.RegisterRaw(data, registrar.Flow{ID: f.ID, Transport: f.Transport, Remote: f.Remote}, dst)
 }
 
 func (a proxyRegistrar) Contacts(user string) []sipproxy.Contact {

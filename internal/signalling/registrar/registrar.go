@@ -137,6 +137,9 @@ type entry struct {
 	b   Binding
 	key string // see bindingKey
 	seq uint64 // order of registration, for "most recent first"
+	// rendered is the Contact as a 200 lists it, but for expires, when
+	// the REGISTER came through RegisterRaw; "" otherwise.
+	rendered string
 }
 
 func (e *entry) live(now time.Time) bool { return now.Before(e.b.Expires) }
@@ -243,15 +246,21 @@ func (r *Registrar) Register(req *sip.Request, flow Flow) (res *sip.Response, us
 	if err != nil {
 		return err.response(req), ""
 	}
+	live, now, err := r.apply(reg, flow)
+	if err != nil {
+		return err.response(req), ""
+	}
+	return r.accept(req, reg, live, now), reg.user
+}
+
+// apply takes reg's user's shard lock and applies reg (applyLocked).
+func (r *Registrar) apply(reg *registration, flow Flow) ([]*entry, time.Time, *statusError) {
 	now := r.now()
 	sh := r.shardOf(reg.user)
 	sh.mu.Lock()
 	live, err := r.applyLocked(sh, reg, flow, now)
 	sh.mu.Unlock()
-	if err != nil {
-		return err.response(req), ""
-	}
-	return r.accept(req, reg, live, now), reg.user
+	return live, now, err
 }
 
 // authenticate implements RFC 3261 §10.3 step 3. It returns a response
@@ -327,8 +336,9 @@ func (r *Registrar) applyContactLocked(entries []*entry, reg *registration, c *c
 
 func (r *Registrar) newEntryLocked(reg *registration, c *contact, flow Flow, now time.Time) *entry {
 	return &entry{
-		key: c.key,
-		seq: r.seq.Add(1),
+		key:      c.key,
+		seq:      r.seq.Add(1),
+		rendered: c.rendered,
 		b: Binding{
 			AOR:        reg.aor,
 			Contact:    c.uri,

@@ -45,6 +45,9 @@ type contact struct {
 	regID    int
 	outbound bool
 	key      string
+	// rendered is the contact as the 200 lists it, but for expires, when
+	// it came from rawreg; "" otherwise.
+	rendered string
 }
 
 // parseRegistration validates req against cfg without touching any binding.
@@ -71,6 +74,9 @@ func parseRegistration(req *sip.Request, cfg *Config) (*registration, *statusErr
 	}
 	reg.supportsPath = f.supportsPath
 	reg.path = headerList(f.path)
+	if f.contactErr != nil {
+		return nil, f.contactErr
+	}
 	if err := reg.parseContacts(&f, cfg); err != nil {
 		return nil, err
 	}
@@ -82,11 +88,19 @@ func parseRegistration(req *sip.Request, cfg *Config) (*registration, *statusErr
 type fields struct {
 	require []sip.Header // Require
 	path    []sip.Header // Path
-	expires sip.Header   // the first Expires, nil when there is none
+	// expires is the value of the first Expires, when hasExpires.
+	expires    string
+	hasExpires bool
 	// contacts are the Contact values; contactErr is set when one that
 	// sipgo left unparsed does not parse.
 	contacts   []*sip.ContactHeader
 	contactErr *statusError
+	// rendered, when set, are the contacts as the 200 lists them, but
+	// for expires: the bytes they came in (rawreg).
+	rendered []string
+	// owned is set when the contacts were made for this request alone
+	// (rawreg), so their URIs need no copy to be kept.
+	owned bool
 	// Supported lists path (RFC 3327 §5.3) or outbound (RFC 5626).
 	supportsPath, supportsOutbound bool
 }
@@ -109,8 +123,8 @@ func (f *fields) gather(req *sip.Request) {
 			f.require = append(f.require, h)
 		case isName(name, "Path", ""):
 			f.path = append(f.path, h)
-		case f.expires == nil && isName(name, "Expires", ""):
-			f.expires = h
+		case !f.hasExpires && isName(name, "Expires", ""):
+			f.expires, f.hasExpires = h.Value(), true
 		}
 	}
 }
@@ -154,35 +168,37 @@ func addressOfRecord(req *sip.Request, domain string) (user, aor string, err *st
 	if to == nil {
 		return "", "", errNoTo
 	}
-	u := &to.Address
+	return aorOf(to.Address.Scheme, to.Address.User, to.Address.Host, domain)
+}
+
+// aorOf is addressOfRecord for To's scheme, user and host.
+func aorOf(scheme, user, host, domain string) (string, string, *statusError) {
 	switch {
-	case u.Scheme != "sip" && u.Scheme != "sips":
+	case scheme != "sip" && scheme != "sips":
 		return "", "", errToNotSIP
-	case u.User == "":
+	case user == "":
 		return "", "", errToNoUser
-	case u.Host == "":
+	case host == "":
 		return "", "", errToNoHost
-	case domain != "" && !strings.EqualFold(u.Host, domain):
+	case domain != "" && !strings.EqualFold(host, domain):
 		return "", "", errDomain
 	}
-	return u.User, u.User + "@" + strings.ToLower(u.Host), nil
+	return user, user + "@" + strings.ToLower(host), nil
 }
 
 // parseContacts implements the checks of RFC 3261 §10.3 steps 6 and 7 and
 // RFC 5626 §6; it rejects the whole request before any binding changes.
+// It does not look at f.contactErr, which its caller has.
 func (reg *registration) parseContacts(f *fields, cfg *Config) *statusError {
-	if f.contactErr != nil {
-		return f.contactErr
-	}
 	hdrs, supportsOutbound := f.contacts, f.supportsOutbound
 	if len(hdrs) > cfg.MaxContacts {
 		// Bounds the work one request can cause; applyLocked enforces the
 		// limit on the AOR as a whole.
 		return errTooManyContacts
 	}
-	defExpires, hasExpires := cfg.DefaultExpires, f.expires != nil
+	defExpires, hasExpires := cfg.DefaultExpires, f.hasExpires
 	if hasExpires {
-		defExpires = parseExpires(f.expires.Value())
+		defExpires = parseExpires(f.expires)
 	}
 	for _, h := range hdrs {
 		if h.Address.Wildcard {
@@ -194,10 +210,13 @@ func (reg *registration) parseContacts(f *fields, cfg *Config) *statusError {
 		}
 	}
 	tooBrief := false
-	for _, h := range hdrs {
-		c, err := newContact(h, defExpires, cfg, supportsOutbound)
+	for i, h := range hdrs {
+		c, err := newContact(h, defExpires, cfg, supportsOutbound, f.owned)
 		if err != nil {
 			return err
+		}
+		if i < len(f.rendered) {
+			c.rendered = f.rendered[i]
 		}
 		if c.expires > 0 && c.expires < cfg.MinExpires {
 			tooBrief = true
@@ -226,14 +245,20 @@ func (reg *registration) addContact(c contact) {
 	reg.contacts = append(reg.contacts, c)
 }
 
-func newContact(h *sip.ContactHeader, defExpires time.Duration, cfg *Config, supportsOutbound bool) (contact, *statusError) {
+func newContact(h *sip.ContactHeader, defExpires time.Duration, cfg *Config, supportsOutbound, owned bool) (contact, *statusError) {
 	u := &h.Address
 	if u.Scheme != "sip" && u.Scheme != "sips" || u.Host == "" {
 		return contact{}, errContactScheme
 	}
-	c := contact{uri: u.Clone(), q: 1, expires: defExpires}
+	c := contact{uri: u, q: 1, expires: defExpires}
+	if !owned {
+		c.uri = u.Clone()
+	}
 	for _, kv := range h.Params {
 		if !strings.EqualFold(kv.K, "expires") {
+			if c.params == nil {
+				c.params = make(sip.HeaderParams, 0, len(h.Params))
+			}
 			c.params = append(c.params, kv)
 		}
 	}

@@ -149,6 +149,31 @@ func (p *Proxy) register(tx *siptx.ServerTx) error {
 	return tx.Respond(res)
 }
 
+// HandleRawRequest answers a REGISTER for switchboard's registrar from its
+// bytes when the registrar can (RawRegistrations) and the connection can
+// send bytes (siptransport.BufferSender): in registrar mode, without Auth,
+// not draining. It is route and register for such a REGISTER, with
+// nothing parsed into a sip.Request; anything else is left to them.
+func (p *Proxy) HandleRawRequest(data []byte, from siptransport.Conn) (sip.RequestMethod, int, bool) {
+	raw, ok := p.regs.(RawRegistrations)
+	sender, canSend := from.(siptransport.BufferSender)
+	if !ok || !canSend || p.cfg.Mode != ModeRegistrar || p.cfg.Auth || p.draining.Load() {
+		return "", 0, false
+	}
+	buf := siptransport.NewBuffer()
+	flow := Flow{ID: from.FlowID(), Transport: from.Transport(), Remote: from.RemoteAddr()}
+	out, _, ok := raw.RegisterRaw(data, flow, buf.AvailableBuffer())
+	if !ok {
+		siptransport.ReleaseBuffer(buf)
+		return "", 0, false
+	}
+	buf.Write(out)
+	p.metrics.request(sip.REGISTER)
+	p.metrics.registered(sip.StatusOK)
+	_ = sender.SendBuffer(buf)
+	return sip.REGISTER, sip.StatusOK, true
+}
+
 // options answers an OPTIONS addressed to switchboard itself, RFC 3261 §11.2.
 func (p *Proxy) options(tx *siptx.ServerTx) error {
 	res := p.response(tx.Request, sip.StatusOK, "OK")

@@ -31,6 +31,15 @@ type Registrations interface {
 	Register(req *sip.Request, flow Flow) (res *sip.Response, user string)
 }
 
+// RawRegistrations is Registrations that can also answer an ordinary
+// REGISTER from its bytes.
+type RawRegistrations interface {
+	// RegisterRaw answers the REGISTER in data, which arrived on flow, by
+	// appending its 200 to dst; ok is false, and nothing has changed, when
+	// it is not a request it reads so, or it would not answer it 200.
+	RegisterRaw(data []byte, flow Flow, dst []byte) (out []byte, user string, ok bool)
+}
+
 // Flow is the connection a REGISTER arrived on.
 type Flow struct {
 	ID        string // the Conn's FlowID

@@ -11,6 +11,7 @@
 package siptransport
 
 import (
+	"bytes"
 	"net/netip"
 	"strings"
 
@@ -42,6 +43,14 @@ type Conn interface {
 	FlowID() string
 	// Send writes one message. It returns ErrClosed once the connection is gone.
 	Send(msg sip.Message) error
+}
+
+// BufferSender is a Conn that can send a message rendered by hand, without
+// a sip.Message: the connections do (TCP, TLS, WebSocket).
+type BufferSender interface {
+	// SendBuffer queues the message in buf, a buffer from NewBuffer, and
+	// owns buf from then on.
+	SendBuffer(buf *bytes.Buffer) error
 }
 
 // remoteSourcer is a Conn that keeps its peer's address rendered once, as

@@ -30,6 +30,22 @@ type InboundDeps struct {
 	Handler Handler
 	// Metrics counts received and rejected messages; nil counts nothing.
 	Metrics *Metrics
+	// Raw, when set, is offered each REGISTER, from its bytes, before
+	// sipgo parses it (the transaction layer, for the REGISTERs the
+	// registrar reads itself); nil parses every message.
+	Raw RawHandler
+}
+
+// RawHandler takes some requests from their bytes, before sipgo parses them.
+type RawHandler interface {
+	// HandleRaw handles data, a whole request from from within the size
+	// and header limits and the rate limit, and reports whether it did.
+	// It must take only requests that the framing and syntax rules accept
+	// (framing.go, syntax.go), which have not run yet: rawreg reads a
+	// strict subset of what they accept (TestRawRegisterKeepsRules). When it
+	// reports false nothing has happened: the request goes through the
+	// rules, is parsed and delivered as any other.
+	HandleRaw(data []byte, from Conn) bool
 }
 
 // Inbound turns raw bytes from any transport into checked SIP messages for a
@@ -39,15 +55,26 @@ type Inbound struct {
 	limits  InboundConfig
 	rate    *RateLimiter
 	handler Handler
+	raw     RawHandler
 	metrics *Metrics
 }
+
+// rateVerdict is what the rate limit said of a request, if it was asked
+// already.
+type rateVerdict int8
+
+const (
+	unrated rateVerdict = iota
+	rateAllowed
+	rateLimited
+)
 
 // NewInbound returns an Inbound that checks messages against cfg and
 // delivers them to deps.Handler.
 func NewInbound(cfg InboundConfig, deps InboundDeps) *Inbound {
 	p := sip.NewParser()
 	p.MaxMessageLength = cfg.MaxMessageSize
-	in := &Inbound{parser: p, limits: cfg, handler: deps.Handler, metrics: deps.Metrics}
+	in := &Inbound{parser: p, limits: cfg, handler: deps.Handler, raw: deps.Raw, metrics: deps.Metrics}
 	if r := cfg.RequestsPerSecondPerIP; r > 0 {
 		in.rate = NewRateLimiter(r, 2*r)
 	}
@@ -70,18 +97,51 @@ func (in *Inbound) Message(data []byte, from Conn) {
 		in.reject(data, from, sip.StatusMessageTooLarge, "Message Too Large")
 		return
 	}
-	if in.refuseFraming(data, from) {
+	handled, verdict := in.offerRaw(data, from)
+	if handled || in.refuseFraming(data, from) {
 		return
 	}
-	in.parse(data, from)
+	in.parse(data, from, verdict)
 }
 
 // framed delivers a message the stream framer cut, which has passed the
 // framing rule (and the size limit) on its way out of the stream already.
-func (in *Inbound) framed(data []byte, from Conn) { in.parse(data, from) }
+func (in *Inbound) framed(data []byte, from Conn) {
+	if handled, verdict := in.offerRaw(data, from); !handled {
+		in.parse(data, from, verdict)
+	}
+}
+
+// offerRaw offers a REGISTER within the header limit to the RawHandler,
+// once the rate limit allows it, and reports whether it was handled, and
+// what the rate limit said if it was asked. The rate limit is asked here,
+// before the rules and the parse, not after them as for other messages: a
+// REGISTER that breaks them then costs its sender a token.
+func (in *Inbound) offerRaw(data []byte, from Conn) (bool, rateVerdict) {
+	if in.raw == nil || !in.rawCandidate(data) {
+		return false, unrated
+	}
+	if in.rate != nil && !in.rate.Allow(from.RemoteAddr().Addr()) {
+		return false, rateLimited
+	}
+	if in.raw.HandleRaw(data, from) {
+		in.metrics.receivedRequest(from.Transport())
+		return true, rateAllowed
+	}
+	return false, rateAllowed
+}
+
+// rawCandidate reports whether a message may go to the RawHandler: a
+// REGISTER with no more lines than MaxHeaders allows header fields (the
+// RawHandler reads one header field a line, and one Via).
+func (in *Inbound) rawCandidate(data []byte) bool {
+	return bytes.HasPrefix(data, []byte("REGISTER ")) &&
+		(in.limits.MaxHeaders <= 0 || bytes.Count(data, crlf)-2 <= in.limits.MaxHeaders)
+}
 
 // parse parses a message that passed the framing rule and delivers it.
-func (in *Inbound) parse(data []byte, from Conn) {
+// verdict is the rate limit's, when it was asked already.
+func (in *Inbound) parse(data []byte, from Conn, verdict rateVerdict) {
 	end := bytes.Index(data, crlfCRLF) // the end of the head, for both rules
 	if f := checkSyntaxAt(data, end); f != nil {
 		in.refuse(f, data, from)
@@ -96,14 +156,14 @@ func (in *Inbound) parse(data []byte, from Conn) {
 	if req, ok := msg.(*sip.Request); ok {
 		keepMethodCase(req, data)
 	}
-	in.deliver(msg, from)
+	in.deliver(msg, from, verdict)
 }
 
 // deliver checks a parsed message against the limits, stamps its origin and
-// hands it to the handler.
-func (in *Inbound) deliver(msg sip.Message, from Conn) {
+// hands it to the handler. verdict is the rate limit's, when it was asked.
+func (in *Inbound) deliver(msg sip.Message, from Conn, verdict rateVerdict) {
 	req, isReq := msg.(*sip.Request)
-	if isReq && in.rate != nil && req.Method != sip.ACK && !in.rate.Allow(from.RemoteAddr().Addr()) {
+	if isReq && in.rate != nil && req.Method != sip.ACK && !in.allowed(verdict, from) {
 		in.metrics.rejected("rate_limited")
 		res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (rate limit)", nil)
 		res.AppendHeader(sip.NewHeader("Retry-After", "1"))
@@ -123,6 +183,15 @@ func (in *Inbound) deliver(msg sip.Message, from Conn) {
 	}
 	in.metrics.received(msg, from.Transport())
 	in.handler.HandleMessage(msg, from)
+}
+
+// allowed asks the rate limit about a request from from, unless it was
+// asked already.
+func (in *Inbound) allowed(verdict rateVerdict, from Conn) bool {
+	if verdict != unrated {
+		return verdict == rateAllowed
+	}
+	return in.rate.Allow(from.RemoteAddr().Addr())
 }
 
 // check returns the first fault that makes msg unacceptable, or "".

@@ -50,6 +50,13 @@ func (m *Metrics) received(msg sip.Message, transport string) {
 	m.messages.Get(transportKind{transport, kind}).Inc()
 }
 
+// receivedRequest counts a request that was handled from its bytes.
+func (m *Metrics) receivedRequest(transport string) {
+	if m != nil {
+		m.messages.Get(transportKind{transport, "request"}).Inc()
+	}
+}
+
 func (m *Metrics) rejected(reason string) {
 	if m == nil {
 		return

@@ -1,6 +1,7 @@
 package siptransport
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -198,6 +199,9 @@ func (c *streamConn) RemoteAddr() netip.AddrPort { return c.remote }
 func (c *streamConn) FlowID() string             { return c.flowID }
 func (c *streamConn) RemoteSource() string       { return c.source }
 func (c *streamConn) Send(msg sip.Message) error { return c.queue.PushMessage(msg) }
+
+// SendBuffer queues a message rendered by hand (BufferSender).
+func (c *streamConn) SendBuffer(buf *bytes.Buffer) error { return c.queue.PushBuffer(buf) }
 
 func (c *streamConn) write(b []byte) error {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))

@@ -107,6 +107,16 @@ func (q *WriteQueue) PushMessage(msg sip.Message) error {
 	return err
 }
 
+// PushBuffer queues the message in buf, a buffer from NewBuffer, which
+// goes back to the pool once it is written (or not queued).
+func (q *WriteQueue) PushBuffer(buf *bytes.Buffer) error {
+	err := q.push(queued{b: buf.Bytes(), buf: buf})
+	if err != nil {
+		bufPool.Put(buf)
+	}
+	return err
+}
+
 func (q *WriteQueue) push(m queued) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -62,6 +62,15 @@ type RequestHandler interface {
 	ConnClosed(c siptransport.Conn)
 }
 
+// RawRequestHandler is a transaction user that answers some requests from
+// their bytes (the proxy, for the REGISTERs its registrar reads itself).
+type RawRequestHandler interface {
+	// HandleRawRequest answers the request in data at once with a final
+	// response, and returns its method and status code; ok is false when
+	// it did nothing, and the request is then parsed and handled as usual.
+	HandleRawRequest(data []byte, from siptransport.Conn) (method sip.RequestMethod, code int, ok bool)
+}
+
 // Layer matches messages to transactions. It implements siptransport.Handler.
 type Layer struct {
 	timers  timerSet
@@ -72,7 +81,10 @@ type Layer struct {
 	clients *table[*ClientTx]
 }
 
-var _ siptransport.Handler = (*Layer)(nil)
+var (
+	_ siptransport.Handler    = (*Layer)(nil)
+	_ siptransport.RawHandler = (*Layer)(nil)
+)
 
 // New returns a layer that passes new requests to deps.Handler.
 func New(cfg Config, deps Deps) *Layer {
@@ -91,6 +103,28 @@ func (l *Layer) HandleMessage(msg sip.Message, from siptransport.Conn) {
 	case *sip.Response:
 		l.handleResponse(m, from)
 	}
+}
+
+// HandleRaw lets a transaction user that is a RawRequestHandler answer a
+// request from its bytes, over a reliable transport, without a
+// transaction: there a non-INVITE server transaction ends as its final
+// response is sent (RFC 3261 §17.2.2, timer J is zero), and the request is
+// answered before its connection's next message is read, so no
+// retransmission could have matched it but one sent, with the same branch
+// and sent-by, over another connection at the same moment. It is counted
+// as a transaction that started and ended.
+func (l *Layer) HandleRaw(data []byte, from siptransport.Conn) bool {
+	rh, ok := l.handler.(RawRequestHandler)
+	if !ok || !siptransport.Reliable(from) {
+		return false
+	}
+	method, code, ok := rh.HandleRawRequest(data, from)
+	if ok {
+		l.metrics.started("server", method)
+		l.metrics.answered(method, code)
+		l.metrics.ended("server")
+	}
+	return ok
 }
 
 // ErrConnClosed reports that a client transaction's connection went away.

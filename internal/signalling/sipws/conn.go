@@ -98,6 +98,10 @@ func (c *Conn) FlowID() string { return c.flowID }
 // WebSocket message).
 func (c *Conn) Send(msg sip.Message) error { return c.queue.PushMessage(msg) }
 
+// SendBuffer queues a message rendered by hand as one text message
+// (siptransport.BufferSender).
+func (c *Conn) SendBuffer(buf *bytes.Buffer) error { return c.queue.PushBuffer(buf) }
+
 // BreakFraming makes the read loop fail the connection with 1002 once the
 // answer to the message that broke the SIP framing rule is written.
 func (c *Conn) BreakFraming() { c.broken = true }
