@@ -41,6 +41,19 @@ type Request struct {
 	SupportsPath, SupportsOutbound bool
 	// Headers is how many header fields the message has.
 	Headers int
+	// RequestURI is the Request-URI.
+	RequestURI []byte
+	// Authorization is the value of the one Authorization header, nil when
+	// there is none; Digest holds its parameters.
+	Authorization []byte
+	Digest        Digest
+}
+
+// Digest are the parameters of Digest credentials (RFC 3261 §25.1
+// dig-resp), without quotes, as slices of Request.Authorization; nil for a
+// parameter that is not there.
+type Digest struct {
+	Username, Realm, Nonce, URI, Response, Algorithm, CNonce, QOP, NC []byte
 }
 
 // URI is a SIP URI in name-addr form, its parts as slices of the message.
@@ -81,6 +94,7 @@ func Parse(data []byte, req *Request) bool {
 	if !ok || !requestURI(ruri) {
 		return false
 	}
+	req.RequestURI = ruri
 	var seen seen
 	for {
 		line, rest, ok = cutLine(rest)
@@ -100,12 +114,12 @@ func Parse(data []byte, req *Request) bool {
 
 // seen counts the headers that must appear once.
 type seen struct {
-	via, from, to, callID, cseq, maxForwards, contentLength, expires int
+	via, from, to, callID, cseq, maxForwards, contentLength, expires, authorization int
 }
 
 func (s *seen) complete() bool {
 	return s.via == 1 && s.from == 1 && s.to == 1 && s.callID == 1 && s.cseq == 1 &&
-		s.maxForwards <= 1 && s.contentLength <= 1 && s.expires <= 1
+		s.maxForwards <= 1 && s.contentLength <= 1 && s.expires <= 1 && s.authorization <= 1
 }
 
 // header reads one header field line.
@@ -164,6 +178,10 @@ func (req *Request) header(line []byte, s *seen) bool {
 		req.SupportsPath = req.SupportsPath || hasOptionTag(value, "path")
 		req.SupportsOutbound = req.SupportsOutbound || hasOptionTag(value, "outbound")
 		return noControl(value)
+	case hAuthorization:
+		s.authorization++
+		req.Authorization = value
+		return req.Digest.read(value)
 	case hSpecial:
 		return false
 	}
@@ -194,6 +212,7 @@ const (
 	hContact
 	hExpires
 	hSupported
+	hAuthorization
 	// hSpecial is a header Parse does not read but sipgo parses, or the
 	// registrar or proxy acts on: such a REGISTER takes the usual way.
 	hSpecial
@@ -206,7 +225,7 @@ var headerNames = [...]struct {
 }{
 	{"via", hVia}, {"from", hFrom}, {"to", hTo}, {"call-id", hCallID}, {"cseq", hCSeq},
 	{"max-forwards", hMaxForwards}, {"content-length", hContentLength}, {"contact", hContact},
-	{"expires", hExpires}, {"supported", hSupported},
+	{"expires", hExpires}, {"supported", hSupported}, {"authorization", hAuthorization},
 	{"content-type", hSpecial}, {"route", hSpecial}, {"record-route", hSpecial}, {"require", hSpecial},
 	{"proxy-require", hSpecial}, {"path", hSpecial}, {"refer-to", hSpecial}, {"referred-by", hSpecial},
 	{"proxy-authorization", hSpecial},
@@ -251,6 +270,72 @@ func (req *Request) via(v []byte) bool {
 	}
 	req.ViaHost, req.ViaParams = host, params
 	return validParams(params, false)
+}
+
+// read reads Digest credentials in the form JsSIP and SIP.js send them:
+// "Digest " and then name=value pairs split by ", ", every name one of
+// the parameters of Digest in lower case and there once, every value a
+// token or a quoted string of printable characters but quote and
+// backslash, so that its bytes are what any reader makes of it.
+func (d *Digest) read(v []byte) bool {
+	rest, ok := bytes.CutPrefix(v, []byte("Digest "))
+	if !ok {
+		return false
+	}
+	for {
+		var name, value []byte
+		if name, rest, ok = cut(rest, '='); !ok {
+			return false
+		}
+		end := bytes.Index(rest, []byte(", "))
+		if end < 0 {
+			end = len(rest)
+		}
+		value, rest = rest[:end], rest[end:]
+		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+			value = value[1 : len(value)-1]
+			if !all(value, cQuoted|cSpace) {
+				return false
+			}
+		} else if !isToken(value) {
+			return false
+		}
+		field := d.field(name)
+		if field == nil || *field != nil {
+			return false
+		}
+		*field = value
+		if len(rest) == 0 {
+			return d.Username != nil
+		}
+		rest = rest[2:]
+	}
+}
+
+// field returns the field of the parameter named name, nil for a name
+// read does not know.
+func (d *Digest) field(name []byte) *[]byte {
+	switch string(name) {
+	case "username":
+		return &d.Username
+	case "realm":
+		return &d.Realm
+	case "nonce":
+		return &d.Nonce
+	case "uri":
+		return &d.URI
+	case "response":
+		return &d.Response
+	case "algorithm":
+		return &d.Algorithm
+	case "cnonce":
+		return &d.CNonce
+	case "qop":
+		return &d.QOP
+	case "nc":
+		return &d.NC
+	}
+	return nil
 }
 
 // contact reads one Contact value, or the wildcard.
@@ -537,6 +622,8 @@ const (
 	cWord
 	cHost
 	cQuoted
+	// cSpace is the space a quoted Digest value may hold.
+	cSpace
 )
 
 var classes = func() (t [256]uint8) {
@@ -550,6 +637,7 @@ var classes = func() (t [256]uint8) {
 	add(cUser, alnum+"-_.!~*'()+")
 	add(cWord, alnum+"-.!%*_+`'~()<>:/[]?{}@")
 	add(cHost, alnum+"-.")
+	t[' '] |= cSpace
 	for c := '!'; c <= '~'; c++ {
 		if c != '"' && c != '\\' {
 			t[c] |= cQuoted

@@ -176,3 +176,63 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// jssipAuth is JsSIP's Authorization header after a challenge.
+const jssipAuth = `Authorization: Digest algorithm=MD5, username="alice", realm="switchboard", nonce="bm9uY2U", uri="sip:example.com", response="3f2ac4a7d0b3c2f9e6a1b8c7d6e5f4a3", qop=auth, cnonce="8q4o0ri1aq0b", nc=00000001` + "\r\n"
+
+func TestParseDigest(t *testing.T) {
+	var req Request
+	msg := strings.Replace(jssip, "Content-Length", jssipAuth+"Content-Length", 1)
+	if !Parse([]byte(msg), &req) {
+		t.Fatal("Parse refused a JsSIP REGISTER with credentials")
+	}
+	d := &req.Digest
+	for _, c := range []struct{ name, got, want string }{
+		{"Request-URI", string(req.RequestURI), "sip:example.com"},
+		{"username", string(d.Username), "alice"},
+		{"realm", string(d.Realm), "switchboard"},
+		{"nonce", string(d.Nonce), "bm9uY2U"},
+		{"uri", string(d.URI), "sip:example.com"},
+		{"response", string(d.Response), "3f2ac4a7d0b3c2f9e6a1b8c7d6e5f4a3"},
+		{"algorithm", string(d.Algorithm), "MD5"},
+		{"cnonce", string(d.CNonce), "8q4o0ri1aq0b"},
+		{"qop", string(d.QOP), "auth"},
+		{"nc", string(d.NC), "00000001"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: got %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if !Parse([]byte(jssip), &req) || req.Authorization != nil || req.Digest.Username != nil {
+		t.Errorf("no Authorization: got %q, %+v", req.Authorization, req.Digest)
+	}
+	for _, c := range []struct{ name, old, new string }{
+		{"scheme case", "Digest ", "digest "},
+		{"Basic", "Digest algorithm=MD5, username=\"alice\"", "Basic YWxpY2U6cHc="},
+		{"two spaces after scheme", "Digest ", "Digest  "},
+		{"no space after comma", `MD5, username`, `MD5,username`},
+		{"space before comma", `MD5, username`, `MD5 , username`},
+		{"space around =", `username="alice"`, `username = "alice"`},
+		{"upper-case name", `username=`, `Username=`},
+		{"unknown parameter", `qop=auth`, `qop=auth, opaque="x"`},
+		{"parameter twice", `qop=auth`, `qop=auth, qop=auth`},
+		{"escape", `username="alice"`, `username="al\"ice"`},
+		{"tab in quotes", `username="alice"`, "username=\"al\tice\""},
+		{"unquoted URI", `uri="sip:example.com"`, `uri=sip:example.com`},
+		{"comma in quotes", `realm="switchboard"`, `realm="switch, board"`},
+		{"no username", `username="alice", `, ``},
+		{"trailing comma", "nc=00000001\r\n", "nc=00000001, \r\n"},
+		{"no parameters", jssipAuth, "Authorization: Digest \r\n"},
+		{"two headers", jssipAuth, jssipAuth + jssipAuth},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			declined := strings.Replace(msg, c.old, c.new, 1)
+			if declined == msg {
+				t.Fatalf("%q is not in the message", c.old)
+			}
+			if Parse([]byte(declined), &req) {
+				t.Errorf("Parse read %q", declined)
+			}
+		})
+	}
+}
