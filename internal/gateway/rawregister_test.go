@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
+	"crypto/md5"
 	"fmt"
 	"net/netip"
 	"os"
@@ -35,6 +37,10 @@ type regStack struct {
 	in      *siptransport.Inbound
 	reg     *registrar.Registrar
 	metrics *prometheus.Registry
+	// clock is the time the registrar and its lockout read.
+	clock *time.Time
+	// nonce is the nonce of the last challenge the stack sent.
+	nonce string
 }
 
 var regStackNow = time.Date(2026, 12, 4, 23, 0, 0, 0, time.UTC)
@@ -50,7 +56,12 @@ func newRegStack(t testing.TB, raw bool, cfg registrar.Config) *regStack {
 			siptransport.WS:  {Host: "192.0.2.1", Port: 8080},
 		},
 	}
-	reg := registrar.New(cfg, registrar.Deps{Now: func() time.Time { return regStackNow }})
+	clock := regStackNow
+	now := func() time.Time { return clock }
+	regMetrics := registrar.NewMetrics(metrics)
+	lockout := registrar.NewLockout(registrar.LockoutConfig{UserIPFailures: 2, Window: time.Minute, Duration: time.Minute},
+		registrar.LockoutDeps{Now: now, Metrics: regMetrics})
+	reg := registrar.New(cfg, registrar.Deps{Now: now, Attempts: lockout, Metrics: regMetrics})
 	pcfg := sipproxy.Config{UserAgent: "switchboard", Auth: cfg.Auth}
 	deps := sipproxy.Deps{Layer: layer, Network: network, Registrations: proxyRegistrar{reg}, Locator: proxyRegistrar{reg},
 		Metrics: sipproxy.NewMetrics(metrics)}
@@ -67,7 +78,7 @@ func newRegStack(t testing.TB, raw bool, cfg registrar.Config) *regStack {
 		inDeps.Raw = layer
 	}
 	limits := siptransport.InboundConfig{MaxMessageSize: 65536, MaxHeaders: 64, MaxVia: 16, RequestsPerSecondPerIP: 1000}
-	return &regStack{in: siptransport.NewInbound(limits, inDeps), reg: reg, metrics: metrics}
+	return &regStack{in: siptransport.NewInbound(limits, inDeps), reg: reg, metrics: metrics, clock: &clock}
 }
 
 // captureConn is a connection that keeps the messages sent to it as bytes,
@@ -103,12 +114,46 @@ type rawCase struct {
 	name string
 	cfg  func(*registrar.Config)
 	msgs []rawMsg
+	// metric, when set, is a line the metrics must hold at the end.
+	metric string
 }
 
 type rawMsg struct {
 	conn string // key into rawConns
 	text string // with "\n" for CRLF
 	fast bool
+	// digest, when set, is the Authorization value written in place of
+	// "{digest}" in text, for each stack with its own last nonce.
+	digest *digestArgs
+	// after is how far the stacks' clock moves before the message.
+	after time.Duration
+	// status, when not 0, is the status code the usual way must answer.
+	status int
+}
+
+// digestArgs are the credentials of an Authorization header as JsSIP
+// writes it (MD5, qop=auth).
+type digestArgs struct {
+	user, password string
+	// realm and uri are "switchboard" and "sip:example.com" when "".
+	realm, uri string
+	// nc is the nonce count in hex; nonce, when set, replaces the nonce
+	// of the stack's last challenge.
+	nc, nonce string
+	// form, when set, formats the value from the user, realm, nonce, uri,
+	// response and nc, in that order; else JsSIP's form.
+	form string
+}
+
+const jssipDigest = `Digest algorithm=MD5, username="%s", realm="%s", nonce="%s", uri="%s", response="%s", qop=auth, cnonce="8q4o0ri1aq0b", nc=%s`
+
+// value is the Authorization value for a stack whose last nonce is nonce.
+func (d *digestArgs) value(nonce string) string {
+	realm, uri := cmp.Or(d.realm, "switchboard"), cmp.Or(d.uri, "sip:example.com")
+	nonce = cmp.Or(d.nonce, nonce)
+	h := func(s string) string { return fmt.Sprintf("%x", md5.Sum([]byte(s))) }
+	response := h(h(d.user+":"+realm+":"+d.password) + ":" + nonce + ":" + d.nc + ":8q4o0ri1aq0b:auth:" + h("REGISTER:"+uri))
+	return fmt.Sprintf(cmp.Or(d.form, jssipDigest), d.user, realm, nonce, uri, response, d.nc)
 }
 
 // rawConns are the connections the cases send over.
@@ -257,12 +302,71 @@ var rawCases = []rawCase{
 		{conn: "v6", text: regMsg("judy", "3", "Via: SIP/2.0/WS j.invalid;branch=z9hG4bKv;rport"), fast: true},
 		{conn: "tcp", text: regMsg("judy", "4", "Via: SIP/2.0/TCP 192.0.2.44:40001;branch=z9hG4bKt"), fast: true},
 	}},
-	{name: "digest auth", cfg: func(c *registrar.Config) {
-		c.Auth, c.Users = true, map[string]string{"kim": "pw"}
-	}, msgs: []rawMsg{
-		{conn: "ws", text: regMsg("kim", "1"), fast: false},
-		{conn: "ws", text: regMsg("kim", "2", `Authorization: Digest username="kim", realm="switchboard", nonce="bogus", uri="sip:example.com", response="00000000000000000000000000000000", algorithm=MD5`), fast: false},
+	{name: "digest auth", cfg: digestConfig, metric: `reason="locked" 1`, msgs: []rawMsg{
+		{conn: "ws", text: regMsg("kim", "1"), fast: false, status: 401}, // 401
+		{conn: "ws", text: regMsg("kim", "2", `Authorization: Digest username="kim", realm="switchboard", nonce="bogus", uri="sip:example.com", response="00000000000000000000000000000000", algorithm=MD5`), fast: false, status: 400},
+		// A nonce never issued: 401 stale.
+		{conn: "ws", text: regMsg("kim", "2", authLine), digest: &digestArgs{user: "kim", password: "pw", nc: "00000001", nonce: "bogus"}, fast: false, status: 401},
+		// JsSIP's first REGISTER with credentials, then its refresh.
+		{conn: "ws", text: regMsg("kim", "3", authLine), digest: &digestArgs{user: "kim", password: "pw", nc: "00000001"}, fast: true, status: 200},
+		{conn: "ws", text: regMsg("kim", "4", authLine), digest: &digestArgs{user: "kim", password: "pw", nc: "00000002"}, fast: true, status: 200},
+		// A replayed nonce count, a wrong password: 403 the usual way.
+		{conn: "ws", text: regMsg("kim", "5", authLine), digest: &digestArgs{user: "kim", password: "pw", nc: "00000002"}, fast: false, status: 403},
+		{conn: "ws", text: regMsg("kim", "6", authLine), digest: &digestArgs{user: "kim", password: "nope", nc: "00000003"}, fast: false, status: 403},
+		{conn: "ws", text: regMsg("kim", "7", authLine), digest: &digestArgs{user: "kim", password: "pw", nc: "00000003"}, fast: true, status: 200},
+		// Another realm (401), another uri (400), the same uri spelt
+		// otherwise (200 the usual way), another user (403).
+		{conn: "ws", text: regMsg("kim", "8", authLine), digest: &digestArgs{user: "kim", password: "pw", realm: "elsewhere", nc: "00000004"}, fast: false, status: 401},
+		{conn: "ws", text: regMsg("kim", "9", authLine), digest: &digestArgs{user: "kim", password: "pw", uri: "sip:other.example", nc: "00000004"}, fast: false, status: 400},
+		{conn: "ws", text: regMsg("kim", "10", authLine), digest: &digestArgs{user: "kim", password: "pw", uri: "sip:EXAMPLE.com", nc: "00000004"}, fast: false, status: 200},
+		{conn: "ws", text: regMsg("kim", "11", authLine), digest: &digestArgs{user: "lee", password: "pw2", nc: "00000005"}, fast: false, status: 403},
+		// SIP.js's form, qop quoted and no algorithm; a form not read
+		// (no space after a comma), two Authorization headers.
+		{conn: "ws", text: regMsg("kim", "12", authLine), digest: &digestArgs{user: "kim", password: "pw", nc: "00000006",
+			form: `Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", qop="auth", cnonce="8q4o0ri1aq0b", nc=%s`}, fast: true},
+		{conn: "ws", text: regMsg("kim", "13", authLine), digest: &digestArgs{user: "kim", password: "pw", nc: "00000007",
+			form: `Digest username="%s",realm="%s",nonce="%s",uri="%s",response="%s",qop=auth,cnonce="8q4o0ri1aq0b",nc=%s`}, fast: false},
+		{conn: "ws", text: regMsg("kim", "14", authLine, "Authorization: Digest username=\"x\""), digest: &digestArgs{user: "kim", password: "pw", nc: "00000008"}, fast: false, status: 200},
+		// The nonce expires: 401 stale, then the new nonce from 1.
+		{conn: "ws", text: regMsg("kim", "15", authLine), digest: &digestArgs{user: "kim", password: "pw", nc: "00000009"}, after: 2 * time.Minute, fast: false, status: 401},
+		{conn: "ws", text: regMsg("kim", "16", authLine), digest: &digestArgs{user: "kim", password: "pw", nc: "00000001"}, fast: true, status: 200},
+		// lee fails twice and is locked out: the right password is refused.
+		{conn: "tcp", text: regMsg("lee", "1"), fast: false, status: 401},
+		{conn: "tcp", text: regMsg("lee", "2", authLine), digest: &digestArgs{user: "lee", password: "x", nc: "00000001"}, fast: false, status: 403},
+		{conn: "tcp", text: regMsg("lee", "3", authLine), digest: &digestArgs{user: "lee", password: "y", nc: "00000002"}, fast: false, status: 403},
+		{conn: "tcp", text: regMsg("lee", "4", authLine), digest: &digestArgs{user: "lee", password: "pw2", nc: "00000003"}, fast: false, status: 403},
+		// Once the lockout is over the nonce is stale too; then the right
+		// password registers.
+		{conn: "tcp", text: regMsg("lee", "5", authLine), digest: &digestArgs{user: "lee", password: "pw2", nc: "00000004"}, after: 61 * time.Second, fast: false, status: 401},
+		{conn: "tcp", text: regMsg("lee", "6", authLine), digest: &digestArgs{user: "lee", password: "pw2", nc: "00000001"}, fast: true, status: 200},
 	}},
+	{name: "digest auth, too many contacts", cfg: func(c *registrar.Config) { digestConfig(c); c.MaxContacts = 1 }, msgs: []rawMsg{
+		{conn: "ws", text: regMsg("kim", "1"), fast: false, status: 401},
+		{conn: "ws", text: regMsg("kim", "2", authLine, "Contact: <sip:k1@x.invalid>"), digest: &digestArgs{user: "kim", password: "pw", nc: "00000001"}, fast: true, status: 200},
+		// Refused once the credentials are checked, so the usual way
+		// counts the nonce: the same count again is a replay.
+		{conn: "ws", text: regMsg("kim", "3", authLine, "Contact: <sip:k2@x.invalid>"), digest: &digestArgs{user: "kim", password: "pw", nc: "00000002"}, fast: false, status: 403},
+		{conn: "ws", text: regMsg("kim", "4", authLine, "Contact: <sip:k1@x.invalid>"), digest: &digestArgs{user: "kim", password: "pw", nc: "00000002"}, fast: false, status: 403},
+		{conn: "ws", text: regMsg("kim", "5", authLine, "Contact: <sip:k1@x.invalid>"), digest: &digestArgs{user: "kim", password: "pw", nc: "00000003"}, fast: true, status: 200},
+	}},
+}
+
+// authLine is the Authorization header of a message with digest set.
+const authLine = "Authorization: {digest}"
+
+// digestConfig turns auth on for kim and lee.
+func digestConfig(c *registrar.Config) {
+	c.Auth, c.Users = true, map[string]string{"kim": "pw", "lee": "pw2"}
+}
+
+// firstLines are the start lines of messages.
+func firstLines(msgs []string) []string {
+	var out []string
+	for _, m := range msgs {
+		line, _, _ := strings.Cut(m, "\r\n")
+		out = append(out, line)
+	}
+	return out
 }
 
 // lowerNames writes every header name of a message in lower case.
@@ -295,13 +399,17 @@ func TestRegisterRawAsParsed(t *testing.T) {
 			fast, usual := newRegStack(t, true, cfg), newRegStack(t, false, cfg)
 			users := map[string]bool{}
 			for i, m := range c.msgs {
-				data := []byte(strings.ReplaceAll(m.text, "\n", "\r\n"))
-				got, byHand := sendOne(fast, m.conn, data)
-				want, _ := sendOne(usual, m.conn, data)
+				*fast.clock = fast.clock.Add(m.after)
+				*usual.clock = usual.clock.Add(m.after)
+				got, byHand := sendOne(fast, m.conn, m.data(fast))
+				want, _ := sendOne(usual, m.conn, m.data(usual))
 				if byHand != m.fast {
 					t.Errorf("message %d: answered from its bytes %v, want %v", i, byHand, m.fast)
 				}
 				compareAnswers(t, i, got, want)
+				if m.status != 0 && (len(want) != 1 || !strings.HasPrefix(want[0], fmt.Sprintf("SIP/2.0 %d ", m.status))) {
+					t.Errorf("message %d: the usual way answered %q, want %d", i, firstLines(want), m.status)
+				}
 				for _, u := range regexp.MustCompile(`To: <sip:([a-z]+)@`).FindAllStringSubmatch(m.text, -1) {
 					users[u[1]] = true
 				}
@@ -311,24 +419,43 @@ func TestRegisterRawAsParsed(t *testing.T) {
 					t.Errorf("bindings of %s: got %+v, want %+v", u, got, want)
 				}
 			}
-			if got, want := gatherText(t, fast.metrics), gatherText(t, usual.metrics); got != want {
+			got, want := gatherText(t, fast.metrics), gatherText(t, usual.metrics)
+			if got != want {
 				t.Errorf("metrics differ:\ngot\n%s\nwant\n%s", got, want)
+			}
+			if !strings.Contains(want, c.metric) {
+				t.Errorf("metrics lack %q:\n%s", c.metric, want)
 			}
 		})
 	}
 }
 
+// data is the message in bytes as sent to s.
+func (m *rawMsg) data(s *regStack) []byte {
+	text := m.text
+	if m.digest != nil {
+		text = strings.Replace(text, "{digest}", m.digest.value(s.nonce), 1)
+	}
+	return []byte(strings.ReplaceAll(text, "\n", "\r\n"))
+}
+
 // sendOne sends data over the stack's connection of that name and returns
-// what was sent back, and whether it was rendered by hand.
+// what was sent back, and whether it was rendered by hand. It keeps the
+// nonce of a challenge.
 func sendOne(s *regStack, conn string, data []byte) ([]string, bool) {
 	c := rawConns[conn]
 	s.in.Message(bytes.Clone(data), &c)
+	for _, m := range c.sent {
+		if n := nonce.FindStringSubmatch(m); n != nil {
+			s.nonce = n[2]
+		}
+	}
 	return c.sent, c.byHand > 0
 }
 
 var (
 	toTag = regexp.MustCompile(`(?m)^(To: .*;tag=)[^;\r]*`)
-	nonce = regexp.MustCompile(`(nonce|opaque)="[^"]*"`)
+	nonce = regexp.MustCompile(`(nonce|opaque)="([^"]*)"`)
 )
 
 // compareAnswers compares two runs of answers line by line, but for the

@@ -275,9 +275,19 @@ func (a *Authenticator) offers(alg string) bool {
 // never sees, and a spoofed UDP source cannot lock anyone out: only a
 // nonce issued to an address counts failures against it.
 func (a *Authenticator) check(method string, c *credentials, src netip.Addr) (AuthResult, failReason) {
+	issued, now, res, reason := a.checkResponse(method, c, src)
+	if res != AuthOK {
+		return res, reason
+	}
+	return a.countNonce(c, issued, now)
+}
+
+// checkResponse is check up to the nonce count: it changes nothing. It
+// returns the nonce's issue time and the time it was checked at.
+func (a *Authenticator) checkResponse(method string, c *credentials, src netip.Addr) (issued, now time.Time, res AuthResult, reason failReason) {
 	issued, ok := a.openNonce(c.nonce, src)
 	if !ok {
-		return AuthStale, reasonForeignNonce
+		return issued, now, AuthStale, reasonForeignNonce
 	}
 	password, known := a.users[c.username]
 	want := c.expected(method, password)
@@ -285,18 +295,24 @@ func (a *Authenticator) check(method string, c *credentials, src netip.Addr) (Au
 	switch {
 	case subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1:
 		if !known {
-			return AuthFailed, reasonUnknownUser
+			return issued, now, AuthFailed, reasonUnknownUser
 		}
-		return AuthFailed, reasonWrongPassword
+		return issued, now, AuthFailed, reasonWrongPassword
 	case !known: // the response of an empty password
-		return AuthFailed, reasonUnknownUser
+		return issued, now, AuthFailed, reasonUnknownUser
 	}
-	now := a.now()
-	expires := issued.Add(a.ttl)
-	if !now.Before(expires) {
-		return AuthStale, reasonStale
+	now = a.now()
+	if !now.Before(issued.Add(a.ttl)) {
+		return issued, now, AuthStale, reasonStale
 	}
-	switch a.counts.advance(c.nonce, c.nc, issued, expires, now) {
+	return issued, now, AuthOK, ""
+}
+
+// countNonce is the last step of check: it advances the nonce count of
+// credentials checkResponse accepted at now. A refusal changes nothing
+// that a second try of the same count would not change.
+func (a *Authenticator) countNonce(c *credentials, issued, now time.Time) (AuthResult, failReason) {
+	switch a.counts.advance(c.nonce, c.nc, issued, issued.Add(a.ttl), now) {
 	case countReplayed:
 		return AuthReplay, reasonReplay
 	case countForgotten:
@@ -375,19 +391,24 @@ func newCredentials(params map[string]string) (*credentials, bool) {
 	if alg, ok := params["algorithm"]; ok {
 		c.algorithm = canonicalAlg(alg)
 	}
+	return c, c.valid()
+}
+
+// valid checks the credentials as newCredentials describes, and sets nc.
+func (c *credentials) valid() bool {
 	if c.username == "" || c.nonce == "" || c.uri == "" || c.response == "" ||
 		c.cnonce == "" || !strings.EqualFold(c.qop, "auth") || digestHash(c.algorithm) == nil {
-		return nil, false
+		return false
 	}
 	if len(c.ncText) == 0 || len(c.ncText) > 8 {
-		return nil, false
+		return false
 	}
 	nc, err := strconv.ParseUint(c.ncText, 16, 32)
 	if err != nil || nc == 0 {
-		return nil, false
+		return false
 	}
 	c.nc = uint32(nc)
-	return c, true
+	return true
 }
 
 // expected computes the response for qop=auth (RFC 7616 §3.4.1, RFC 2617 §3.2.2.1):

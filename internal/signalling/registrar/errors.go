@@ -63,4 +63,8 @@ var (
 	errWildcard        = badRequest("Contact * needs Expires: 0 and no other Contact")
 	errQ               = badRequest("invalid q")
 	errRegID           = badRequest("invalid reg-id")
+	// errNotAdmitted is RegisterRaw's credentials refused at the last
+	// moment (see applyLocked): never answered, since Register then takes
+	// the request and gives it the answer.
+	errNotAdmitted = forbidden("bad credentials")
 )

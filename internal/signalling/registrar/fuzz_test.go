@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/internal/signalling/registrar/rawreg"
 )
 
 // FuzzParseAuthorization checks that no Authorization value panics the
@@ -31,6 +33,44 @@ func FuzzParseAuthorization(f *testing.F) {
 		req.AppendHeader(sip.NewHeader("Authorization", v))
 		if user, res := a.Verify(req, srcA, false); res == AuthOK || user != "" {
 			t.Errorf("got %q %v from a fuzzed value, want no user", user, res)
+		}
+	})
+}
+
+// FuzzRawDigest holds rawreg's reading of an Authorization value to
+// parseDigest's: what rawreg reads, parseDigest parses to the same
+// parameters, none more, and the credentials RegisterRaw makes of them are
+// newCredentials'.
+func FuzzRawDigest(f *testing.F) {
+	f.Add(`Digest algorithm=MD5, username="alice", realm="example.com", nonce="abc", uri="sip:example.com", response="0123", qop=auth, cnonce="x1", nc=00000001`)
+	f.Add(`Digest username="alice", realm="example.com", nonce="", uri="sip:example.com", response="0123", qop="auth", cnonce="x 1", nc=1`)
+	f.Fuzz(func(t *testing.T, v string) {
+		msg := "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/WS a.invalid;branch=z9hG4bK1\r\n" +
+			"To: <sip:alice@example.com>\r\nFrom: <sip:alice@example.com>;tag=1\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\n" +
+			"Authorization: " + v + "\r\n\r\n"
+		var req rawreg.Request
+		if !rawreg.Parse([]byte(msg), &req) {
+			return
+		}
+		params, err := parseDigest(string(req.Authorization))
+		if err != nil {
+			t.Fatalf("parseDigest refuses what rawreg read: %v", err)
+		}
+		d := &req.Digest
+		read := map[string][]byte{"username": d.Username, "realm": d.Realm, "nonce": d.Nonce, "uri": d.URI,
+			"response": d.Response, "algorithm": d.Algorithm, "cnonce": d.CNonce, "qop": d.QOP, "nc": d.NC}
+		n := 0
+		for name, value := range read {
+			got, ok := params[name]
+			if ok != (value != nil) || got != string(value) {
+				t.Errorf("%s: parseDigest %q (%v), rawreg %q", name, got, ok, value)
+			}
+			if ok {
+				n++
+			}
+		}
+		if n != len(params) {
+			t.Errorf("parseDigest has %d parameters, rawreg read %d", len(params), n)
 		}
 	})
 }

@@ -25,9 +25,6 @@ import (
 // into the Via's received and rport as the transport stamps them (RFC
 // 3261 §18.2.1, RFC 3581 §4).
 func (r *Registrar) RegisterRaw(data []byte, flow Flow, dst []byte) (out []byte, user string, ok bool) {
-	if r.cfg.Auth {
-		return dst, "", false
-	}
 	var req rawreg.Request
 	if !rawreg.Parse(data, &req) {
 		return dst, "", false
@@ -36,11 +33,63 @@ func (r *Registrar) RegisterRaw(data []byte, flow Flow, dst []byte) (out []byte,
 	if err != nil {
 		return dst, "", false
 	}
-	live, now, err := r.apply(reg, flow)
+	var admit func() bool
+	if r.cfg.Auth {
+		if admit = r.auth.rawAdmission(&req, reg.user, flow.Remote.Addr()); admit == nil {
+			return dst, "", false
+		}
+	}
+	live, now, err := r.apply(reg, flow, admit)
 	if err != nil {
 		return dst, "", false
 	}
 	return r.appendOK(dst, &req, reg, live, now, flow.Remote), reg.user, true
+}
+
+// rawAdmission checks the credentials of a REGISTER rawreg read, from
+// src, for user, the To user, as Verify and then Register would check
+// them, changing nothing. It returns nil unless they are in a form taken
+// as it is (the uri parameter spelt as the Request-URI, for one) and
+// right; else the rest of Verify's success: Attempts.Allow, the nonce
+// count, Attempts.Succeeded, reporting false, with nothing counted, when
+// Allow or the count refuses.
+func (a *Authenticator) rawAdmission(req *rawreg.Request, user string, src netip.Addr) func() bool {
+	d := &req.Digest
+	if req.Authorization == nil || string(d.Realm) != a.realm || string(d.URI) != string(req.RequestURI) ||
+		string(d.Username) != user {
+		return nil
+	}
+	value := string(req.Authorization)
+	in := func(part []byte) string {
+		if part == nil {
+			return ""
+		}
+		return within(value, req.Authorization, part)
+	}
+	c := &credentials{username: in(d.Username), realm: in(d.Realm), nonce: in(d.Nonce), uri: in(d.URI),
+		response: in(d.Response), algorithm: AlgMD5, cnonce: in(d.CNonce), qop: in(d.QOP), ncText: in(d.NC)}
+	if d.Algorithm != nil {
+		c.algorithm = canonicalAlg(in(d.Algorithm))
+	}
+	if !c.valid() || !a.offers(c.algorithm) {
+		return nil
+	}
+	issued, now, res, _ := a.checkResponse(string(sip.REGISTER), c, src)
+	if res != AuthOK {
+		return nil
+	}
+	return func() bool {
+		if a.attempts != nil && !a.attempts.Allow(c.username, src) {
+			return false
+		}
+		if res, _ := a.countNonce(c, issued, now); res != AuthOK {
+			return false
+		}
+		if a.attempts != nil {
+			a.attempts.Succeeded(c.username, src)
+		}
+		return true
+	}
 }
 
 // rawRegistration is parseRegistration for a REGISTER rawreg read.

@@ -246,7 +246,7 @@ func (r *Registrar) Register(req *sip.Request, flow Flow) (res *sip.Response, us
 	if err != nil {
 		return err.response(req), ""
 	}
-	live, now, err := r.apply(reg, flow)
+	live, now, err := r.apply(reg, flow, nil)
 	if err != nil {
 		return err.response(req), ""
 	}
@@ -254,11 +254,11 @@ func (r *Registrar) Register(req *sip.Request, flow Flow) (res *sip.Response, us
 }
 
 // apply takes reg's user's shard lock and applies reg (applyLocked).
-func (r *Registrar) apply(reg *registration, flow Flow) ([]*entry, time.Time, *statusError) {
+func (r *Registrar) apply(reg *registration, flow Flow, admit func() bool) ([]*entry, time.Time, *statusError) {
 	now := r.now()
 	sh := r.shardOf(reg.user)
 	sh.mu.Lock()
-	live, err := r.applyLocked(sh, reg, flow, now)
+	live, err := r.applyLocked(sh, reg, flow, now, admit)
 	sh.mu.Unlock()
 	return live, now, err
 }
@@ -291,8 +291,9 @@ func (r *Registrar) authenticate(req *sip.Request, src netip.Addr) (string, *sip
 // user's entries and commits the copy only if the result is acceptable,
 // so a REGISTER changes all its bindings or none. It returns the AOR's
 // live entries afterwards, in liveEntries' order. sh is reg.user's shard;
-// its mutex is held.
-func (r *Registrar) applyLocked(sh *shard, reg *registration, flow Flow, now time.Time) ([]*entry, *statusError) {
+// its mutex is held. admit, when not nil, is asked last, once the result
+// is acceptable: when it refuses nothing is committed (errNotAdmitted).
+func (r *Registrar) applyLocked(sh *shard, reg *registration, flow Flow, now time.Time, admit func() bool) ([]*entry, *statusError) {
 	entries := slices.Clone(sh.byUser[reg.user])
 	if reg.wildcard {
 		entries = slices.DeleteFunc(entries, func(e *entry) bool {
@@ -305,6 +306,9 @@ func (r *Registrar) applyLocked(sh *shard, reg *registration, flow Flow, now tim
 	live := liveEntries(entries, reg.aor, now)
 	if len(live) > r.cfg.MaxContacts {
 		return nil, errTooManyContacts
+	}
+	if admit != nil && !admit() {
+		return nil, errNotAdmitted
 	}
 	if len(entries) == 0 {
 		delete(sh.byUser, reg.user)

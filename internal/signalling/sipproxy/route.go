@@ -142,34 +142,39 @@ func (p *Proxy) register(tx *siptx.ServerTx) error {
 	c := tx.Conn
 	flow := Flow{ID: c.FlowID(), Transport: c.Transport(), Remote: c.RemoteAddr()}
 	res, user := p.regs.Register(tx.Request, flow)
-	if res.StatusCode/100 == 2 && user != "" && p.cfg.Auth && c.Transport() != "UDP" {
+	p.registered(flow, res.StatusCode, user)
+	return tx.Respond(res)
+}
+
+// registered notes the answer to a REGISTER that came on flow, user the
+// user it registered.
+func (p *Proxy) registered(flow Flow, code int, user string) {
+	if code/100 == 2 && user != "" && p.cfg.Auth && flow.Transport != "UDP" {
 		p.authFlows.Store(flow.ID, user) // a connection can't be spoofed; a UDP source can
 	}
-	p.metrics.registered(res.StatusCode)
-	return tx.Respond(res)
+	p.metrics.registered(code)
 }
 
 // HandleRawRequest answers a REGISTER for switchboard's registrar from its
 // bytes when the registrar can (RawRegistrations) and the connection can
-// send bytes (siptransport.BufferSender): in registrar mode, without Auth,
-// not draining. It is route and register for such a REGISTER, with
+// send bytes (siptransport.BufferSender): in registrar mode, not draining. It is route and register for such a REGISTER, with
 // nothing parsed into a sip.Request; anything else is left to them.
 func (p *Proxy) HandleRawRequest(data []byte, from siptransport.Conn) (sip.RequestMethod, int, bool) {
 	raw, ok := p.regs.(RawRegistrations)
 	sender, canSend := from.(siptransport.BufferSender)
-	if !ok || !canSend || p.cfg.Mode != ModeRegistrar || p.cfg.Auth || p.draining.Load() {
+	if !ok || !canSend || p.cfg.Mode != ModeRegistrar || p.draining.Load() {
 		return "", 0, false
 	}
 	buf := siptransport.NewBuffer()
 	flow := Flow{ID: from.FlowID(), Transport: from.Transport(), Remote: from.RemoteAddr()}
-	out, _, ok := raw.RegisterRaw(data, flow, buf.AvailableBuffer())
+	out, user, ok := raw.RegisterRaw(data, flow, buf.AvailableBuffer())
 	if !ok {
 		siptransport.ReleaseBuffer(buf)
 		return "", 0, false
 	}
 	buf.Write(out)
 	p.metrics.request(sip.REGISTER)
-	p.metrics.registered(sip.StatusOK)
+	p.registered(flow, sip.StatusOK, user)
 	_ = sender.SendBuffer(buf)
 	return sip.REGISTER, sip.StatusOK, true
 }
