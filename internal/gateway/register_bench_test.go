@@ -2,6 +2,9 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/md5"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +18,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/signalling/registrar"
 	"github.com/switchboard-gw/switchboard/internal/signalling/sipproxy"
 	"github.com/switchboard-gw/switchboard/internal/signalling/siptransport"
@@ -100,7 +104,51 @@ func runPipelineParallel(b *testing.B, newOp func(in *siptransport.Inbound, regi
 	})
 }
 
+// BenchmarkRegisterPipelineAuth is BenchmarkRegisterPipeline with
+// registrar.auth on, as by default: each REGISTER carries MD5 credentials
+// as JsSIP writes them, for a nonce the registrar issued to the user
+// before the timer started, the nonce count one higher each time, and the
+// registrar has the default lockout. Making each response (an MD5 of the
+// client's) is part of every op.
+//
+//	go test -run '^$' -bench RegisterPipelineAuth -benchmem ./internal/gateway/
+func BenchmarkRegisterPipelineAuth(b *testing.B) {
+	d := config.Default()
+	cfg := registrar.Config{Realm: "switchboard", Auth: true, Users: map[string]string{}, NonceTTL: time.Hour,
+		MinExpires: time.Minute, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute, DigestAlgorithms: []string{"MD5"}}
+	const users = 32
+	for i := range users {
+		cfg.Users["c"+strconv.Itoa(i)] = "pw" + strconv.Itoa(i)
+	}
+	in, conn, reg := newRegisterPipelineWith(b, cfg, registrar.NewLockout(lockoutConfig(d.Registrar.Lockout), registrar.LockoutDeps{}))
+	msgs := make([]*registerMsg, users)
+	for i := range msgs {
+		msgs[i] = newRegisterMsg(i)
+		msgs[i].authorize(b, reg, "pw"+strconv.Itoa(i), conn.remote.Addr())
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		conn.queue.Hold()
+		in.Message(msgs[i%users].next(), conn)
+		conn.queue.Flush()
+	}
+	b.StopTimer()
+	if conn.sent != b.N || conn.status != 200 {
+		b.Fatalf("sent %d responses for %d requests, the last %d", conn.sent, b.N, conn.status)
+	}
+	b.ReportMetric(float64(conn.buffers)/float64(b.N), "fast/op")
+}
+
 func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
+	in, conn, _ := newRegisterPipelineWith(b,
+		registrar.Config{Realm: "switchboard", MinExpires: time.Minute, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute}, nil)
+	return in, conn
+}
+
+// newRegisterPipelineWith is newRegisterPipeline for a registrar of cfg,
+// with attempts, that it returns too.
+func newRegisterPipelineWith(b *testing.B, cfg registrar.Config, attempts registrar.Attempts) (*siptransport.Inbound, *discardConn, *registrar.Registrar) {
 	metrics := prometheus.NewRegistry()
 	layer := siptx.New(siptx.Config{T1: 500 * time.Millisecond}, siptx.Deps{Metrics: siptx.NewMetrics(metrics)})
 	network := &siptransport.Network{
@@ -110,11 +158,19 @@ func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 			siptransport.WS:  {Host: "127.0.0.1", Port: 8080},
 		},
 	}
-	reg := registrar.New(registrar.Config{Realm: "switchboard", MinExpires: time.Minute, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute}, registrar.Deps{})
+	deps := registrar.Deps{Metrics: registrar.NewMetrics(metrics)}
+	if attempts != nil {
+		deps.Attempts = attempts
+	}
+	reg := registrar.New(cfg, deps)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p, err := sipproxy.New(sipproxy.Config{UserAgent: "switchboard"}, sipproxy.Deps{
+	pdeps := sipproxy.Deps{
 		Layer: layer, Network: network, Registrations: proxyRegistrar{reg}, Locator: proxyRegistrar{reg},
-		Logger: log, Metrics: sipproxy.NewMetrics(metrics)})
+		Logger: log, Metrics: sipproxy.NewMetrics(metrics)}
+	if cfg.Auth {
+		pdeps.Authenticator = proxyAuth{reg.Auth()}
+	}
+	p, err := sipproxy.New(sipproxy.Config{UserAgent: "switchboard", Auth: cfg.Auth}, pdeps)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -123,7 +179,7 @@ func newRegisterPipeline(b *testing.B) (*siptransport.Inbound, *discardConn) {
 	conn := newDiscardConn("ws-1", 40000)
 	conn.registry = network.Registry
 	network.Registry.Add(conn)
-	return in, conn
+	return in, conn, reg
 }
 
 func newDiscardConn(flowID string, port int) *discardConn {
@@ -140,6 +196,10 @@ type registerMsg struct {
 	branchAt int
 	cseqAt   int
 	seq      uint64
+	// With credentials (authorize): where the nonce count and the
+	// response are, and the parts of the response that do not change.
+	ncAt, responseAt int
+	ha1, nonce, ha2  string
 }
 
 const counterWidth = 10
@@ -173,12 +233,48 @@ func indexAfter(s, prefix string) int {
 	return i + len(prefix)
 }
 
-// next returns the message with a fresh branch and the next CSeq.
+// next returns the message with a fresh branch and the next CSeq, and
+// with credentials the next nonce count and its response.
 func (m *registerMsg) next() []byte {
 	m.seq++
 	putCounter(m.buf[m.cseqAt:m.cseqAt+counterWidth], m.seq)
 	putCounter(m.buf[m.branchAt:m.branchAt+counterWidth], m.seq)
+	if m.ncAt > 0 {
+		nc := m.buf[m.ncAt : m.ncAt+8]
+		var count [4]byte
+		binary.BigEndian.PutUint32(count[:], uint32(m.seq))
+		hex.Encode(nc, count[:])
+		var in [32 + 1 + 43 + 1 + 8 + 1 + 12 + 1 + 4 + 1 + 32]byte
+		text := append(append(append(append(append(in[:0], m.ha1...), ':'), m.nonce...), ':'), nc...)
+		text = append(append(text, ":8q4o0ri1aq0b:auth:"...), m.ha2...)
+		sum := md5.Sum(text)
+		hex.Encode(m.buf[m.responseAt:m.responseAt+32], sum[:])
+	}
 	return m.buf
+}
+
+// authorize adds an Authorization header as JsSIP writes it to the
+// message, for a nonce reg issues to src, to be filled in by next.
+func (m *registerMsg) authorize(b *testing.B, reg *registrar.Registrar, password string, src netip.Addr) {
+	parsed, err := sip.NewParser().ParseSIP(m.buf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := parsed.(*sip.Request)
+	challenge := reg.Auth().Challenge(req, src, false, false).GetHeader("WWW-Authenticate").Value()
+	_, rest, _ := strings.Cut(challenge, `nonce="`)
+	m.nonce, _, _ = strings.Cut(rest, `"`)
+	user := req.To().Address.User
+	h := func(s string) string { return fmt.Sprintf("%x", md5.Sum([]byte(s))) }
+	m.ha1, m.ha2 = h(user+":switchboard:"+password), h("REGISTER:"+req.Recipient.String())
+	line := fmt.Sprintf(`Authorization: Digest algorithm=MD5, username="%s", realm="switchboard", nonce="%s", uri="%s", response="%032d", qop=auth, cnonce="8q4o0ri1aq0b", nc=00000000`+"\r\n",
+		user, m.nonce, req.Recipient.String(), 0)
+	msg := strings.Replace(string(m.buf), "Content-Length", line+"Content-Length", 1)
+	m.buf = []byte(msg)
+	m.branchAt = indexAfter(msg, "branch=z9hG4bK")
+	m.cseqAt = indexAfter(msg, "CSeq: ")
+	m.ncAt = indexAfter(msg, "nc=")
+	m.responseAt = indexAfter(msg, `response="`)
 }
 
 func putCounter(dst []byte, n uint64) {
@@ -198,6 +294,8 @@ type discardConn struct {
 	sent   int
 	// status is the status code of the last response sent, 0 for a request.
 	status int
+	// buffers counts the responses rendered by hand (SendBuffer).
+	buffers int
 	// registry is the registry the first connection was added to, for
 	// more connections.
 	registry *siptransport.Registry
@@ -222,6 +320,7 @@ func (c *discardConn) Send(msg sip.Message) error {
 // the registrar reads from their bytes are answered.
 func (c *discardConn) SendBuffer(buf *bytes.Buffer) error {
 	c.sent++
+	c.buffers++
 	c.status = 0
 	if code, ok := bytes.CutPrefix(buf.Bytes(), []byte("SIP/2.0 ")); ok && len(code) >= 3 {
 		c.status, _ = strconv.Atoi(string(code[:3]))
