@@ -327,9 +327,11 @@ var rawCases = []rawCase{
 		{conn: "ws", text: regMsg("kim", "13", authLine), digest: &digestArgs{user: "kim", password: "pw", nc: "00000007",
 			form: `Digest username="%s",realm="%s",nonce="%s",uri="%s",response="%s",qop=auth,cnonce="8q4o0ri1aq0b",nc=%s`}, fast: false},
 		{conn: "ws", text: regMsg("kim", "14", authLine, "Authorization: Digest username=\"x\""), digest: &digestArgs{user: "kim", password: "pw", nc: "00000008"}, fast: false, status: 200},
+		// The header name in lower case, as sipgo finds it too.
+		{conn: "ws", text: regMsg("kim", "15", "authorization: {digest}"), digest: &digestArgs{user: "kim", password: "pw", nc: "00000009"}, fast: true, status: 200},
 		// The nonce expires: 401 stale, then the new nonce from 1.
-		{conn: "ws", text: regMsg("kim", "15", authLine), digest: &digestArgs{user: "kim", password: "pw", nc: "00000009"}, after: 2 * time.Minute, fast: false, status: 401},
-		{conn: "ws", text: regMsg("kim", "16", authLine), digest: &digestArgs{user: "kim", password: "pw", nc: "00000001"}, fast: true, status: 200},
+		{conn: "ws", text: regMsg("kim", "16", authLine), digest: &digestArgs{user: "kim", password: "pw", nc: "0000000a"}, after: 2 * time.Minute, fast: false, status: 401},
+		{conn: "ws", text: regMsg("kim", "17", authLine), digest: &digestArgs{user: "kim", password: "pw", nc: "00000001"}, fast: true, status: 200},
 		// lee fails twice and is locked out: the right password is refused.
 		{conn: "tcp", text: regMsg("lee", "1"), fast: false, status: 401},
 		{conn: "tcp", text: regMsg("lee", "2", authLine), digest: &digestArgs{user: "lee", password: "x", nc: "00000001"}, fast: false, status: 403},

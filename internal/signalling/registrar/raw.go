@@ -48,11 +48,12 @@ func (r *Registrar) RegisterRaw(data []byte, flow Flow, dst []byte) (out []byte,
 
 // rawAdmission checks the credentials of a REGISTER rawreg read, from
 // src, for user, the To user, as Verify and then Register would check
-// them, changing nothing. It returns nil unless they are in a form taken
-// as it is (the uri parameter spelt as the Request-URI, for one) and
-// right; else the rest of Verify's success: Attempts.Allow, the nonce
-// count, Attempts.Succeeded, reporting false, with nothing counted, when
-// Allow or the count refuses.
+// them, in Verify's order (Attempts.Allow before the response, so that a
+// guess against a lockout learns nothing here either), changing nothing.
+// It returns nil unless they are in a form taken as it is (the uri
+// parameter spelt as the Request-URI, for one) and right; else the rest of
+// Verify's success, the nonce count and Attempts.Succeeded, which reports
+// false, having changed nothing, when the count refuses.
 func (a *Authenticator) rawAdmission(req *rawreg.Request, user string, src netip.Addr) func() bool {
 	d := &req.Digest
 	if req.Authorization == nil || string(d.Realm) != a.realm || string(d.URI) != string(req.RequestURI) ||
@@ -71,7 +72,7 @@ func (a *Authenticator) rawAdmission(req *rawreg.Request, user string, src netip
 	if d.Algorithm != nil {
 		c.algorithm = canonicalAlg(in(d.Algorithm))
 	}
-	if !c.valid() || !a.offers(c.algorithm) {
+	if !c.valid() || !a.offers(c.algorithm) || a.attempts != nil && !a.attempts.Allow(c.username, src) {
 		return nil
 	}
 	issued, now, res, _ := a.checkResponse(string(sip.REGISTER), c, src)
@@ -79,9 +80,6 @@ func (a *Authenticator) rawAdmission(req *rawreg.Request, user string, src netip
 		return nil
 	}
 	return func() bool {
-		if a.attempts != nil && !a.attempts.Allow(c.username, src) {
-			return false
-		}
 		if res, _ := a.countNonce(c, issued, now); res != AuthOK {
 			return false
 		}
