@@ -10,7 +10,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"hash"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -146,7 +145,7 @@ func NewAuthenticator(cfg AuthConfig, deps AuthDeps) *Authenticator {
 		a.users[u] = p
 	}
 	for _, alg := range cfg.Algorithms {
-		if h := digestHash(alg); h != nil {
+		if supportedAlg(alg) {
 			a.algs = append(a.algs, canonicalAlg(alg))
 		}
 	}
@@ -397,7 +396,7 @@ func newCredentials(params map[string]string) (*credentials, bool) {
 // valid checks the credentials as newCredentials describes, and sets nc.
 func (c *credentials) valid() bool {
 	if c.username == "" || c.nonce == "" || c.uri == "" || c.response == "" ||
-		c.cnonce == "" || !strings.EqualFold(c.qop, "auth") || digestHash(c.algorithm) == nil {
+		c.cnonce == "" || !strings.EqualFold(c.qop, "auth") || !supportedAlg(c.algorithm) {
 		return false
 	}
 	if len(c.ncText) == 0 || len(c.ncText) > 8 {
@@ -412,23 +411,23 @@ func (c *credentials) valid() bool {
 }
 
 // expected computes the response for qop=auth (RFC 7616 §3.4.1, RFC 2617 §3.2.2.1):
-// H(H(user:realm:password):nonce:nc:cnonce:qop:H(method:uri)).
+// H(H(user:realm:password):nonce:nc:cnonce:qop:H(method:uri)). The
+// hashes' inputs are built on the stack.
 func (c *credentials) expected(method, password string) string {
-	h := digestHash(c.algorithm)
-	ha1 := hashHex(h, c.username, c.realm, password)
-	ha2 := hashHex(h, method, c.uri)
-	return hashHex(h, ha1, c.nonce, c.ncText, c.cnonce, c.qop, ha2)
+	var in [256]byte
+	var ha1, ha2, res [2 * sha256.Size]byte
+	h1 := hashHex(ha1[:0], c.algorithm, joinDigest(in[:0], c.username, c.realm, password))
+	h2 := hashHex(ha2[:0], c.algorithm, joinDigest(in[:0], method, c.uri))
+	b := append(append(in[:0], h1...), ':')
+	b = append(append(joinDigest(b, c.nonce, c.ncText, c.cnonce, c.qop), ':'), h2...)
+	return string(hashHex(res[:0], c.algorithm, b))
 }
 
-// digestHash returns a new hash for an algorithm name, or nil if unsupported.
-func digestHash(alg string) hash.Hash {
-	switch canonicalAlg(alg) {
-	case AlgSHA256:
-		return sha256.New()
-	case AlgMD5:
-		return md5.New()
-	}
-	return nil
+// supportedAlg reports whether alg names an algorithm the Authenticator
+// knows.
+func supportedAlg(alg string) bool {
+	alg = canonicalAlg(alg)
+	return alg == AlgSHA256 || alg == AlgMD5
 }
 
 func canonicalAlg(alg string) string {
@@ -441,13 +440,24 @@ func canonicalAlg(alg string) string {
 	return alg
 }
 
-func hashHex(h hash.Hash, parts ...string) string {
-	h.Reset()
+// joinDigest appends parts to dst, split by ':'.
+func joinDigest(dst []byte, parts ...string) []byte {
 	for i, p := range parts {
 		if i > 0 {
-			h.Write([]byte{':'})
+			dst = append(dst, ':')
 		}
-		h.Write([]byte(p))
+		dst = append(dst, p...)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return dst
+}
+
+// hashHex appends the hash of data by alg, a canonical name (MD5 unless
+// SHA-256), in lower-case hex to dst.
+func hashHex(dst []byte, alg string, data []byte) []byte {
+	if alg == AlgSHA256 {
+		sum := sha256.Sum256(data)
+		return hex.AppendEncode(dst, sum[:])
+	}
+	sum := md5.Sum(data)
+	return hex.AppendEncode(dst, sum[:])
 }

@@ -150,7 +150,11 @@ func (p *Proxy) register(tx *siptx.ServerTx) error {
 // user it registered.
 func (p *Proxy) registered(flow Flow, code int, user string) {
 	if code/100 == 2 && user != "" && p.cfg.Auth && flow.Transport != "UDP" {
-		p.authFlows.Store(flow.ID, user) // a connection can't be spoofed; a UDP source can
+		// A connection can't be spoofed; a UDP source can. A refresh
+		// finds its user there already and stores nothing.
+		if known, ok := p.authFlows.Load(flow.ID); !ok || known != user {
+			p.authFlows.Store(flow.ID, user)
+		}
 	}
 	p.metrics.registered(code)
 }
