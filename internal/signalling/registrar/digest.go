@@ -10,9 +10,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -125,6 +127,10 @@ type Authenticator struct {
 	metrics  *Metrics
 	secret   []byte
 	counts   *nonceCounts
+	// macs holds HMAC-SHA256 states keyed with secret, reset for each
+	// nonce: hmac.New costs several allocations per REGISTER.
+	macs       sync.Pool
+	realmBytes []byte // realm, for the MAC without a conversion each time
 }
 
 // NewAuthenticator returns an Authenticator with a fresh random nonce secret.
@@ -155,6 +161,8 @@ func NewAuthenticator(cfg AuthConfig, deps AuthDeps) *Authenticator {
 	}
 	a.counts = newNonceCounts(maxNonces)
 	rand.Read(a.secret)
+	a.realmBytes = []byte(a.realm)
+	a.macs.New = func() any { return hmac.New(sha256.New, a.secret) }
 	return a
 }
 
@@ -333,7 +341,8 @@ func (a *Authenticator) newNonce(now time.Time, src netip.Addr) string {
 	var b [nonceLen]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixNano()))
 	rand.Read(b[8:16])
-	copy(b[16:], a.mac(b[:16], src))
+	mac := a.mac(b[:16], src)
+	copy(b[16:], mac[:])
 	return nonceEncoding.EncodeToString(b[:])
 }
 
@@ -347,7 +356,7 @@ func (a *Authenticator) openNonce(nonce string, src netip.Addr) (time.Time, bool
 	if n, err := nonceEncoding.Decode(b[:], []byte(nonce)); err != nil || n != nonceLen {
 		return time.Time{}, false
 	}
-	if !hmac.Equal(b[16:], a.mac(b[:16], src)) {
+	if mac := a.mac(b[:16], src); !hmac.Equal(b[16:], mac[:]) {
 		return time.Time{}, false
 	}
 	return time.Unix(0, int64(binary.BigEndian.Uint64(b[:8]))), true
@@ -356,13 +365,17 @@ func (a *Authenticator) openNonce(nonce string, src netip.Addr) (time.Time, bool
 // mac binds a nonce's time and random bytes to the client's address (an
 // IPv4 address and its IPv4-mapped IPv6 form are one client; the zero
 // Addr is a client too) and to the realm.
-func (a *Authenticator) mac(data []byte, src netip.Addr) []byte {
-	m := hmac.New(sha256.New, a.secret)
+func (a *Authenticator) mac(data []byte, src netip.Addr) (out [16]byte) {
+	m := a.macs.Get().(hash.Hash)
+	m.Reset()
 	m.Write(data)
 	ip := src.Unmap().As16()
 	m.Write(ip[:])
-	m.Write([]byte(a.realm))
-	return m.Sum(nil)[:16]
+	m.Write(a.realmBytes)
+	var sum [sha256.Size]byte
+	copy(out[:], m.Sum(sum[:0]))
+	a.macs.Put(m)
+	return out
 }
 
 // credentials are the parameters of one Digest response (RFC 3261 §25.1).
