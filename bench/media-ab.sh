@@ -36,26 +36,8 @@ sbload=${SBLOAD:-$out/sbload}
 start() {
 	local dir=$1 bin=$2 env=$3 line=
 	mkdir -p "$dir"
-	cat >"$dir/switchboard.yaml" <<-EOF
-		listen:
-		  http: 127.0.0.1:0
-		  udp: 127.0.0.1:0
-		  tcp: ""
-		  admin: 127.0.0.1:0
-		media:
-		  webrtc_listen: 127.0.0.1:0
-		  refuse_overload: false
-		registrar:
-		  auth: false
-		limits:
-		  requests_per_second_per_ip: 0
-		  max_connections_per_ip: 100000
-		log:
-		  format: json
-		  level: info
-	EOF
 	# shellcheck disable=SC2086 # env is a list of assignments
-	env $env "$bin" -config "$dir/switchboard.yaml" 2>"$dir/switchboard.log" &
+	env $env "$bin" -config bench/switchboard.yaml 2>"$dir/switchboard.log" &
 	gw_pid=$!
 	for _ in $(seq 100); do
 		line=$(grep -m1 '"msg":"listening"' "$dir/switchboard.log" || true)

@@ -124,26 +124,7 @@ record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$results"; }
 # kamailio-TAG/) and sets gw_ws, gw_udp and gw_pids (space-separated).
 start_switchboard() {
 	local logfile=$out/switchboard-$1.log
-	cat >"$out/switchboard.yaml" <<-EOF
-		listen:
-		  http: 127.0.0.1:0
-		  udp: 127.0.0.1:0
-		  tcp: ""
-		media:
-		  webrtc_listen: 127.0.0.1:0
-		  # The reference refuses no call under load: neither does switchboard
-		  # here, so that a step's calls up and loss compare like with like.
-		  refuse_overload: false
-		registrar:
-		  auth: false
-		limits:
-		  requests_per_second_per_ip: 0
-		  max_connections_per_ip: 100000
-		log:
-		  format: json
-		  level: info
-	EOF
-	"$out/switchboard" -config "$out/switchboard.yaml" 2>"$logfile" &
+	"$out/switchboard" -config bench/switchboard.yaml 2>"$logfile" &
 	sb_pid=$!
 	for _ in $(seq 100); do
 		grep -q '"msg":"listening"' "$logfile" && break
