@@ -32,9 +32,8 @@ func TestMain(m *testing.M) {
 	}
 	binary = filepath.Join(dir, "switchboard")
 	// The binary embeds web/dist as it is now; NeedSoftphone builds the
-	// page and a second binary when it was missing.
-	_, err = os.Stat(filepath.Join(webDir, "dist", "index.html"))
-	binaryHasWeb = err == nil
+	// page and a second binary when it was missing or stale.
+	binaryHasWeb = webDistFresh()
 	build := exec.Command("go", "build", "-o", binary, "../cmd/switchboard")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,9 +31,9 @@ var (
 
 // NeedSoftphone is NeedBrowser for tests of the gateway's own page: it
 // builds web/dist (npm ci, npm run build, as `make web` does) when
-// web/dist/index.html is missing and, if TestMain's binary was built
-// without the page, builds a second binary that embeds it. It returns the
-// binary to run.
+// web/dist/index.html is missing or older than the page's sources and, if
+// TestMain's binary was built without the page as it is now, builds a
+// second binary that embeds it. It returns the binary to run.
 func NeedSoftphone(t testing.TB, kind browserKind) string {
 	t.Helper()
 	NeedBrowser(t, kind)
@@ -44,7 +45,7 @@ func NeedSoftphone(t testing.TB, kind browserKind) string {
 }
 
 func softphoneSetup() (string, error) {
-	if _, err := os.Stat(filepath.Join(webDir, "dist", "index.html")); err != nil {
+	if !webDistFresh() {
 		if err := npmIn(webDir, "ci", "--no-audit", "--no-fund"); err != nil {
 			return "", err
 		}
@@ -61,6 +62,41 @@ func softphoneSetup() (string, error) {
 		return "", fmt.Errorf("building switchboard with the softphone: %v\n%s", err, out)
 	}
 	return bin, nil
+}
+
+// webDistFresh reports whether web/dist/index.html exists and is newer
+// than every source of the page: web/src, build.mjs and the package files.
+// `make web` always rebuilds; this is for `go test ./e2e/` run alone after
+// an edit to the page.
+func webDistFresh() bool {
+	built, err := os.Stat(filepath.Join(webDir, "dist", "index.html"))
+	if err != nil {
+		return false
+	}
+	fresh := true
+	check := func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			fresh = false
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || info.ModTime().After(built.ModTime()) {
+			fresh = false
+			return fs.SkipAll
+		}
+		return nil
+	}
+	filepath.WalkDir(filepath.Join(webDir, "src"), check)
+	for _, f := range []string{"build.mjs", "package.json", "package-lock.json"} {
+		info, err := os.Stat(filepath.Join(webDir, f))
+		if err != nil || info.ModTime().After(built.ModTime()) {
+			return false
+		}
+	}
+	return fresh
 }
 
 func npmIn(dir string, args ...string) error {
