@@ -245,16 +245,22 @@ func wantMetric(t *testing.T, g *testGateway, line string) {
 }
 
 func hasMetric(t *testing.T, g *testGateway, line string) bool {
+	for _, l := range strings.Split(metricsText(t, g), "\n") {
+		if strings.HasPrefix(l, line) {
+			return true
+		}
+	}
+	return false
+}
+
+// metricsText is the gateway's /metrics page.
+func metricsText(t *testing.T, g *testGateway) string {
+	t.Helper()
 	res, err := http.Get("http://" + g.Addrs().Admin.String() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, line) {
-			return true
-		}
-	}
-	return false
+	return string(b)
 }

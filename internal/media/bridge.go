@@ -94,11 +94,17 @@ type Bridge struct {
 	// them and dtlsFrom the one the browser's latest DTLS record came
 	// from: until ICE selects a pair, DTLS and media go there (early.go).
 	checkedAddrs []netip.AddrPort
-	checked      chan struct{}
-	checkedOnce  sync.Once
-	lastChecked  atomic.Pointer[netip.AddrPort]
-	dtlsFrom     atomic.Pointer[netip.AddrPort]
-	restarted    atomic.Bool // ICE restarted: no early address any more
+	// ufrags are the local ICE ufrags the engine admits checks for, at most
+	// keptUfrags, and admitOff is set once it admits none (admit.go); both
+	// guarded by the engine's admission.mu.
+	ufrags   []string
+	admitOff bool
+
+	checked     chan struct{}
+	checkedOnce sync.Once
+	lastChecked atomic.Pointer[netip.AddrPort]
+	dtlsFrom    atomic.Pointer[netip.AddrPort]
+	restarted   atomic.Bool // ICE restarted: no early address any more
 
 	// restartMu orders ICE restarts; taken before mu.
 	restartMu sync.Mutex
@@ -260,6 +266,7 @@ func (b *Bridge) gather() (iceLocal, error) {
 	if err != nil {
 		return iceLocal{}, fmt.Errorf("media: ICE credentials: %w", err)
 	}
+	b.e.admit.addUfrag(b, l.ufrag)
 	cands, err := b.agent.GetLocalCandidates()
 	if err != nil {
 		return iceLocal{}, fmt.Errorf("media: ICE candidates: %w", err)
@@ -367,6 +374,7 @@ func (b *Bridge) close() {
 	}
 	b.dtlsIn.Close()
 	b.e.clearDirect(b)
+	b.e.admit.removeBridge(b)
 	b.agent.GracefulClose()
 	b.closeSockets()
 	b.wg.Wait()

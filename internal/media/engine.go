@@ -84,6 +84,9 @@ type Engine struct {
 	direct   map[netip.AddrPort]*Bridge // guarded by directMu
 	checked  map[netip.AddrPort]*Bridge // guarded by directMu
 
+	// admit decides what of the rest may wait for pion's mux (admit.go).
+	admit *admission
+
 	mu     sync.Mutex
 	closed bool                   // guarded by mu
 	live   map[callMedia]struct{} // bridges and relays; guarded by mu
@@ -141,6 +144,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		live:        map[callMedia]struct{}{},
 		direct:      map[netip.AddrPort]*Bridge{},
 		checked:     map[netip.AddrPort]*Bridge{},
+		admit:       newAdmission(),
 	}
 	for i, conn := range group {
 		if err := conn.SetReadBuffer(browserReadBuffer); err != nil {
@@ -234,12 +238,25 @@ func (e *Engine) closePollers() {
 }
 
 // fromBrowserSocket is the handler of each poller's socket of the
-// browser port: it relays SRTP of established legs on the spot and
-// queues the rest for pion's mux.
+// browser port: it relays SRTP of established legs on the spot, queues
+// for pion's mux what pion could use, and refuses the rest (admit.go).
 func (e *Engine) fromBrowserSocket(p []byte, src netip.AddrPort, sc *scratch) {
-	if !e.relayDirect(p, src, sc) {
-		e.sock.queue(p, src)
+	if e.relayDirect(p, src, sc) {
+		return
 	}
+	if ok, why := e.admit.admit(p, src, time.Now().UnixNano(), e.isChecked); !ok {
+		sc.stats.refused[why].Add(1)
+		return
+	}
+	e.sock.queue(p, src)
+}
+
+// isChecked reports whether src passed a bridge's ICE check (early.go).
+func (e *Engine) isChecked(src netip.AddrPort) bool {
+	e.directMu.RLock()
+	_, ok := e.checked[src]
+	e.directMu.RUnlock()
+	return ok
 }
 
 // nextPollerIndex is the poller that reads the next call's plain sockets

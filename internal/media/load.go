@@ -11,10 +11,11 @@ import "github.com/switchboard-gw/switchboard/internal/media/sock"
 type Load struct {
 	// MuxQueued is the datagrams waiting for pion's mux reader (STUN,
 	// DTLS, and media of legs not yet on the direct relay); MuxQueueCap is
-	// the most that may wait; MuxDropped counts those dropped since the
-	// engine started because the queue was full.
+	// the most that may wait; MuxTaken counts those queued since the
+	// engine started, and MuxDropped those dropped because the queue was
+	// full.
 	MuxQueued, MuxQueueCap int
-	MuxDropped             uint64
+	MuxTaken, MuxDropped   uint64
 	// SocketUsed and SocketLimit are the bytes the fullest of the browser
 	// port's sockets holds in its receive queue and may hold (the poller
 	// reading it is behind when it fills); SocketDropped counts the
@@ -26,7 +27,7 @@ type Load struct {
 
 // Load reads the engine's queues now.
 func (e *Engine) Load() Load {
-	l := Load{MuxQueued: len(e.sock.in), MuxQueueCap: cap(e.sock.in), MuxDropped: e.sock.dropped.Load()}
+	l := Load{MuxQueued: len(e.sock.in), MuxQueueCap: cap(e.sock.in), MuxTaken: e.sock.queued.Load(), MuxDropped: e.sock.dropped.Load()}
 	for _, s := range e.sock.sockets() {
 		q, err := s.RecvQueue()
 		if err != nil {

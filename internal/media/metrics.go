@@ -12,6 +12,7 @@ import (
 type Metrics struct {
 	engine                            atomic.Pointer[Engine]
 	packets, bytes, foreign, handoffs *prometheus.Desc
+	refused                           *prometheus.Desc
 }
 
 // NewMetrics registers the pollers' metrics with reg; the Engine given it
@@ -26,6 +27,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		foreign: desc("foreign_packets_total",
 			"Browser packets a poller relayed for a call whose plain leg another poller read at the time, by poller."),
 		handoffs: desc("handoffs_total", "Calls whose plain leg a poller took over from another, by poller."),
+		refused: prometheus.NewDesc("switchboard_media_poller_refused_total",
+			"Datagrams of the browser port a poller neither relayed nor queued for ICE, by poller and reason: "+
+				"malformed (not STUN, DTLS, RTP or RTCP in shape), unknown_ufrag (a STUN USERNAME no live call has), "+
+				"unknown_source (not STUN, from an address that sent no check naming a live call).",
+			[]string{"poller", "reason"}, nil),
 	}
 	reg.MustRegister(m)
 	return m
@@ -44,6 +50,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.bytes
 	ch <- m.foreign
 	ch <- m.handoffs
+	ch <- m.refused
 }
 
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
@@ -57,5 +64,8 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.bytes, prometheus.CounterValue, float64(st.Bytes), p)
 		ch <- prometheus.MustNewConstMetric(m.foreign, prometheus.CounterValue, float64(st.Foreign), p)
 		ch <- prometheus.MustNewConstMetric(m.handoffs, prometheus.CounterValue, float64(st.Handoffs), p)
+		for r, n := range st.Refused {
+			ch <- prometheus.MustNewConstMetric(m.refused, prometheus.CounterValue, float64(n), p, RefuseReason(r).String())
+		}
 	}
 }

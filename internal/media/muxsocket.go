@@ -33,6 +33,7 @@ type muxSocket struct {
 	readerOnce sync.Once
 	readerDone chan struct{}
 	dropped    atomic.Uint64 // queue full
+	queued     atomic.Uint64 // queued, ever
 }
 
 type muxPacket struct {
@@ -55,6 +56,7 @@ func newMuxSocket(group []*sock.UDP) *muxSocket {
 func (s *muxSocket) queue(p []byte, src netip.AddrPort) {
 	select {
 	case s.in <- muxPacket{data: append([]byte(nil), p...), src: src}:
+		s.queued.Add(1)
 	default:
 		s.dropped.Add(1)
 	}

@@ -31,10 +31,12 @@ func newPoller(idx int, browser *sock.UDP) (*poller, *scratch, error) {
 
 // pollerCounters are what one poller did beyond reading (sock.Poller
 // counts that): browser packets it relayed for a call another poller
-// owns, and calls it took over. Its goroutine alone adds to them.
+// owns, calls it took over, and datagrams of the browser port it refused,
+// by reason (admit.go). Its goroutine alone adds to them.
 type pollerCounters struct {
 	foreign  atomic.Uint64
 	handoffs atomic.Uint64
+	refused  [refuseReasons]atomic.Uint64
 }
 
 // PollerStats is what one poller handled.
@@ -49,6 +51,9 @@ type PollerStats struct {
 	// Handoffs counts the calls whose plain leg it took from another
 	// poller, the one their browser's RTP is steered to.
 	Handoffs uint64
+	// Refused counts the datagrams of the browser port it neither relayed
+	// nor queued for pion's mux, by RefuseReason (admit.go).
+	Refused [refuseReasons]uint64
 }
 
 // PollerStats is a snapshot of each poller's counters, by index.
@@ -58,6 +63,9 @@ func (e *Engine) PollerStats() []PollerStats {
 		st[i].Packets, st[i].Bytes = p.Stats()
 		st[i].Foreign = e.scratches[i].stats.foreign.Load()
 		st[i].Handoffs = e.scratches[i].stats.handoffs.Load()
+		for r := range st[i].Refused {
+			st[i].Refused[r] = e.scratches[i].stats.refused[r].Load()
+		}
 	}
 	return st
 }
