@@ -22,6 +22,11 @@
 // the CPU time of those processes: per call or REGISTER in the calls and
 // register modes, in cores over the steady window in media mode. The
 // report goes to stdout, a progress line a second to stderr.
+//
+// With -junk, sbload also floods the gateway's browser port, from one
+// socket, with STUN checks naming no call, for as long as the load runs:
+// what a port open to the internet gets, to see that the calls do not
+// notice it.
 package main
 
 import (
@@ -68,12 +73,19 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) int {
 	pids := fs.String("pid", "", "comma-separated gateway PIDs whose CPU is reported (same host)")
 	jsonFile := fs.String("json", "", "also write the report as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write sbload's own CPU profile to this file")
+	junk := fs.String("junk", "", "the gateway's browser port (ip:port): flood it with STUN checks naming no call while the load runs")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	cfg, err := config(*ws, *udp, *pids)
 	if err == nil && *mode != "media" && *mode != "calls" && *mode != "register" {
 		err = fmt.Errorf("-mode: %q is not media, calls or register", *mode)
+	}
+	var junkTo netip.AddrPort
+	if err == nil && *junk != "" {
+		if junkTo, err = netip.ParseAddrPort(*junk); err != nil {
+			err = fmt.Errorf("-junk: %w", err)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(errOut, "sbload:", err)
@@ -89,7 +101,14 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) int {
 	}
 	cfg.Calls, cfg.Duration, cfg.Rate, cfg.Echoes, cfg.Progress = *calls, *duration, *rate, *echoes, errOut
 	cfg.Domain, cfg.User, cfg.Password, cfg.Insecure, cfg.Count, cfg.Hold = *domain, *user, *password, *insecure, *count, *hold
+	var stopJunk func()
+	if junkTo.IsValid() {
+		stopJunk = startJunk(ctx, junkTo, errOut)
+	}
 	rep, err := measure(ctx, *mode, cfg, *baseline)
+	if stopJunk != nil {
+		stopJunk()
+	}
 	if err != nil {
 		fmt.Fprintln(errOut, "sbload:", err)
 		return 1
@@ -134,6 +153,26 @@ func config(ws, udp, pids string) (loadgen.Config, error) {
 		cfg.GatewayPIDs = append(cfg.GatewayPIDs, pid)
 	}
 	return cfg, nil
+}
+
+// startJunk floods to with loadgen.Junk until the returned func is
+// called, which then reports what was sent to errOut.
+func startJunk(ctx context.Context, to netip.AddrPort, errOut io.Writer) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	start := time.Now()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sent, err := loadgen.Junk(ctx, to)
+		if err != nil {
+			fmt.Fprintln(errOut, "sbload: junk:", err)
+			return
+		}
+		d := time.Since(start)
+		fmt.Fprintf(errOut, "sbload: junk: %d STUN checks naming no call sent to %v in %v (%.0f a second)\n",
+			sent, to, d.Round(time.Millisecond), float64(sent)/d.Seconds())
+	}()
+	return func() { cancel(); <-done }
 }
 
 func startProfile(path string) (stop func(), err error) {

@@ -17,6 +17,7 @@ func TestRunRejectsBadArguments(t *testing.T) {
 		{"udp without port", []string{"-udp", "127.0.0.1"}, "-udp"},
 		{"pid not a number", []string{"-pid", "12,x"}, "-pid"},
 		{"unknown mode", []string{"-mode", "flood"}, "-mode"},
+		{"junk without port", []string{"-junk", "127.0.0.1"}, "-junk"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
