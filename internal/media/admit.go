@@ -62,6 +62,7 @@ type admission struct {
 	mu     sync.RWMutex
 	ufrags map[string]*Bridge       // the live bridges' local ufrags; guarded by mu
 	heard  map[netip.AddrPort]int64 // when a source last sent a check naming one; guarded by mu
+	pruned int64                    // when heard was last swept for stale sources; guarded by mu
 }
 
 // keptUfrags is how many of a bridge's ufrags stay live: its current one,
@@ -152,10 +153,12 @@ func (a *admission) heardLately(src netip.AddrPort, now int64) bool {
 }
 
 // hear records a check from src naming a live ufrag. The write lock is
-// taken at most once a second per source; when maxHeard sources are
+// taken at most once a second per source. When maxHeard sources are
 // remembered, those not heard from within heardFor are forgotten first,
-// and if none is, src is not remembered (its check, once pion has
-// verified it, maps it as checked all the same).
+// in a sweep made at most once a second (so that checks from ever new
+// sources cannot make every one a sweep); if none is stale, src is not
+// remembered: its check, once pion has verified it, maps it as checked
+// all the same (early.go).
 func (a *admission) hear(src netip.AddrPort, now int64) {
 	a.mu.RLock()
 	t, ok := a.heard[src]
@@ -166,6 +169,10 @@ func (a *admission) hear(src netip.AddrPort, now int64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, ok := a.heard[src]; !ok && len(a.heard) >= maxHeard {
+		if now-a.pruned < int64(time.Second) {
+			return
+		}
+		a.pruned = now
 		for s, t := range a.heard {
 			if now-t >= int64(heardFor) {
 				delete(a.heard, s)

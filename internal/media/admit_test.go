@@ -133,7 +133,8 @@ func TestAdmission(t *testing.T) {
 }
 
 // TestAdmissionBoundsSources checks that the sources remembered stay at
-// maxHeard, the stale ones forgotten first.
+// maxHeard, the stale ones forgotten first, in a sweep at most once a
+// second.
 func TestAdmissionBoundsSources(t *testing.T) {
 	a := newAdmission()
 	a.addUfrag(&Bridge{}, "live")
@@ -151,8 +152,14 @@ func TestAdmissionBoundsSources(t *testing.T) {
 	if n := len(a.heard); n != maxHeard {
 		t.Fatalf("remembered %d sources, want %d", n, maxHeard)
 	}
+	if ok, _ := a.admit(check, src(maxHeard+20), now+int64(time.Second)-1, none); !ok {
+		t.Fatal("check refused")
+	}
+	if n := len(a.heard); n != maxHeard {
+		t.Errorf("full, swept less than a second ago: remembered %d sources, want %d", n, maxHeard)
+	}
 	later := now + int64(heardFor)
-	if ok, _ := a.admit(check, src(maxHeard+20), later, none); !ok {
+	if ok, _ := a.admit(check, src(maxHeard+21), later, none); !ok {
 		t.Fatal("check refused")
 	}
 	if n := len(a.heard); n != 1 {
