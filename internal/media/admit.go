@@ -81,14 +81,7 @@ func (a *admission) addUfrag(b *Bridge, ufrag string) {
 	if b.admitOff {
 		return
 	}
-	if len(b.ufrags) == keptUfrags {
-		if old := b.ufrags[0]; a.ufrags[old] == b {
-			delete(a.ufrags, old)
-		}
-		b.ufrags = append(b.ufrags[:0], b.ufrags[1:]...)
-	}
-	b.ufrags = append(b.ufrags, ufrag)
-	a.ufrags[ufrag] = b
+	b.ufrags = mapNewest(a.ufrags, b.ufrags, ufrag, b, keptUfrags)
 }
 
 // removeBridge forgets b's ufrags, for good.
@@ -96,12 +89,7 @@ func (a *admission) removeBridge(b *Bridge) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	b.admitOff = true
-	for _, u := range b.ufrags {
-		if a.ufrags[u] == b {
-			delete(a.ufrags, u)
-		}
-	}
-	b.ufrags = nil
+	b.ufrags = unmapAll(a.ufrags, b.ufrags, b)
 }
 
 // admit reports whether p, from src, may wait for pion's mux, and if not,

@@ -102,22 +102,35 @@ func (e *Engine) setChecked(b *Bridge, addr netip.AddrPort) {
 	if b.directOff {
 		return
 	}
-	if len(b.checkedAddrs) == maxChecked {
-		if old := b.checkedAddrs[0]; e.checked[old] == b {
-			delete(e.checked, old)
-		}
-		b.checkedAddrs = append(b.checkedAddrs[:0], b.checkedAddrs[1:]...)
-	}
-	b.checkedAddrs = append(b.checkedAddrs, addr)
-	e.checked[addr] = b
+	b.checkedAddrs = mapNewest(e.checked, b.checkedAddrs, addr, b, maxChecked)
 }
 
 // clearCheckedLocked unmaps b's checked addresses; directMu is held.
 func (e *Engine) clearCheckedLocked(b *Bridge) {
-	for _, a := range b.checkedAddrs {
-		if e.checked[a] == b {
-			delete(e.checked, a)
+	b.checkedAddrs = unmapAll(e.checked, b.checkedAddrs, b)
+}
+
+// mapNewest maps k to b in m and returns b's keys, mine, with k last,
+// keeping the newest keep: the oldest is unmapped (if it is still b's)
+// and dropped to make room.
+func mapNewest[K comparable](m map[K]*Bridge, mine []K, k K, b *Bridge, keep int) []K {
+	if len(mine) == keep {
+		if m[mine[0]] == b {
+			delete(m, mine[0])
+		}
+		mine = append(mine[:0], mine[1:]...)
+	}
+	m[k] = b
+	return append(mine, k)
+}
+
+// unmapAll unmaps from m each of b's keys, mine, that is still b's, and
+// returns nil, b's keys from then on.
+func unmapAll[K comparable](m map[K]*Bridge, mine []K, b *Bridge) []K {
+	for _, k := range mine {
+		if m[k] == b {
+			delete(m, k)
 		}
 	}
-	b.checkedAddrs = nil
+	return nil
 }
