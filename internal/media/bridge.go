@@ -174,6 +174,9 @@ func (e *Engine) NewBridge(id string, onEnd func(reason string)) (*Bridge, error
 		b.closeSockets()
 		return nil, err
 	}
+	// From here on, checks naming the ufrag may wait for pion's mux; the
+	// browser learns it only from what NewBridge returns.
+	e.admit.addUfrag(b, b.ice.ufrag)
 	e.monitors.Add(1)
 	go b.monitor()
 	return b, nil
@@ -266,7 +269,6 @@ func (b *Bridge) gather() (iceLocal, error) {
 	if err != nil {
 		return iceLocal{}, fmt.Errorf("media: ICE credentials: %w", err)
 	}
-	b.e.admit.addUfrag(b, l.ufrag)
 	cands, err := b.agent.GetLocalCandidates()
 	if err != nil {
 		return iceLocal{}, fmt.Errorf("media: ICE candidates: %w", err)

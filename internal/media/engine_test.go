@@ -63,8 +63,14 @@ func TestEngineCloseLeavesNothing(t *testing.T) {
 	}
 	c := startCall(t, e, false, nil)
 	c.exchange(t)
+	if n := admittedUfrags(e); n != 3 {
+		t.Errorf("ufrags admitted with three bridges: got %d, want 3", n)
+	}
 	if err := e.Close(); err != nil {
 		t.Fatalf("Engine.Close: %v", err)
+	}
+	if n := admittedUfrags(e); n != 0 {
+		t.Errorf("ufrags admitted after Close: got %d, want 0", n)
 	}
 	if _, err := e.NewBridge("late", nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("NewBridge after Close: got %v, want ErrClosed", err)
@@ -72,6 +78,13 @@ func TestEngineCloseLeavesNothing(t *testing.T) {
 	if err := waiting.StartWebRTC(WebRTCRemote{Ufrag: "abcd", Pwd: "0123456789abcdefghijkl", Fingerprint: e.Fingerprint()}); !errors.Is(err, ErrClosed) {
 		t.Errorf("StartWebRTC after Close: got %v, want ErrClosed", err)
 	}
+}
+
+// admittedUfrags is how many ufrags e's admission takes checks for.
+func admittedUfrags(e *Engine) int {
+	e.admit.mu.RLock()
+	defer e.admit.mu.RUnlock()
+	return len(e.admit.ufrags)
 }
 
 // TestMediaTimeout: no RTP after StartWebRTC ends the bridge; onEnd may

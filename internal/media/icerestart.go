@@ -59,6 +59,7 @@ func (b *Bridge) RestartICE(r WebRTCRemote, newLocal bool) (Local, error) {
 	if err != nil {
 		return Local{}, err
 	}
+	b.e.admit.addUfrag(b, l.ufrag)
 	b.mu.Lock()
 	b.ice = l
 	b.mu.Unlock()

@@ -46,6 +46,12 @@ func TestRestartICEKeepsMedia(t *testing.T) {
 			if l.Ufrag == before.Ufrag || l.Pwd == before.Pwd {
 				t.Errorf("credentials after the restart: got %s/%s, want new ones (were %s/%s)", l.Ufrag, l.Pwd, before.Ufrag, before.Pwd)
 			}
+			e.admit.mu.RLock()
+			admitNew, admitOld := e.admit.ufrags[l.Ufrag] == c.b, e.admit.ufrags[before.Ufrag] == c.b
+			e.admit.mu.RUnlock()
+			if !admitNew || !admitOld {
+				t.Errorf("checks admitted after the restart: new ufrag %v, the one before %v; want both", admitNew, admitOld)
+			}
 			if got := c.b.Local(); got.Ufrag != l.Ufrag || got.Pwd != l.Pwd {
 				t.Errorf("Local() after the restart: got %s/%s, want %s/%s", got.Ufrag, got.Pwd, l.Ufrag, l.Pwd)
 			}
