@@ -67,7 +67,14 @@ func TestRestartICEKeepsMedia(t *testing.T) {
 			if tt.workers > 1 {
 				c.checkOwner(t)
 			}
+			// Media flows on the pair in use before the browser's check with
+			// the new credentials nominates it again: ICE may still say
+			// checking for a moment.
 			st := c.b.Stats()
+			for deadline := time.Now().Add(5 * time.Second); st.ICE.State != "connected" && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+				st = c.b.Stats()
+			}
 			if st.ICE.State != "connected" || st.DTLS.State != "connected" {
 				t.Errorf("after the restart: ICE %s, DTLS %s, want both connected", st.ICE.State, st.DTLS.State)
 			}
